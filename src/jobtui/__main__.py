@@ -1,0 +1,5 @@
+import sys
+
+from jobtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""Opening the job store: database URLs, engines, and what differs between SQL dialects.
+
+Everything dialect-specific lives in :class:`Dialect` (and the DDL in ``schema``); the store's
+queries are the same text on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from jobtui.contract import iso, parse_time
+
+
+class DatabaseURLError(ValueError):
+    """A ``--database`` value that cannot name a job store."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few things that differ between SQLite and PostgreSQL."""
+
+    name: str  # "sqlite" | "postgresql"
+
+    @property
+    def sqlite(self) -> bool:
+        return self.name == "sqlite"
+
+    def ts(self, dt: datetime | None) -> Any:
+        """A timestamp as a bind value: ISO text on SQLite, aware datetime on PostgreSQL."""
+        if dt is None:
+            return None
+        return iso(dt) if self.sqlite else dt
+
+    def from_ts(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return parse_time(value.isoformat())
+        return parse_time(str(value))
+
+    @property
+    def like(self) -> str:
+        """Case-insensitive LIKE."""
+        return "LIKE" if self.sqlite else "ILIKE"
+
+    @property
+    def skip_locked(self) -> str:
+        """Row locking for claims: SQLite serialises writers, so it needs none."""
+        return "" if self.sqlite else " FOR UPDATE SKIP LOCKED"
+
+    def floor_div(self, expr: str, divisor: str) -> str:
+        return (
+            f"CAST({expr} / {divisor} AS INTEGER)" if self.sqlite else f"FLOOR({expr} / {divisor})"
+        )
+
+
+def _normalise(url: str) -> str:
+    """Accept ``postgres://`` and plain ``postgresql://`` and use psycopg 3 for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def shown(url: str) -> str:
+    """The database URL with any password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+def open_engine(url: str, *, pool_size: int = 8) -> tuple[Engine, Dialect]:
+    """An engine for ``sqlite:///path`` or ``postgresql://…``; raise DatabaseURLError if unusable."""
+    try:
+        parsed = make_url(_normalise(url))
+    except ArgumentError:
+        raise DatabaseURLError(
+            "invalid database URL: expected sqlite:///path or postgresql://user@host/db"
+        ) from None
+    url = shown(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseURLError(
+                f"invalid database URL {url!r}: SQLite needs a file, e.g. sqlite:///jobtui.db"
+            )
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise DatabaseURLError(f"database folder {folder} does not exist")
+        engine = sa.create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"check_same_thread": False, "timeout": 10},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine, Dialect("sqlite")
+    if backend == "postgresql":
+        try:
+            engine = sa.create_engine(
+                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+        except ModuleNotFoundError:
+            raise DatabaseURLError(
+                "PostgreSQL needs psycopg: pip install 'jobtui[postgres]'"
+            ) from None
+        return engine, Dialect("postgresql")
+    raise DatabaseURLError(
+        f"unsupported database {backend!r} in {url!r}: use sqlite:///path or postgresql://…"
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()

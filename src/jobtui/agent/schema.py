@@ -1,0 +1,403 @@
+"""The job store's schema and its versioned, idempotent migrations.
+
+Besides ``background_jobs`` the agent keeps small rollup tables that triggers maintain on every
+write, whoever writes (the user's application, our workers, a restore). They make the health
+figures O(1) in the table's size:
+
+- ``job_status_counts``: rows per status;
+- ``job_stats``: per time bucket (``stats_bucket`` seconds wide) the jobs that finished in it
+  (completed, failed, run time of completed ones) and the jobs that started in it (wait time);
+  kept equal to an aggregate of the table's current rows, so deletes and restores stay right;
+- ``job_counters`` / ``job_duration_buckets``: monotonic totals for Prometheus, bumped on
+  each transition into completed or failed.
+
+Every migration can run again without harm; ``jobtui_meta`` records the version reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from jobtui.agent.db import Dialect
+
+SCHEMA_VERSION = 3
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
+)  # fmt: skip
+INF = 1e308  # stands for +Inf in job_duration_buckets
+
+JOB_COLUMNS: dict[str, tuple[str, str]] = {
+    # name: (SQLite type and default, PostgreSQL type and default)
+    "type": ("TEXT NOT NULL DEFAULT 'default'", "TEXT NOT NULL DEFAULT 'default'"),
+    "status": ("TEXT NOT NULL DEFAULT 'pending'", "TEXT NOT NULL DEFAULT 'pending'"),
+    "progress": ("INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"),
+    "message": ("TEXT", "TEXT"),
+    "payload": ("TEXT", "JSONB"),
+    "error": ("TEXT", "TEXT"),
+    "attempts": ("INTEGER NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"),
+    "max_attempts": ("INTEGER NOT NULL DEFAULT 3", "INTEGER NOT NULL DEFAULT 3"),
+    "created_at": ("TEXT NOT NULL DEFAULT ''", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+    "updated_at": ("TEXT NOT NULL DEFAULT ''", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+    "started_at": ("TEXT", "TIMESTAMPTZ"),
+    "completed_at": ("TEXT", "TIMESTAMPTZ"),
+}
+
+INDEXES: tuple[tuple[str, str], ...] = (
+    ("ix_jobs_created", "(created_at, id)"),
+    ("ix_jobs_status_created", "(status, created_at, id)"),
+    ("ix_jobs_type_created", "(type, created_at, id)"),
+    ("ix_jobs_status_updated", "(status, updated_at)"),
+    ("ix_jobs_status_completed", "(status, completed_at)"),
+)
+
+
+def _columns(conn: Connection, d: Dialect, table: str) -> set[str]:
+    if d.sqlite:
+        rows = conn.execute(text(f"PRAGMA table_info({table})")).all()
+        return {r[1] for r in rows}
+    rows = conn.execute(
+        text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = :t AND table_schema = current_schema()"
+        ),
+        {"t": table},
+    ).all()
+    return {r[0] for r in rows}
+
+
+def _jobs_table(conn: Connection, d: Dialect, _bucket: int) -> None:
+    """1: ``background_jobs`` with our columns (added to an existing table) and its indexes."""
+    i = 0 if d.sqlite else 1
+    cols = ",\n  ".join(f"{name} {types[i]}" for name, types in JOB_COLUMNS.items())
+    conn.execute(
+        text(f"CREATE TABLE IF NOT EXISTS background_jobs (\n  id TEXT PRIMARY KEY,\n  {cols}\n)")
+    )
+    have = _columns(conn, d, "background_jobs")
+    for name, types in JOB_COLUMNS.items():
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE background_jobs ADD COLUMN {name} {types[i]}"))
+    for name, cols_ in INDEXES:
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON background_jobs {cols_}"))
+
+
+def _rollups(conn: Connection, d: Dialect, bucket: int) -> None:
+    """2: rollup tables, the triggers that maintain them, and a backfill from the table."""
+    real = "REAL" if d.sqlite else "DOUBLE PRECISION"
+    big = "INTEGER" if d.sqlite else "BIGINT"
+    for ddl in (
+        f"CREATE TABLE IF NOT EXISTS job_status_counts (status TEXT PRIMARY KEY, n {big} NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS job_stats (
+              bucket {big} PRIMARY KEY,
+              completed {big} NOT NULL DEFAULT 0, failed {big} NOT NULL DEFAULT 0,
+              run_ms {big} NOT NULL DEFAULT 0, run_n {big} NOT NULL DEFAULT 0,
+              wait_ms {big} NOT NULL DEFAULT 0, wait_n {big} NOT NULL DEFAULT 0)""",
+        f"CREATE TABLE IF NOT EXISTS job_counters (name TEXT PRIMARY KEY, value {real} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS job_duration_buckets (le {real} PRIMARY KEY, n {big} NOT NULL)",
+    ):
+        conn.execute(text(ddl))
+    (_sqlite_triggers if d.sqlite else _postgres_triggers)(conn, bucket)
+    backfill(conn, d, bucket)
+
+
+def _metrics_table(conn: Connection, d: Dialect, _bucket: int) -> None:
+    """3: the metrics collector's history (timestamps as epoch seconds)."""
+    real = "REAL" if d.sqlite else "DOUBLE PRECISION"
+    fields = ", ".join(
+        f"{c} {real} NOT NULL"
+        for c in [
+            "queue_depth",
+            "processing_rate",
+            "success_rate",
+            "error_rate",
+            "average_processing_time",
+            "resource_utilization",
+            "jobs_per_hour",
+            "jobs_per_day",
+        ]
+    )
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS job_metrics (ts {real} PRIMARY KEY, {fields})"))
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] = (
+    (1, _jobs_table),
+    (2, _rollups),
+    (3, _metrics_table),
+)
+
+
+def migrate(engine: Engine, d: Dialect, stats_bucket: int = 60) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; return the version it was at."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS jobtui_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        )
+        if not d.sqlite:  # one migrating agent at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(8787)"))
+        row = conn.execute(
+            text("SELECT value FROM jobtui_meta WHERE key = 'schema_version'")
+        ).first()
+        current = int(row[0]) if row else 0
+        brow = conn.execute(
+            text("SELECT value FROM jobtui_meta WHERE key = 'stats_bucket'")
+        ).first()
+        bucket = int(brow[0]) if brow else stats_bucket  # fixed when the database is created
+        for version, step in MIGRATIONS:
+            if version > current:
+                step(conn, d, bucket)
+        _set_meta(conn, d, "schema_version", str(SCHEMA_VERSION))
+        _set_meta(conn, d, "stats_bucket", str(bucket))
+    return current
+
+
+def stats_bucket(conn: Connection) -> int:
+    row = conn.execute(text("SELECT value FROM jobtui_meta WHERE key = 'stats_bucket'")).first()
+    return int(row[0]) if row else 60
+
+
+def _set_meta(conn: Connection, d: Dialect, key: str, value: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO jobtui_meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
+        {"k": key, "v": value},
+    )
+
+
+# --------------------------------------------------------------------------- rollup SQL
+
+
+def _ms_sqlite(later: str, earlier: str) -> str:
+    return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400000.0) AS INTEGER)"
+
+
+def _bucket_sqlite(col: str, width: int) -> str:
+    return f"(CAST(strftime('%s', {col}) AS INTEGER) / {width} * {width})"
+
+
+def _sqlite_stats(row: str, sign: str, width: int) -> list[str]:
+    """Statements adding (+) or removing (-) one row's contribution to ``job_stats``."""
+    fin_b = _bucket_sqlite(f"{row}.completed_at", width)
+    start_b = _bucket_sqlite(f"{row}.started_at", width)
+    finished = f"{row}.status IN ('completed', 'failed') AND {row}.completed_at IS NOT NULL"
+    ran = f"{row}.status = 'completed' AND {row}.started_at IS NOT NULL"
+    stmts = []
+    if sign == "+":
+        stmts += [
+            f"INSERT OR IGNORE INTO job_stats (bucket) SELECT {fin_b} WHERE {finished}",
+            f"INSERT OR IGNORE INTO job_stats (bucket) SELECT {start_b} "
+            f"WHERE {row}.started_at IS NOT NULL",
+        ]
+    stmts += [
+        f"""UPDATE job_stats SET
+              completed = completed {sign} ({row}.status = 'completed'),
+              failed = failed {sign} ({row}.status = 'failed'),
+              run_ms = run_ms {sign} (CASE WHEN {ran}
+                  THEN {_ms_sqlite(f"{row}.completed_at", f"{row}.started_at")} ELSE 0 END),
+              run_n = run_n {sign} ({ran})
+            WHERE {finished} AND bucket = {fin_b}""",
+        f"""UPDATE job_stats SET
+              wait_ms = wait_ms {sign} {_ms_sqlite(f"{row}.started_at", f"{row}.created_at")},
+              wait_n = wait_n {sign} 1
+            WHERE {row}.started_at IS NOT NULL AND bucket = {start_b}""",
+    ]
+    return stmts
+
+
+def _sqlite_triggers(conn: Connection, width: int) -> None:
+    def trigger(name: str, when: str, body: list[str]) -> None:
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        conn.execute(text(f"CREATE TRIGGER {name} {when} BEGIN\n" + ";\n".join(body) + ";\nEND"))
+
+    count_new = [
+        "INSERT OR IGNORE INTO job_status_counts (status, n) VALUES (NEW.status, 0)",
+        "UPDATE job_status_counts SET n = n + 1 WHERE status = NEW.status",
+    ]
+    count_old = ["UPDATE job_status_counts SET n = n - 1 WHERE status = OLD.status"]
+    secs = "(julianday(NEW.completed_at) - julianday(NEW.started_at)) * 86400.0"
+    timed = "NEW.started_at IS NOT NULL AND NEW.completed_at IS NOT NULL"
+    trigger(
+        "jobtui_jobs_insert",
+        "AFTER INSERT ON background_jobs",
+        count_new + _sqlite_stats("NEW", "+", width),
+    )
+    trigger(
+        "jobtui_jobs_delete",
+        "AFTER DELETE ON background_jobs",
+        count_old + _sqlite_stats("OLD", "-", width),
+    )
+    trigger(
+        "jobtui_jobs_status",
+        "AFTER UPDATE OF status ON background_jobs WHEN OLD.status IS NOT NEW.status",
+        count_old + count_new,
+    )
+    trigger(
+        "jobtui_jobs_times",
+        "AFTER UPDATE OF status, created_at, started_at, completed_at ON background_jobs",
+        _sqlite_stats("OLD", "-", width) + _sqlite_stats("NEW", "+", width),
+    )
+    trigger(
+        "jobtui_jobs_finished",
+        "AFTER UPDATE OF status ON background_jobs "
+        "WHEN NEW.status IN ('completed', 'failed') AND OLD.status IS NOT NEW.status",
+        [
+            "UPDATE job_counters SET value = value + 1 WHERE name = NEW.status || '_total'",
+            f"UPDATE job_counters SET value = value + {secs} "
+            f"WHERE name = 'duration_seconds_sum' AND {timed}",
+            f"UPDATE job_counters SET value = value + 1 "
+            f"WHERE name = 'duration_seconds_count' AND {timed}",
+            f"UPDATE job_duration_buckets SET n = n + 1 WHERE {timed} AND le >= {secs}",
+        ],
+    )
+
+
+def _postgres_triggers(conn: Connection, width: int) -> None:
+    def stats(row: str, sign: str) -> str:
+        fin_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.completed_at) / {width}) * {width})::BIGINT"
+        start_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.started_at) / {width}) * {width})::BIGINT"
+        run = f"ROUND(EXTRACT(EPOCH FROM {row}.completed_at - {row}.started_at) * 1000)::BIGINT"
+        wait = f"ROUND(EXTRACT(EPOCH FROM {row}.started_at - {row}.created_at) * 1000)::BIGINT"
+        ran = f"({row}.status = 'completed' AND {row}.started_at IS NOT NULL)"
+        return f"""
+    IF {row}.status IN ('completed', 'failed') AND {row}.completed_at IS NOT NULL THEN
+      INSERT INTO job_stats AS s (bucket, completed, failed, run_ms, run_n)
+      VALUES ({fin_b}, {sign}({row}.status = 'completed')::INT, {sign}({row}.status = 'failed')::INT,
+              {sign}(CASE WHEN {ran} THEN {run} ELSE 0 END), {sign}({ran})::INT)
+      ON CONFLICT (bucket) DO UPDATE SET completed = s.completed + excluded.completed,
+        failed = s.failed + excluded.failed, run_ms = s.run_ms + excluded.run_ms,
+        run_n = s.run_n + excluded.run_n;
+    END IF;
+    IF {row}.started_at IS NOT NULL THEN
+      INSERT INTO job_stats AS s (bucket, wait_ms, wait_n) VALUES ({start_b}, {sign}{wait}, {sign}1)
+      ON CONFLICT (bucket) DO UPDATE SET wait_ms = s.wait_ms + excluded.wait_ms,
+        wait_n = s.wait_n + excluded.wait_n;
+    END IF;"""
+
+    count = """
+    INSERT INTO job_status_counts AS c (status, n) VALUES ({row}.status, {d})
+    ON CONFLICT (status) DO UPDATE SET n = c.n + excluded.n;"""
+    secs = "EXTRACT(EPOCH FROM NEW.completed_at - NEW.started_at)"
+    conn.execute(
+        text(
+            f"""
+CREATE OR REPLACE FUNCTION jobtui_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {count.format(row="NEW", d=1)}
+    {stats("NEW", "")}
+  ELSIF TG_OP = 'DELETE' THEN
+    {count.format(row="OLD", d=-1)}
+    {stats("OLD", "-")}
+  ELSE
+    IF OLD.status IS DISTINCT FROM NEW.status THEN
+      {count.format(row="OLD", d=-1)}
+      {count.format(row="NEW", d=1)}
+    END IF;
+    IF OLD.status IS DISTINCT FROM NEW.status OR OLD.created_at IS DISTINCT FROM NEW.created_at
+       OR OLD.started_at IS DISTINCT FROM NEW.started_at
+       OR OLD.completed_at IS DISTINCT FROM NEW.completed_at THEN
+      {stats("OLD", "-")}
+      {stats("NEW", "")}
+    END IF;
+    IF NEW.status IN ('completed', 'failed') AND OLD.status IS DISTINCT FROM NEW.status THEN
+      UPDATE job_counters SET value = value + 1 WHERE name = NEW.status || '_total';
+      IF NEW.started_at IS NOT NULL AND NEW.completed_at IS NOT NULL THEN
+        UPDATE job_counters SET value = value + {secs} WHERE name = 'duration_seconds_sum';
+        UPDATE job_counters SET value = value + 1 WHERE name = 'duration_seconds_count';
+        UPDATE job_duration_buckets SET n = n + 1 WHERE le >= {secs};
+      END IF;
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$"""
+        )
+    )
+    conn.execute(text("DROP TRIGGER IF EXISTS jobtui_rollup ON background_jobs"))
+    conn.execute(
+        text(
+            "CREATE TRIGGER jobtui_rollup AFTER INSERT OR UPDATE OR DELETE ON background_jobs "
+            "FOR EACH ROW EXECUTE FUNCTION jobtui_rollup()"
+        )
+    )
+
+
+def backfill(conn: Connection, d: Dialect, width: int) -> None:
+    """Recompute every rollup from the table's rows (on install, or after bulk changes)."""
+    conn.execute(text("DELETE FROM job_status_counts"))
+    conn.execute(
+        text(
+            "INSERT INTO job_status_counts (status, n) "
+            "SELECT status, COUNT(*) FROM background_jobs GROUP BY status"
+        )
+    )
+    for status in ("pending", "processing", "completed", "failed", "cancelled"):
+        conn.execute(
+            text(
+                "INSERT INTO job_status_counts (status, n) SELECT :s, 0 WHERE NOT EXISTS "
+                "(SELECT 1 FROM job_status_counts WHERE status = :s)"
+            ),
+            {"s": status},
+        )
+    if d.sqlite:
+        fin_b = _bucket_sqlite("completed_at", width)
+        start_b = _bucket_sqlite("started_at", width)
+        run = _ms_sqlite("completed_at", "started_at")
+        wait = _ms_sqlite("started_at", "created_at")
+        secs = "(julianday(completed_at) - julianday(started_at)) * 86400.0"
+    else:
+        fin_b = f"(FLOOR(EXTRACT(EPOCH FROM completed_at) / {width}) * {width})::BIGINT"
+        start_b = f"(FLOOR(EXTRACT(EPOCH FROM started_at) / {width}) * {width})::BIGINT"
+        run = "ROUND(EXTRACT(EPOCH FROM completed_at - started_at) * 1000)::BIGINT"
+        wait = "ROUND(EXTRACT(EPOCH FROM started_at - created_at) * 1000)::BIGINT"
+        secs = "EXTRACT(EPOCH FROM completed_at - started_at)"
+    ran = "(status = 'completed' AND started_at IS NOT NULL)"
+    conn.execute(text("DELETE FROM job_stats"))
+    conn.execute(
+        text(
+            f"""INSERT INTO job_stats (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n)
+            SELECT bucket, SUM(completed), SUM(failed), SUM(run_ms), SUM(run_n),
+                   SUM(wait_ms), SUM(wait_n)
+            FROM (
+              SELECT {fin_b} AS bucket,
+                     CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS completed,
+                     CASE WHEN status = 'failed' THEN 1 ELSE 0 END AS failed,
+                     CASE WHEN {ran} THEN {run} ELSE 0 END AS run_ms,
+                     CASE WHEN {ran} THEN 1 ELSE 0 END AS run_n,
+                     0 AS wait_ms, 0 AS wait_n
+              FROM background_jobs
+              WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+              UNION ALL
+              SELECT {start_b}, 0, 0, 0, 0, {wait}, 1
+              FROM background_jobs WHERE started_at IS NOT NULL
+            ) AS contributions
+            GROUP BY bucket"""
+        )
+    )
+    conn.execute(text("DELETE FROM job_counters"))
+    conn.execute(text("DELETE FROM job_duration_buckets"))
+    timed = (
+        "status IN ('completed', 'failed') AND started_at IS NOT NULL AND completed_at IS NOT NULL"
+    )
+    conn.execute(
+        text(
+            f"""INSERT INTO job_counters (name, value)
+            SELECT 'completed_total', COUNT(*) FROM background_jobs WHERE status = 'completed'
+            UNION ALL SELECT 'failed_total', COUNT(*) FROM background_jobs WHERE status = 'failed'
+            UNION ALL SELECT 'duration_seconds_sum', COALESCE(SUM({secs}), 0)
+                      FROM background_jobs WHERE {timed}
+            UNION ALL SELECT 'duration_seconds_count', COUNT(*) FROM background_jobs WHERE {timed}"""
+        )
+    )
+    for le in (*DURATION_BUCKETS, INF):
+        conn.execute(
+            text(
+                f"INSERT INTO job_duration_buckets (le, n) "
+                f"SELECT :le, COUNT(*) FROM background_jobs WHERE {timed} AND {secs} <= :le"
+            ),
+            {"le": le},
+        )

@@ -1,0 +1,115 @@
+"""Running the agent: bind checks, migration, uvicorn on a socket we own."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+
+from jobtui.agent.api import create_app
+from jobtui.agent.db import shown
+from jobtui.agent.service import Agent
+from jobtui.agent.store import JobStore
+from jobtui.config import Config
+
+log = logging.getLogger("jobtui.agent")
+
+
+class ServeError(Exception):
+    """A reason the agent cannot start; one line for the person who started it."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(config: Config, host: str) -> None:
+    cfg = config.agent
+    if cfg.read_token or cfg.admin_token or is_loopback(host):
+        return
+    if not cfg.insecure_no_auth:
+        raise ServeError(
+            f"refusing to listen on {host} without tokens: set JOBTUI_ADMIN_TOKEN and "
+            "JOBTUI_READ_TOKEN (or agent.admin_token / agent.read_token), or pass "
+            "--insecure-no-auth if this network is trusted"
+        )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def open_store(config: Config, stats_bucket: int = 60) -> JobStore:
+    """Open and migrate the job store, or raise ServeError saying why not."""
+    from jobtui.agent.db import DatabaseURLError
+    from jobtui.agent.store import StoreUnavailable
+
+    try:
+        store = JobStore(config.agent.database, stats_bucket=stats_bucket)
+    except DatabaseURLError as exc:
+        raise ServeError(str(exc)) from None
+    try:
+        store.migrate()
+    except StoreUnavailable as exc:
+        store.close()
+        raise ServeError(f"cannot open database {shown(config.agent.database)}: {exc}") from None
+    return store
+
+
+def serve(
+    config: Config,
+    *,
+    host: str,
+    port: int,
+    agent_factory: Callable[[JobStore, Config], Agent] = Agent,
+    stats_bucket: int = 60,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run until interrupted. ``announce`` receives the URL once the socket listens."""
+    check_bind(config, host)
+    sock = bind(host, port)
+    store = open_store(config, stats_bucket)
+    agent = agent_factory(store, config)
+    app = create_app(agent)
+    shown_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    url = f"http://{shown_host}:{sock.getsockname()[1]}"
+    uv = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    server = uvicorn.Server(uv)
+    (announce or _print)(url)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        store.close()
+        sock.close()
+
+
+def _print(url: str) -> None:
+    print(f"jobtui agent listening on {url}", flush=True)
+    sys.stdout.flush()

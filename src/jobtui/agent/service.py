@@ -1,0 +1,259 @@
+"""The agent's behaviour, independent of HTTP: answers, background loops, recovery.
+
+The store is synchronous; every call to it goes through :meth:`Agent.run` (a worker thread),
+so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from anyio import to_thread
+
+from jobtui.agent.health import (
+    Computed,
+    HostMeter,
+    build_health,
+    build_sample,
+    compute,
+    unavailable_health,
+)
+from jobtui.agent.store import JobStore, StoreUnavailable
+from jobtui.config import Config
+from jobtui.contract import (
+    ErrorCategory,
+    ErrorsReport,
+    Health,
+    MetricsHistory,
+    PerformanceMetrics,
+    RecoverStuckResult,
+    RecoveryResult,
+    RecoveryStep,
+    utcnow,
+)
+from jobtui.rules import PRIORITY_RANK
+
+log = logging.getLogger("jobtui.agent")
+T = TypeVar("T")
+
+ERRORS_ANALYSED = 5000  # the newest failures categorised per request: a bounded window
+JOB_IDS_PER_CATEGORY = 20
+
+
+class Agent:
+    def __init__(
+        self,
+        store: JobStore,
+        config: Config,
+        *,
+        utilization: Callable[[Computed], float] | None = None,
+    ):
+        self.store = store
+        self.config = config
+        self.cfg = config.agent
+        self.host = HostMeter()
+        self._utilization = utilization or (lambda _c: self.host.value)
+        self.processing_paused = False  # set by system recovery; the demo workers obey it
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_sample = 0.0
+        self._started = time.monotonic()
+        self.on_pause: list[Callable[[bool], Any]] = []
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await to_thread.run_sync(fn, *args)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._collect_forever(), name="collector"))
+        self._tasks.append(asyncio.create_task(self._meter_forever(), name="host-meter"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _meter_forever(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            self.host.sample()
+
+    async def _collect_forever(self) -> None:
+        interval = self.cfg.metrics_interval
+        last_prune = 0.0
+        while True:
+            try:
+                await self.collect_once()
+                if time.monotonic() - last_prune > 3600:
+                    await self.prune()
+                    last_prune = time.monotonic()
+            except StoreUnavailable as exc:
+                log.error("Metrics collection failed: %s", exc)
+            except Exception:  # a bug must not stop the collector
+                log.exception("Metrics collection failed")
+            await asyncio.sleep(interval)
+
+    async def collect_once(self) -> PerformanceMetrics:
+        now = utcnow()
+        c = await self._computed(now)
+        sample = build_sample(c, now, self._utilization(c))
+        await self.run(self.store.add_sample, sample)
+        self._last_sample = time.monotonic()
+        return sample
+
+    async def prune(self) -> None:
+        now = utcnow()
+        keep_stats = max(self.cfg.stats_window, timedelta(hours=25))
+        await self.run(self.store.prune, now - self.cfg.metrics_retention, now - keep_stats)
+
+    @property
+    def monitor_alive(self) -> bool:
+        grace = 3 * self.cfg.metrics_interval + 5
+        if self._last_sample:
+            return time.monotonic() - self._last_sample < grace
+        return time.monotonic() - self._started < grace
+
+    # ------------------------------------------------------------------ answers
+
+    async def _computed(self, now: Any) -> Computed:
+        snap = await self.run(self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after)
+        return compute(snap, now, self.cfg, self.config.thresholds.stalled_after)
+
+    async def health(self) -> tuple[Health, int]:
+        now = utcnow()
+        try:
+            c = await self._computed(now)
+        except StoreUnavailable as exc:
+            log.error("Database connection failed: %s", exc)
+            return unavailable_health(now, self.cfg), 503
+        h = build_health(
+            c,
+            now,
+            self.cfg,
+            self.config.thresholds,
+            self._utilization(c),
+            monitor=self.monitor_alive,
+            processing_enabled=not self.processing_paused,
+            collection_enabled=True,
+        )
+        return h, 200
+
+    async def computed(self) -> tuple[Computed, float]:
+        c = await self._computed(utcnow())
+        return c, self._utilization(c)
+
+    async def history(self, hours: int) -> MetricsHistory:
+        since = utcnow() - timedelta(hours=hours)
+        samples = await self.run(self.store.samples, since, self.cfg.max_points)
+        return MetricsHistory(count=len(samples), timespan=f"{hours} hours", metrics=tuple(samples))
+
+    async def errors(self, hours: int) -> ErrorsReport:
+        since = utcnow() - timedelta(hours=hours)
+        total = await self.run(self.store.failed_total, since)
+        failures = await self.run(self.store.recent_failures, since, ERRORS_ANALYSED)
+        groups: dict[str, dict[str, Any]] = {}
+        rules = self.config.errors
+        for f in failures:  # newest first
+            p = rules.classify(f.error)
+            g = groups.get(p.category)
+            if g is None:
+                g = groups[p.category] = {
+                    "pattern": p,
+                    "count": 0,
+                    "first": f.completed_at,
+                    "last": f.completed_at,
+                    "sample": f.error,
+                    "ids": [],
+                }
+            g["count"] += 1
+            g["first"] = f.completed_at or g["first"]
+            if len(g["ids"]) < JOB_IDS_PER_CATEGORY:
+                g["ids"].append(f.id)
+        categories = sorted(
+            (
+                ErrorCategory(
+                    category=cat,
+                    priority=g["pattern"].priority,
+                    count=g["count"],
+                    recommendation=g["pattern"].recommendation,
+                    first_seen=g["first"],
+                    last_seen=g["last"],
+                    sample=(g["sample"] or "")[:500] or None,
+                    job_ids=tuple(g["ids"]),
+                )
+                for cat, g in groups.items()
+            ),
+            key=lambda e: (PRIORITY_RANK.get(e.priority, 9), -e.count, e.category),
+        )
+        return ErrorsReport(
+            hours=hours,
+            total=max(total, len(failures)),
+            analysed=len(failures),
+            categories=tuple(categories),
+        )
+
+    # ------------------------------------------------------------------ repairs
+
+    async def recover_stuck(self) -> RecoverStuckResult:
+        reset, failed = await self.run(self.store.recover_stuck, utcnow(), self.cfg.stuck_after)
+        if reset or failed:
+            log.warning(
+                "Recovered %d stuck jobs (%d failed: Maximum retries exceeded)", reset, failed
+            )
+        return RecoverStuckResult(recovered=reset, failed=failed)
+
+    def pause_processing(self, paused: bool) -> None:
+        self.processing_paused = paused
+        for hook in self.on_pause:
+            hook(paused)
+
+    async def recovery(self) -> RecoveryResult:
+        """The seed's system recovery: pause, back up, recover stuck jobs, resume.
+
+        Each step's result is reported; a failing step does not stop the ones after it, and
+        processing is always resumed.
+        """
+        steps: list[RecoveryStep] = []
+        backup_name: str | None = None
+        recovered = 0
+        self.pause_processing(True)
+        steps.append(RecoveryStep("pause processing", True, "workers paused"))
+        try:
+            try:
+                backup_name = await self.backup_for_recovery()
+                steps.append(RecoveryStep("backup", True, backup_name or "skipped"))
+            except Exception as exc:
+                steps.append(RecoveryStep("backup", False, str(exc)[:200]))
+            try:
+                r = await self.recover_stuck()
+                recovered = r.recovered
+                detail = f"{r.recovered} reset to pending, {r.failed} failed"
+                steps.append(RecoveryStep("recover stuck jobs", True, detail))
+            except StoreUnavailable as exc:
+                steps.append(RecoveryStep("recover stuck jobs", False, str(exc)))
+        finally:
+            self.pause_processing(False)
+            steps.append(RecoveryStep("resume processing", True, "workers resumed"))
+        ok = all(s.ok for s in steps)
+        message = (
+            "System recovery completed successfully"
+            if ok
+            else "System recovery finished with errors: "
+            + "; ".join(f"{s.step}: {s.detail}" for s in steps if not s.ok)
+        )
+        return RecoveryResult(
+            success=ok, backup=backup_name, recovered=recovered, message=message, steps=tuple(steps)
+        )
+
+    async def backup_for_recovery(self) -> str | None:
+        """Hook for the backup step of system recovery (None: no backup taken)."""
+        return None

@@ -1,0 +1,558 @@
+"""The job store: every query the agent makes, the same on SQLite and PostgreSQL.
+
+Methods are synchronous (the API calls them in a thread pool) and raise
+:class:`StoreUnavailable` when the database cannot be reached or answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from jobtui.agent import schema
+from jobtui.agent.db import open_engine
+from jobtui.contract import Job, PerformanceMetrics, iso, parse_time
+
+JOB_FIELDS = (
+    "id, type, status, progress, message, error, attempts, max_attempts, "
+    "created_at, updated_at, started_at, completed_at"
+)
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer; the API turns this into a 503."""
+
+
+class Conflict(Exception):
+    """The job is not in a state that allows the action (409)."""
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the health figures are made of, read in one go from the rollups."""
+
+    counts: dict[str, int]
+    completed: int  # in the stats window
+    failed: int
+    run_ms: int
+    run_n: int
+    wait_ms: int
+    wait_n: int
+    finished_hour: int
+    finished_day: int
+    stuck: int
+    last_finished: datetime | None
+    oldest_pending: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    type: str
+    payload: Any = None
+    max_attempts: int = 3
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    id: str
+    error: str | None
+    completed_at: datetime | None
+
+
+def encode_cursor(created_at: datetime, job_id: str) -> str:
+    raw = json.dumps([iso(created_at), job_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, job_id = json.loads(raw)
+        return parse_time(created), str(job_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise BadCursor("invalid cursor") from None
+
+
+class JobStore:
+    def __init__(self, url: str, *, stats_bucket: int = 60, pool_size: int = 8):
+        self.engine, self.d = open_engine(url, pool_size=pool_size)
+        self.url = url
+        self._stats_bucket = stats_bucket
+        self.bucket = stats_bucket
+
+    # ------------------------------------------------------------------ plumbing
+
+    def migrate(self) -> int:
+        with self._guard():
+            before = schema.migrate(self.engine, self.d, self._stats_bucket)
+            with self.engine.connect() as conn:
+                self.bucket = schema.stats_bucket(conn)
+            return before
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, DBAPIError) as exc:
+            transient = (
+                isinstance(exc, OperationalError)
+                or getattr(exc, "connection_invalidated", False)
+                or _is_connection(exc)
+            )
+            if not transient:
+                raise
+            raise StoreUnavailable(_first_line(exc)) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _job(self, row: Row[Any]) -> Job:
+        f = self.d.from_ts
+        return Job(
+            id=str(row.id),
+            type=row.type,
+            status=row.status,
+            progress=int(row.progress or 0),
+            message=row.message,
+            error=row.error,
+            attempts=int(row.attempts or 0),
+            max_attempts=int(row.max_attempts or 0),
+            created_at=f(row.created_at),  # type: ignore[arg-type]
+            updated_at=f(row.updated_at),  # type: ignore[arg-type]
+            started_at=f(row.started_at),
+            completed_at=f(row.completed_at),
+        )
+
+    # ------------------------------------------------------------------ figures
+
+    def snapshot(self, now: datetime, window: timedelta, stuck_after: timedelta) -> Snapshot:
+        """Counts, windowed sums and timestamps for the health figures: a handful of index
+        look-ups and at most ``window / stats_bucket`` rollup rows, whatever the table's size."""
+        ts = self.d.ts
+        epoch = now.timestamp()
+        day = epoch - 86_400
+        since = min(epoch - window.total_seconds(), day)
+        lo = int(since) // self.bucket * self.bucket
+        win = int(epoch - window.total_seconds()) // self.bucket * self.bucket
+        hour = int(epoch - 3600) // self.bucket * self.bucket
+        with self.read() as conn:
+            counts = {r[0]: int(r[1]) for r in conn.execute(text(
+                "SELECT status, n FROM job_status_counts"))}  # fmt: skip
+            s = conn.execute(
+                text(
+                    """SELECT
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN completed END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN failed END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN run_ms END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN run_n END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN wait_ms END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :win THEN wait_n END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :hour THEN completed + failed END), 0),
+                      COALESCE(SUM(CASE WHEN bucket >= :day THEN completed + failed END), 0)
+                    FROM job_stats WHERE bucket >= :lo"""
+                ),
+                {"win": win, "hour": hour, "day": int(day) // self.bucket * self.bucket, "lo": lo},
+            ).one()
+            t = conn.execute(
+                text(
+                    """SELECT
+                      (SELECT COUNT(*) FROM background_jobs
+                        WHERE status = 'processing' AND updated_at < :cutoff),
+                      (SELECT completed_at FROM background_jobs
+                        WHERE status = 'completed' AND completed_at IS NOT NULL
+                        ORDER BY completed_at DESC LIMIT 1),
+                      (SELECT completed_at FROM background_jobs
+                        WHERE status = 'failed' AND completed_at IS NOT NULL
+                        ORDER BY completed_at DESC LIMIT 1),
+                      (SELECT created_at FROM background_jobs
+                        WHERE status = 'pending' ORDER BY created_at LIMIT 1)"""
+                ),
+                {"cutoff": ts(now - stuck_after)},
+            ).one()
+        finished = [x for x in (self.d.from_ts(t[1]), self.d.from_ts(t[2])) if x is not None]
+        return Snapshot(
+            counts=counts,
+            completed=int(s[0]),
+            failed=int(s[1]),
+            run_ms=int(s[2]),
+            run_n=int(s[3]),
+            wait_ms=int(s[4]),
+            wait_n=int(s[5]),
+            finished_hour=int(s[6]),
+            finished_day=int(s[7]),
+            stuck=int(t[0]),
+            last_finished=max(finished) if finished else None,
+            oldest_pending=self.d.from_ts(t[3]),
+        )
+
+    def failed_total(self, since: datetime) -> int:
+        lo = int(since.timestamp()) // self.bucket * self.bucket
+        with self.read() as conn:
+            n = conn.execute(
+                text("SELECT COALESCE(SUM(failed), 0) FROM job_stats WHERE bucket >= :lo"),
+                {"lo": lo},
+            ).scalar_one()
+        return int(n)
+
+    def recent_failures(self, since: datetime, limit: int) -> list[FailedJob]:
+        """The newest failed jobs since ``since``, newest first, at most ``limit``."""
+        with self.read() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, error, completed_at FROM background_jobs "
+                    "WHERE status = 'failed' AND completed_at >= :since "
+                    "ORDER BY completed_at DESC LIMIT :limit"
+                ),
+                {"since": self.d.ts(since), "limit": limit},
+            ).all()
+        return [FailedJob(str(r[0]), r[1], self.d.from_ts(r[2])) for r in rows]
+
+    def counters(self) -> tuple[dict[str, float], list[tuple[float, int]]]:
+        """Monotonic totals and the duration histogram's cumulative buckets, for /metrics."""
+        with self.read() as conn:
+            totals = {r[0]: float(r[1]) for r in conn.execute(text(
+                "SELECT name, value FROM job_counters"))}  # fmt: skip
+            buckets = [(float(r[0]), int(r[1])) for r in conn.execute(text(
+                "SELECT le, n FROM job_duration_buckets ORDER BY le"))]  # fmt: skip
+        return totals, buckets
+
+    # ------------------------------------------------------------------ jobs
+
+    def jobs_page(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Job], str | None]:
+        """Newest first, by keyset on (created_at, id): a page costs the same at any depth."""
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit + 1}
+        if status:
+            where.append("status = :status")
+            params["status"] = status
+        if type:
+            where.append("type = :type")
+            params["type"] = type
+        if q:
+            like = f"{self.d.like} :qlike ESCAPE '\\'"
+            where.append(f"(id = :q OR type {like} OR message {like} OR error {like})")
+            params["q"] = q
+            params["qlike"] = (
+                "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+        if cursor:
+            created, job_id = decode_cursor(cursor)
+            where.append("(created_at < :c_at OR (created_at = :c_at AND id < :c_id))")
+            params["c_at"] = self.d.ts(created)
+            params["c_id"] = job_id
+        sql = f"SELECT {JOB_FIELDS} FROM background_jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT :limit"
+        with self.read() as conn:
+            rows = conn.execute(text(sql), params).all()
+        jobs = [self._job(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return jobs, encode_cursor(jobs[-1].created_at, jobs[-1].id) if more and jobs else None
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self.read() as conn:
+            row = conn.execute(
+                text(f"SELECT {JOB_FIELDS} FROM background_jobs WHERE id = :id"), {"id": job_id}
+            ).first()
+        return self._job(row) if row else None
+
+    def _transition(self, job_id: str, sql: str, params: dict[str, Any], allowed: str) -> Job:
+        with self.write() as conn:
+            row = conn.execute(
+                text(sql + f" RETURNING {JOB_FIELDS}"), {"id": job_id, **params}
+            ).first()
+            if row is not None:
+                return self._job(row)
+            current = conn.execute(
+                text("SELECT status FROM background_jobs WHERE id = :id"), {"id": job_id}
+            ).first()
+        if current is None:
+            raise KeyError(job_id)
+        raise Conflict(f"job {job_id} is {current[0]}; only {allowed} jobs can be changed so")
+
+    def retry(self, job_id: str, now: datetime) -> Job:
+        """Failed or cancelled → pending, with a fresh set of attempts."""
+        return self._transition(
+            job_id,
+            "UPDATE background_jobs SET status = 'pending', progress = 0, attempts = 0, "
+            "error = NULL, message = 'Retry requested by operator', updated_at = :now, "
+            "started_at = NULL, completed_at = NULL "
+            "WHERE id = :id AND status IN ('failed', 'cancelled')",
+            {"now": self.d.ts(now)},
+            "failed or cancelled",
+        )
+
+    def cancel(self, job_id: str, now: datetime) -> Job:
+        """Pending or processing → cancelled."""
+        return self._transition(
+            job_id,
+            "UPDATE background_jobs SET status = 'cancelled', message = 'Cancelled by operator', "
+            "updated_at = :now, completed_at = :now "
+            "WHERE id = :id AND status IN ('pending', 'processing')",
+            {"now": self.d.ts(now)},
+            "pending or processing",
+        )
+
+    def recover_stuck(self, now: datetime, stuck_after: timedelta) -> tuple[int, int]:
+        """Reset jobs still ``processing`` whose last update is older than ``stuck_after``.
+
+        One guarded statement: a job that finishes meanwhile no longer matches the WHERE
+        and is never overwritten. A job with no attempts left becomes failed.
+        Returns (reset to pending, failed).
+        """
+        spent = "attempts + 1 >= max_attempts"
+        with self.write() as conn:
+            rows = conn.execute(
+                text(
+                    f"""UPDATE background_jobs SET
+                      status = CASE WHEN {spent} THEN 'failed' ELSE 'pending' END,
+                      progress = 0,
+                      message = CASE WHEN {spent} THEN 'Maximum retries exceeded'
+                                     ELSE 'Recovered from stuck state' END,
+                      error = CASE WHEN {spent} THEN 'Maximum retries exceeded' ELSE error END,
+                      completed_at = CASE WHEN {spent} THEN :now ELSE NULL END,
+                      started_at = CASE WHEN {spent} THEN started_at ELSE NULL END,
+                      attempts = attempts + 1,
+                      updated_at = :now
+                    WHERE status = 'processing' AND updated_at < :cutoff
+                    RETURNING status"""
+                ),
+                {"now": self.d.ts(now), "cutoff": self.d.ts(now - stuck_after)},
+            ).all()
+        failed = sum(1 for r in rows if r[0] == "failed")
+        return len(rows) - failed, failed
+
+    def count_stuck(self, now: datetime, stuck_after: timedelta) -> int:
+        with self.read() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT COUNT(*) FROM background_jobs "
+                        "WHERE status = 'processing' AND updated_at < :cutoff"
+                    ),
+                    {"cutoff": self.d.ts(now - stuck_after)},
+                ).scalar_one()
+            )
+
+    # ------------------------------------------------------------------ workload (demo, tests)
+
+    def enqueue(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
+        ids = [j.id or str(uuid.uuid4()) for j in jobs]
+        rows = [
+            {
+                "id": job_id,
+                "type": j.type,
+                "payload": json.dumps(j.payload) if j.payload is not None else None,
+                "max_attempts": j.max_attempts,
+                "now": self.d.ts(now),
+            }
+            for job_id, j in zip(ids, jobs, strict=True)
+        ]
+        with self.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO background_jobs (id, type, status, progress, payload, attempts, "
+                    "max_attempts, created_at, updated_at) VALUES "
+                    "(:id, :type, 'pending', 0, :payload, 0, :max_attempts, :now, :now)"
+                ),
+                rows,
+            )
+        return ids
+
+    def claim(self, now: datetime) -> Job | None:
+        """Take the oldest pending job (SKIP LOCKED on PostgreSQL: no job runs twice)."""
+        with self.write() as conn:
+            row = conn.execute(
+                text(
+                    f"""UPDATE background_jobs SET status = 'processing', started_at = :now,
+                          updated_at = :now, progress = 0, message = 'Started'
+                    WHERE id = (SELECT id FROM background_jobs WHERE status = 'pending'
+                                ORDER BY created_at, id LIMIT 1{self.d.skip_locked})
+                      AND status = 'pending'
+                    RETURNING {JOB_FIELDS}"""
+                ),
+                {"now": self.d.ts(now)},
+            ).first()
+        return self._job(row) if row else None
+
+    def progress(self, job_id: str, progress: int, message: str, now: datetime) -> bool:
+        with self.write() as conn:
+            n = conn.execute(
+                text(
+                    "UPDATE background_jobs SET progress = :p, message = :m, updated_at = :now "
+                    "WHERE id = :id AND status = 'processing'"
+                ),
+                {"id": job_id, "p": progress, "m": message, "now": self.d.ts(now)},
+            ).rowcount
+        return n == 1
+
+    def complete(self, job_id: str, now: datetime) -> bool:
+        with self.write() as conn:
+            n = conn.execute(
+                text(
+                    "UPDATE background_jobs SET status = 'completed', progress = 100, "
+                    "message = 'Job completed successfully', error = NULL, "
+                    "updated_at = :now, completed_at = :now "
+                    "WHERE id = :id AND status = 'processing'"
+                ),
+                {"id": job_id, "now": self.d.ts(now)},
+            ).rowcount
+        return n == 1
+
+    def fail(self, job_id: str, error: str, now: datetime) -> str | None:
+        """Record a failed attempt: back to pending while attempts remain, else failed."""
+        spent = "attempts + 1 >= max_attempts"
+        with self.write() as conn:
+            row = conn.execute(
+                text(
+                    f"""UPDATE background_jobs SET
+                      status = CASE WHEN {spent} THEN 'failed' ELSE 'pending' END,
+                      message = CASE WHEN {spent} THEN 'Job failed'
+                                     ELSE 'Job retry attempt ' || (attempts + 1) END,
+                      error = :error, attempts = attempts + 1, updated_at = :now,
+                      completed_at = CASE WHEN {spent} THEN :now ELSE NULL END,
+                      started_at = CASE WHEN {spent} THEN started_at ELSE NULL END
+                    WHERE id = :id AND status = 'processing'
+                    RETURNING status"""
+                ),
+                {"id": job_id, "error": error, "now": self.d.ts(now)},
+            ).first()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ metrics history
+
+    def add_sample(self, m: PerformanceMetrics) -> None:
+        with self.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO job_metrics (ts, queue_depth, processing_rate, success_rate, "
+                    "error_rate, average_processing_time, resource_utilization, jobs_per_hour, "
+                    "jobs_per_day) VALUES (:ts, :qd, :pr, :sr, :er, :apt, :ru, :jph, :jpd) "
+                    "ON CONFLICT (ts) DO NOTHING"
+                ),
+                {
+                    "ts": m.timestamp.timestamp(),
+                    "qd": m.queue_depth,
+                    "pr": m.processing_rate,
+                    "sr": m.success_rate,
+                    "er": m.error_rate,
+                    "apt": m.average_processing_time,
+                    "ru": m.resource_utilization,
+                    "jph": m.jobs_per_hour,
+                    "jpd": m.jobs_per_day,
+                },
+            )
+
+    _SAMPLE = (
+        "queue_depth, processing_rate, success_rate, error_rate, average_processing_time, "
+        "resource_utilization, jobs_per_hour, jobs_per_day"
+    )
+
+    def samples(self, since: datetime, max_points: int) -> list[PerformanceMetrics]:
+        """Samples since ``since``, averaged into at most ``max_points`` equal time buckets."""
+        lo = since.timestamp()
+        with self.read() as conn:
+            n, first, last = conn.execute(
+                text("SELECT COUNT(*), MIN(ts), MAX(ts) FROM job_metrics WHERE ts >= :lo"),
+                {"lo": lo},
+            ).one()
+            if not n:
+                return []
+            if n <= max_points:
+                rows = conn.execute(
+                    text(f"SELECT ts, {self._SAMPLE} FROM job_metrics WHERE ts >= :lo ORDER BY ts"),
+                    {"lo": lo},
+                ).all()
+            else:
+                step = (float(last) - float(first)) / max_points or 1.0
+                b = self.d.floor_div("(ts - :first)", ":step")
+                avgs = ", ".join(f"AVG({c})" for c in self._SAMPLE.split(", "))
+                rows = conn.execute(
+                    text(
+                        f"SELECT AVG(ts), {avgs} FROM job_metrics WHERE ts >= :lo "
+                        f"GROUP BY {b} ORDER BY 1"
+                    ),
+                    {"lo": lo, "first": float(first), "step": step},
+                ).all()
+        return [_sample(r) for r in rows]
+
+    def latest_sample(self) -> PerformanceMetrics | None:
+        with self.read() as conn:
+            row = conn.execute(
+                text(f"SELECT ts, {self._SAMPLE} FROM job_metrics ORDER BY ts DESC LIMIT 1")
+            ).first()
+        return _sample(row) if row else None
+
+    def prune(self, metrics_before: datetime, stats_before: datetime) -> None:
+        """Drop samples past retention and rollup buckets no window reaches any more."""
+        with self.write() as conn:
+            conn.execute(
+                text("DELETE FROM job_metrics WHERE ts < :t"), {"t": metrics_before.timestamp()}
+            )
+            conn.execute(
+                text("DELETE FROM job_stats WHERE bucket < :b"),
+                {"b": int(stats_before.timestamp())},
+            )
+
+
+def _sample(r: Row[Any]) -> PerformanceMetrics:
+    return PerformanceMetrics(
+        timestamp=datetime.fromtimestamp(float(r[0]), UTC),
+        queue_depth=round(float(r[1]), 2),
+        processing_rate=round(float(r[2]), 3),
+        success_rate=round(float(r[3]), 2),
+        error_rate=round(float(r[4]), 2),
+        average_processing_time=round(float(r[5]), 1),
+        resource_utilization=round(float(r[6]), 1),
+        jobs_per_hour=round(float(r[7]), 2),
+        jobs_per_day=round(float(r[8]), 2),
+    )
+
+
+def _is_connection(exc: DBAPIError) -> bool:
+    name = type(getattr(exc, "orig", None)).__name__
+    return name in ("OperationalError", "InterfaceError")
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]

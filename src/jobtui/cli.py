@@ -1,0 +1,62 @@
+"""``jobtui``: the dashboard by default, and one subcommand per job of the on-call engineer.
+
+Each subcommand lives in ``jobtui.commands.<name>`` with ``configure(parser)`` (cheap, at
+parse time) and ``run(args) -> exit code`` (imports what it needs only then), so
+``jobtui check`` never pays for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name → one-line help; the module jobtui.commands.<name> implements it.
+COMMANDS: dict[str, str] = {
+    "serve": "run the agent: the contract over a jobs table (SQLite or PostgreSQL)",
+}
+
+
+def add_target_options(p: argparse.ArgumentParser) -> None:
+    """--url / --config / --target, shared by every command that talks to a server."""
+    p.add_argument("--url", help="server URL (default: $JOBTUI_URL, the config's target)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $XDG_CONFIG_HOME/jobtui/config.yaml)",
+    )
+    p.add_argument("--target", metavar="NAME", help="a target (environment) from the config")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jobtui",
+        description="See and repair a background-job system from the terminal.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"jobtui.commands.{name.replace('-', '_')}")
+        p = sub.add_parser(
+            name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
+        )
+        module.configure(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The async HTTP client of the contract, shared by the dashboard and every command.
+
+Every call returns a typed contract object or raises a :class:`ClientError` subclass whose
+``str()`` is one line a person can act on. Tokens travel only in the ``Authorization``
+header and never appear in a message; TLS is verified.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from jobtui.contract import (
+    ErrorsReport,
+    Health,
+    Job,
+    JobsPage,
+    MetricsHistory,
+    PerformanceMetrics,
+    RecoverStuckResult,
+    RecoveryResult,
+    ShapeError,
+    decode,
+)
+
+T = TypeVar("T")
+
+
+class ClientError(Exception):
+    """Anything that kept a call from giving a contract answer; ``str()`` is one line."""
+
+
+class InvalidURL(ClientError):
+    pass
+
+
+class Unreachable(ClientError):
+    pass
+
+
+class TimedOut(ClientError):
+    pass
+
+
+class HTTPError(ClientError):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class Unauthorized(HTTPError):
+    """401 or 403."""
+
+
+class NotProvided(HTTPError):
+    """404 on an endpoint the server does not implement (the contract's optional parts)."""
+
+
+class NotFound(HTTPError):
+    """404 for a thing (a job) on an endpoint the server does implement."""
+
+
+class NotJSON(ClientError):
+    pass
+
+
+class WrongShape(ClientError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Timed(Generic[T]):
+    """An answer with the time the request took, in seconds."""
+
+    value: T
+    seconds: float
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def check_url(url: str) -> str:
+    """Normalise a base URL or raise :class:`InvalidURL` saying what is wrong."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidURL(f"invalid URL {safe_url(url)!r}: expected http://host[:port] or https://…")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise InvalidURL(f"invalid URL {safe_url(url)!r}: bad port") from None
+    return url.strip().rstrip("/")
+
+
+class Client:
+    """One server. Use as ``async with Client(url, token) as c: await c.health()``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.url = check_url(url)
+        self.shown_url = safe_url(self.url)
+        headers = {"Accept": "application/json", "User-Agent": "jobtui"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            verify=True,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.timeout = timeout
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (),
+        optional: bool = False,
+    ) -> tuple[int, Any]:
+        """Send, and return (status, JSON) for a 2xx or a status listed in ``ok``."""
+        what = f"{method} {path}"
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            resp = await self._http.request(method, path, params=params)
+        except httpx.TimeoutException:
+            raise TimedOut(f"{self.shown_url}{path}: no answer within {self.timeout:g} s") from None
+        except httpx.ConnectError as exc:
+            raise Unreachable(f"cannot connect to {self.shown_url}: {_reason(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"{what} to {self.shown_url} failed: {_reason(exc)}") from None
+        status = resp.status_code
+        if 200 <= status < 300:
+            return status, self._json(resp, what)
+        if status in ok:  # e.g. health's 503, which has a body only when it is the contract's
+            try:
+                return status, self._json(resp, what)
+            except NotJSON:
+                raise HTTPError(f"{what} → {status} {resp.reason_phrase}", status) from None
+        detail = _error_detail(resp)
+        if status in (401, 403):
+            hint = "set JOBTUI_TOKEN" if status == 401 else "this needs the admin token"
+            word = "unauthorized" if status == 401 else "forbidden"
+            raise Unauthorized(f"{word} ({status}) on {what}: {hint}", status)
+        if status == 404:
+            if optional and not detail:
+                raise NotProvided(f"{what}: not provided by this server", status)
+            raise NotFound(f"{what}: {detail or 'not found'}", status)
+        reason = resp.reason_phrase or "error"
+        raise HTTPError(f"{what} → {status} {reason}{': ' + detail if detail else ''}", status)
+
+    def _json(self, resp: httpx.Response, what: str) -> Any:
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        try:
+            return json.loads(resp.content)
+        except (ValueError, UnicodeDecodeError):
+            if "json" in ctype:
+                raise NotJSON(f"{what}: invalid or truncated JSON from {self.shown_url}") from None
+            raise NotJSON(
+                f"{what}: {self.shown_url} answered {ctype}, not JSON (is the URL right?)"
+            ) from None
+
+    def _shape(self, cls: type[T], data: Any, what: str) -> T:
+        try:
+            return decode(cls, data)
+        except ShapeError as exc:
+            raise WrongShape(f"{what}: unexpected answer: {exc}") from None
+
+    # ------------------------------------------------------------------ the seed's endpoints
+
+    async def health(self) -> Timed[Health]:
+        """``GET /api/jobs/health``; a 503 with the contract's shape is an answer, not an error."""
+        what = "GET /api/jobs/health"
+        start = time.perf_counter()
+        status, data = await self._request("GET", "/api/jobs/health", ok=(503,))
+        try:
+            health = self._shape(Health, data, what)
+        except WrongShape:
+            if status != 503:
+                raise
+            raise HTTPError(f"{what} → 503 Service Unavailable", 503) from None
+        return Timed(health, time.perf_counter() - start)
+
+    async def metrics_history(self, hours: int = 24) -> MetricsHistory:
+        path = "/api/monitoring/metrics"
+        _, data = await self._request("GET", path, params={"hours": hours})
+        return self._shape(MetricsHistory, data, f"GET {path}")
+
+    async def latest_metrics(self) -> PerformanceMetrics | None:
+        """The newest sample, or ``None`` when the server has none yet (its 404)."""
+        path = "/api/monitoring/metrics"
+        try:
+            _, data = await self._request("GET", path, params={"latest": "true"})
+        except NotFound:
+            return None
+        return self._shape(PerformanceMetrics, data, f"GET {path}?latest=true")
+
+    async def admin_check(self) -> None:
+        """Raise :class:`Unauthorized` unless the token is an admin's."""
+        await self._request("GET", "/api/admin/check")
+
+    async def recovery(self) -> RecoveryResult:
+        _, data = await self._request("POST", "/api/admin/recovery")
+        return self._shape(RecoveryResult, data if isinstance(data, dict) else {}, "recovery")
+
+    # ------------------------------------------------------------------ ours (optional)
+
+    async def jobs(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobsPage:
+        params = {"status": status, "type": type, "q": q, "limit": limit, "cursor": cursor}
+        _, data = await self._request("GET", "/api/jobs", params=params, optional=True)
+        return self._shape(JobsPage, data, "GET /api/jobs")
+
+    async def job(self, job_id: str) -> Job:
+        path = f"/api/jobs/{quote(job_id, safe='')}"
+        _, data = await self._request("GET", path)
+        return self._shape(Job, data, f"GET {path}")
+
+    async def retry_job(self, job_id: str) -> Job:
+        path = f"/api/jobs/{quote(job_id, safe='')}/retry"
+        _, data = await self._request("POST", path, optional=True)
+        return self._shape(Job, data, f"POST {path}")
+
+    async def cancel_job(self, job_id: str) -> Job:
+        path = f"/api/jobs/{quote(job_id, safe='')}/cancel"
+        _, data = await self._request("POST", path, optional=True)
+        return self._shape(Job, data, f"POST {path}")
+
+    async def errors(self, hours: int = 24) -> ErrorsReport:
+        path = "/api/monitoring/errors"
+        _, data = await self._request("GET", path, params={"hours": hours}, optional=True)
+        return self._shape(ErrorsReport, data, f"GET {path}")
+
+    async def recover_stuck(self) -> RecoverStuckResult:
+        path = "/api/admin/recover-stuck"
+        _, data = await self._request("POST", path, optional=True)
+        return self._shape(RecoverStuckResult, data, f"POST {path}")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    # httpx wraps OS errors as "[Errno 111] Connection refused": keep the words.
+    if "] " in text and text.startswith("[Errno"):
+        text = text.split("] ", 1)[1]
+    return text.splitlines()[0][:200]
+
+
+def _error_detail(resp: httpx.Response) -> str:
+    """The server's own ``{"error": …}`` text, if it sent one."""
+    try:
+        data = json.loads(resp.content)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"][:200]
+    return ""
