@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jobtui",
         description="See and repair a background-job system from the terminal.",
     )
+    add_target_options(parser)
+    parser.add_argument(
+        "--read-only", action="store_true", help="disable every action that changes anything"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"jobtui.commands.{name.replace('-', '_')}")
@@ -49,9 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = getattr(args, "_module", None)
-    if module is None:
-        parser.print_help()
-        return 0
+    if module is None:  # no subcommand: the dashboard
+        module = importlib.import_module("jobtui.commands.dashboard")
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

@@ -16,14 +16,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from jobtui.contract import (
+    BackupList,
+    BackupResult,
     ErrorsReport,
     Health,
     Job,
     JobsPage,
     MetricsHistory,
     PerformanceMetrics,
+    PruneResult,
     RecoverStuckResult,
     RecoveryResult,
+    RestoreResult,
     ShapeError,
     decode,
 )
@@ -148,8 +152,14 @@ class Client:
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (),
         optional: bool = False,
+        item: bool = False,
     ) -> tuple[int, Any]:
-        """Send, and return (status, JSON) for a 2xx or a status listed in ``ok``."""
+        """Send, and return (status, JSON) for a 2xx or a status listed in ``ok``.
+
+        ``optional``: the endpoint is one of ours, which a server may lack; a 404 then means
+        :class:`NotProvided`, except on an ``item`` endpoint (one job) where a JSON error
+        means that the item does not exist (:class:`NotFound`).
+        """
         what = f"{method} {path}"
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
@@ -174,7 +184,7 @@ class Client:
             word = "unauthorized" if status == 401 else "forbidden"
             raise Unauthorized(f"{word} ({status}) on {what}: {hint}", status)
         if status == 404:
-            if optional and not detail:
+            if optional and not (item and detail):
                 raise NotProvided(f"{what}: not provided by this server", status)
             raise NotFound(f"{what}: {detail or 'not found'}", status)
         reason = resp.reason_phrase or "error"
@@ -251,17 +261,17 @@ class Client:
 
     async def job(self, job_id: str) -> Job:
         path = f"/api/jobs/{quote(job_id, safe='')}"
-        _, data = await self._request("GET", path)
+        _, data = await self._request("GET", path, optional=True, item=True)
         return self._shape(Job, data, f"GET {path}")
 
     async def retry_job(self, job_id: str) -> Job:
         path = f"/api/jobs/{quote(job_id, safe='')}/retry"
-        _, data = await self._request("POST", path, optional=True)
+        _, data = await self._request("POST", path, optional=True, item=True)
         return self._shape(Job, data, f"POST {path}")
 
     async def cancel_job(self, job_id: str) -> Job:
         path = f"/api/jobs/{quote(job_id, safe='')}/cancel"
-        _, data = await self._request("POST", path, optional=True)
+        _, data = await self._request("POST", path, optional=True, item=True)
         return self._shape(Job, data, f"POST {path}")
 
     async def errors(self, hours: int = 24) -> ErrorsReport:
@@ -273,6 +283,28 @@ class Client:
         path = "/api/admin/recover-stuck"
         _, data = await self._request("POST", path, optional=True)
         return self._shape(RecoverStuckResult, data, f"POST {path}")
+
+    async def backups(self) -> BackupList:
+        path = "/api/admin/backups"
+        _, data = await self._request("GET", path, optional=True)
+        return self._shape(BackupList, data, f"GET {path}")
+
+    async def create_backup(self) -> BackupResult:
+        path = "/api/admin/backups"
+        _, data = await self._request("POST", path, optional=True)
+        return self._shape(BackupResult, data, f"POST {path}")
+
+    async def restore_backup(self, name: str, *, dry_run: bool = False) -> RestoreResult:
+        path = f"/api/admin/backups/{quote(name, safe='')}/restore"
+        params = {"dryRun": "true"} if dry_run else None
+        _, data = await self._request("POST", path, params=params, optional=True, item=True)
+        return self._shape(RestoreResult, data, f"POST {path}")
+
+    async def prune_backups(self, older_than_days: float = 7) -> PruneResult:
+        path = "/api/admin/backups"
+        params = {"olderThanDays": f"{older_than_days:g}"}
+        _, data = await self._request("DELETE", path, params=params, optional=True)
+        return self._shape(PruneResult, data, f"DELETE {path}")
 
 
 def _reason(exc: Exception) -> str:

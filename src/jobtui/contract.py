@@ -171,6 +171,54 @@ class RecoverStuckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupInfo:
+    """One backup file of ``GET /api/admin/backups`` (newest first)."""
+
+    name: str
+    created_at: datetime
+    size: int
+    jobs: int | None = None
+    verified: bool | None = None  # the checksum matches the file
+    problem: str | None = None  # why it does not verify
+
+
+@dataclass(frozen=True, slots=True)
+class BackupList:
+    backups: tuple[BackupInfo, ...]
+    directory: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackupResult:
+    """``POST /api/admin/backups``."""
+
+    name: str
+    jobs: int
+    size: int
+    sha256: str | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """``POST /api/admin/backups/{name}/restore`` (``?dryRun=true`` writes nothing)."""
+
+    name: str
+    jobs: int
+    inserted: int
+    updated: int
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """``DELETE /api/admin/backups?olderThanDays=N``; the newest backup is always kept."""
+
+    deleted: tuple[str, ...]
+    kept: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApiError:
     error: str
 
@@ -307,6 +355,9 @@ __all__ = [
     "PRIORITIES",
     "STATUSES",
     "ApiError",
+    "BackupInfo",
+    "BackupList",
+    "BackupResult",
     "ErrorCategory",
     "ErrorsReport",
     "Health",
@@ -319,15 +370,16 @@ __all__ = [
     "Operational",
     "PerformanceMetrics",
     "Priority",
+    "PruneResult",
     "RecoverStuckResult",
     "RecoveryResult",
     "RecoveryStep",
+    "RestoreResult",
     "ShapeError",
     "Status",
     "SystemStatus",
     "decode",
     "encode",
-    "field",
     "iso",
     "parse_time",
     "utcnow",
