@@ -61,9 +61,9 @@ def compute(snap: Snapshot, now: datetime, cfg: AgentConfig, stalled_after: time
     finished = snap.completed + snap.failed
     success = 100.0 if finished == 0 else round(snap.completed * 100.0 / finished, 2)
     # Stalled: jobs wait, and nothing finished since the later of the last finish and the
-    # oldest waiting job's arrival.
+    # arrival of the oldest job still unfinished (so a job arriving after a quiet day is not).
     stalled = None
-    marks = [t for t in (snap.last_finished, snap.oldest_pending) if t is not None]
+    marks = [t for t in (snap.last_finished, snap.oldest_unfinished) if t is not None]
     if queue > 0 and marks and now - max(marks) > stalled_after:
         stalled = now - max(marks)
     return Computed(

@@ -57,7 +57,7 @@ class Snapshot:
     finished_day: int
     stuck: int
     last_finished: datetime | None
-    oldest_pending: datetime | None
+    oldest_unfinished: datetime | None  # created_at of the oldest pending or processing job
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +195,14 @@ class JobStore:
                         WHERE status = 'failed' AND completed_at IS NOT NULL
                         ORDER BY completed_at DESC LIMIT 1),
                       (SELECT created_at FROM background_jobs
-                        WHERE status = 'pending' ORDER BY created_at LIMIT 1)"""
+                        WHERE status = 'pending' ORDER BY created_at LIMIT 1),
+                      (SELECT created_at FROM background_jobs
+                        WHERE status = 'processing' ORDER BY created_at LIMIT 1)"""
                 ),
                 {"cutoff": ts(now - stuck_after)},
             ).one()
         finished = [x for x in (self.d.from_ts(t[1]), self.d.from_ts(t[2])) if x is not None]
+        unfinished = [x for x in (self.d.from_ts(t[3]), self.d.from_ts(t[4])) if x is not None]
         return Snapshot(
             counts=counts,
             completed=int(s[0]),
@@ -212,7 +215,7 @@ class JobStore:
             finished_day=int(s[7]),
             stuck=int(t[0]),
             last_finished=max(finished) if finished else None,
-            oldest_pending=self.d.from_ts(t[3]),
+            oldest_unfinished=min(unfinished) if unfinished else None,
         )
 
     def failed_total(self, since: datetime) -> int:
