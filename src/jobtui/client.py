@@ -83,6 +83,7 @@ class Timed(Generic[T]):
 
     value: T
     seconds: float
+    status: int = 200  # the HTTP status (health's 503 is an answer too)
 
 
 def safe_url(url: str) -> str:
@@ -220,7 +221,7 @@ class Client:
             if status != 503:
                 raise
             raise HTTPError(f"{what} → 503 Service Unavailable", 503) from None
-        return Timed(health, time.perf_counter() - start)
+        return Timed(health, time.perf_counter() - start, status)
 
     async def metrics_history(self, hours: int = 24) -> MetricsHistory:
         path = "/api/monitoring/metrics"

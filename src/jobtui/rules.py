@@ -111,6 +111,9 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 STALLED = Rule("processing_stalled", "Processing stalled", "", "Restart the processing system.")
+RESPONSE_TIME = Rule(
+    "response_time", "Response time", "ms", "Check the server's load and database."
+)
 RULE_NAMES: tuple[str, ...] = (*(r.name for r in RULES), STALLED.name, "system_down")
 
 _FIGURE = {
@@ -147,6 +150,17 @@ def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
             Finding(STALLED.name, "critical", minutes, limit, text, STALLED.recommendation)
         )
     return found
+
+
+def judge_response_time(seconds: float, warning: float, critical: float) -> Finding | None:
+    """The seed's uptime-monitor rule: a health answer slower than a limit (in seconds)."""
+    r = RESPONSE_TIME
+    for level, limit in (("critical", critical), ("warning", warning)):
+        if seconds > limit:
+            value, limit_ms = seconds * 1000, limit * 1000
+            text = f"{r.label} {r.show(value)} > {r.show(limit_ms)}"
+            return Finding(r.name, level, value, limit_ms, text, r.recommendation)  # type: ignore[arg-type]
+    return None
 
 
 def status_of(findings: Iterable[Finding]) -> Status:

@@ -1,0 +1,187 @@
+"""The ``jobtui watch`` loop: poll, judge, update the alerts, hand notifications to the
+dispatcher, and keep the state file current.
+
+Polls run on a fixed schedule (every ``interval`` from the start, skipping ticks a slow poll
+overran). The state file is the source of truth for alerts: each poll reads it, steps the
+engine and writes it back under one lock, and each delivery records itself the same way, so
+a restart (or the next ``--once`` from cron) continues exactly where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from jobtui.alerting.config import WatchConfig
+from jobtui.alerting.dispatch import Dispatcher
+from jobtui.alerting.engine import Engine, Transition
+from jobtui.alerting.message import Batch, Item
+from jobtui.alerting.notifiers import Notifier, build
+from jobtui.alerting.observe import Observation, observe, target_label
+from jobtui.alerting.state import State, StateError, StateFile
+from jobtui.client import Client, ClientError
+from jobtui.config import Config, Target
+from jobtui.contract import utcnow
+
+log = logging.getLogger("jobtui.watch")
+GRACE = 10.0  # seconds to finish deliveries on shutdown
+
+
+class Watcher:
+    def __init__(
+        self,
+        config: Config,
+        watch: WatchConfig,
+        target: Target,
+        *,
+        notifiers: Sequence[Notifier] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.config = config
+        self.watch = watch
+        self.target = target
+        self.label = target_label(target)
+        self.clock = clock
+        self.client = Client(target.url, target.token, timeout=config.check.timeout)
+        self.state = StateFile(watch.state_file)
+        self.engine = Engine(
+            for_polls=watch.for_polls,
+            resolve_after=watch.resolve_after,
+            repeat_interval=watch.repeat_interval,
+            send_resolved=watch.send_resolved,
+        )
+        built = list(notifiers) if notifiers is not None else [build(n) for n in watch.notifiers]
+        self.dispatcher = Dispatcher(built, self._delivered)
+        self.polls = 0
+
+    # ------------------------------------------------------------------ one poll
+
+    async def poll(self) -> Observation:
+        at = self.clock()
+        try:
+            answer = await self.client.health()
+        except ClientError as exc:
+            answer = exc
+        return observe(
+            answer,
+            at=at,
+            target=self.target,
+            thresholds=self.config.thresholds,
+            check=self.config.check,
+        )
+
+    async def tick(self) -> Observation:
+        """Poll once, update the alerts and queue what is due."""
+        obs = await self.poll()
+        self.polls += 1
+        changes, silenced, batches = self.state.update(lambda s: self._evaluate(s, obs))
+        for c in changes:
+            _log_change(c, c.rule in silenced)
+        firing = ", ".join(f"{a.rule}({a.level})" for a in self.engine.firing()) or "none"
+        log.debug("poll %d: %s; firing: %s", self.polls, obs.status, firing)
+        for name, batch in batches:
+            self.dispatcher.submit(name, batch)
+        return obs
+
+    def _evaluate(
+        self, state: State, obs: Observation
+    ) -> tuple[list[Transition], set[str], list[tuple[str, Batch]]]:
+        self.engine.alerts = state.alerts
+        changes = self.engine.step(obs.results, obs.at, self.watch.rules)
+        silenced = state.silenced(obs.at)
+        batches = []
+        for n in self.watch.notifiers:
+            if not self.dispatcher.ready(n.name):
+                continue
+            items = self.engine.due(n, obs.at, silenced, self.dispatcher.busy(n.name))
+            if items:
+                batches.append((n.name, self._batch(items, obs.at, obs.url)))
+        self.engine.prune(self.watch.notifiers, obs.at)
+        state.alerts = self.engine.alerts
+        state.updated_at = obs.at
+        return changes, silenced, batches
+
+    def _batch(self, items: Sequence[Item], at: datetime, url: str) -> Batch:
+        w = self.watch
+        return Batch(
+            tuple(items), self.label, url, at, w.environment, w.dashboard_url, dict(w.labels)
+        )
+
+    def _delivered(self, name: str, items: tuple[Item, ...]) -> None:
+        now = self.clock()
+
+        def mark(state: State) -> None:
+            self.engine.alerts = state.alerts
+            self.engine.mark_sent(name, items, now)
+
+        self.state.update(mark)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> int:
+        """Poll until ``stop`` is set (or once); 1 if ``--once`` could not deliver something."""
+        stop = stop or asyncio.Event()
+        interval = self.watch.interval
+        self.dispatcher.start()
+        loop = asyncio.get_running_loop()
+        try:
+            start, k = loop.time(), 0
+            while True:
+                try:
+                    await self.tick()
+                except StateError as exc:
+                    log.error("%s", exc)
+                except Exception as exc:  # a bug must not stop the alerting
+                    log.error("poll failed: %s: %s", type(exc).__name__, exc)
+                if once or stop.is_set():
+                    break
+                k = max(k + 1, math.ceil((loop.time() - start) / interval))
+                try:
+                    await asyncio.wait_for(stop.wait(), start + k * interval - loop.time())
+                    break
+                except TimeoutError:
+                    pass
+            if not await self.dispatcher.join(None if once else GRACE):
+                log.warning("stopping with notifications still undelivered; sent after restart")
+        finally:
+            await self.dispatcher.close()
+            await self.client.aclose()
+        return 1 if once and self.dispatcher.failures else 0
+
+    async def test_notifiers(self) -> list[tuple[str, str | None]]:
+        """Send one test message to every notifier, once; (name, error or None) for each."""
+        now = self.clock()
+        item = Item("test", "firing", "warning", "Test notification from jobtui watch --test", now)
+        batch = self._batch([item], now, self.client.shown_url)
+        results: list[tuple[str, str | None]] = []
+
+        async def one(n: Notifier) -> tuple[str, str | None]:
+            try:
+                await asyncio.wait_for(n.send(batch), n.config.delivery.timeout + 5)
+                return n.config.name, None
+            except TimeoutError:
+                return n.config.name, "no answer in time"
+            except Exception as exc:  # NotifyError, or a bug: one line either way
+                return n.config.name, str(exc) or type(exc).__name__
+
+        try:
+            results = list(
+                await asyncio.gather(*(one(n) for n in self.dispatcher.notifiers.values()))
+            )
+        finally:
+            await self.dispatcher.close()
+            await self.client.aclose()
+        return results
+
+
+def _log_change(c: Transition, silenced: bool) -> None:
+    muted = " (silenced: not sent)" if silenced else ""
+    if c.event == "firing":
+        log.warning("FIRING %s %s: %s%s", c.level.upper(), c.rule, c.text, muted)
+    elif c.event == "resolved":
+        log.info("RESOLVED %s: %s", c.rule, c.text)
+    else:
+        log.warning("%s %s to %s: %s%s", c.event.upper(), c.rule, c.level, c.text, muted)

@@ -1,0 +1,191 @@
+"""One poll of a server, judged: the shared core of ``jobtui check`` and ``jobtui watch``.
+
+:func:`observe` turns the client's answer (or its error) into one :class:`RuleResult` per rule:
+the seed's thresholds (via :func:`jobtui.rules.evaluate`), processing stalled, the response
+time, what the server itself reports, and whether it answered at all. A rule whose figure the
+server did not give is ``unknown``; the overall status is the worst of the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from jobtui.client import ClientError, Timed, safe_url
+from jobtui.config import CheckConfig, Target
+from jobtui.contract import Health, Status
+from jobtui.rules import (
+    RANK,
+    RESPONSE_TIME,
+    RULE_NAMES,
+    RULES,
+    STALLED,
+    Figures,
+    Finding,
+    Thresholds,
+    evaluate,
+    judge_response_time,
+    worst,
+)
+
+SERVER_STATUS = "server_status"
+SYSTEM_DOWN = "system_down"
+# Every rule check and watch evaluate, in the order they are shown.
+ALL_RULES: tuple[str, ...] = (*RULE_NAMES, RESPONSE_TIME.name, SERVER_STATUS)
+LABELS: dict[str, str] = {
+    **{r.name: r.label for r in RULES},
+    STALLED.name: STALLED.label,
+    RESPONSE_TIME.name: RESPONSE_TIME.label,
+    SERVER_STATUS: "Server status",
+    SYSTEM_DOWN: "System down",
+}
+UNITS: dict[str, str] = {r.name: r.unit for r in (*RULES, RESPONSE_TIME)}
+_FIGURE = {
+    "queue_depth": "queue_depth",
+    "error_rate": "error_rate",
+    "processing_time": "average_processing_time",
+    "wait_time": "wait_time",
+    "resource_utilization": "resource_utilization",
+    "stuck_jobs": "stuck_jobs",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """One rule on one poll: ``status`` is healthy, warning, critical or unknown (no figure)."""
+
+    rule: str
+    status: str
+    text: str  # the finding when it trips, else the current figure
+    value: float | None = None
+    warning: float | None = None
+    critical: float | None = None
+    recommendation: str = ""
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.rule, self.rule)
+
+    @property
+    def tripped(self) -> bool:
+        return self.status in ("warning", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    at: datetime
+    target: str  # a name for people: the config's target, else host:port
+    url: str  # without credentials
+    status: Status
+    results: tuple[RuleResult, ...]
+    health: Health | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+    def result(self, rule: str) -> RuleResult | None:
+        return next((r for r in self.results if r.rule == rule), None)
+
+    @property
+    def problems(self) -> list[RuleResult]:
+        """The rules that tripped, critical first."""
+        tripped = [r for r in self.results if r.tripped]
+        return sorted(tripped, key=lambda r: -RANK[r.status])
+
+
+def target_label(target: Target) -> str:
+    """The config's target name, or host:port when the URL came from --url or the environment."""
+    if target.name in ("--url", "JOBTUI_URL", "local"):
+        return urlsplit(target.url).netloc or target.url
+    return target.name
+
+
+def observe(
+    answer: Timed[Health] | ClientError,
+    *,
+    at: datetime,
+    target: Target,
+    thresholds: Thresholds,
+    check: CheckConfig,
+) -> Observation:
+    """Judge one poll: every rule's result and the overall status."""
+    label, url = target_label(target), safe_url(target.url)
+    if isinstance(answer, ClientError):
+        results = [RuleResult(SYSTEM_DOWN, "critical", str(answer), recommendation=_DOWN_HINT)]
+        results += [RuleResult(r, "unknown", f"{LABELS[r]}: no answer") for r in _others()]
+        return Observation(at, label, url, "critical", tuple(results), error=str(answer))
+    health, seconds = answer.value, answer.seconds
+    if answer.status != 200:  # the contract's 503: the job store is unreachable
+        text = f"Server answered {answer.status}: {health.message}"
+        results = [RuleResult(SYSTEM_DOWN, "critical", text, recommendation=_DOWN_HINT)]
+        results += [RuleResult(r, "unknown", f"{LABELS[r]}: no figures") for r in _others()]
+        return Observation(at, label, url, "critical", tuple(results), health, seconds, text)
+
+    figures = Figures.from_health(health, at, thresholds.stalled_after)
+    found: dict[str, Finding] = {f.rule: f for f in evaluate(figures, thresholds)}
+    results = []
+    for rule in RULES:
+        value = getattr(figures, _FIGURE[rule.name])
+        warn = getattr(thresholds.warning, rule.name)
+        crit = getattr(thresholds.critical, rule.name)
+        f = found.get(rule.name)
+        if value is None:
+            results.append(RuleResult(rule.name, "unknown", f"{rule.label}: not reported"))
+        elif f is not None:
+            results.append(
+                RuleResult(rule.name, f.level, f.text, value, warn, crit, f.recommendation)
+            )
+        else:
+            text = f"{rule.label} {rule.show(value)}"
+            results.append(RuleResult(rule.name, "healthy", text, value, warn, crit))
+    results.append(_stalled(health, figures, found.get(STALLED.name), at, thresholds))
+    rt = check
+    f = judge_response_time(seconds, rt.response_time_warning, rt.response_time_critical)
+    warn_ms, crit_ms = rt.response_time_warning * 1000, rt.response_time_critical * 1000
+    if f is not None:
+        results.append(
+            RuleResult(f.rule, f.level, f.text, f.value, warn_ms, crit_ms, f.recommendation)
+        )
+    else:
+        text = f"{RESPONSE_TIME.label} {RESPONSE_TIME.show(seconds * 1000)}"
+        results.append(
+            RuleResult(RESPONSE_TIME.name, "healthy", text, seconds * 1000, warn_ms, crit_ms)
+        )
+    ours = worst(r.status for r in results)
+    if RANK[health.status] > RANK[ours]:  # the server's own thresholds are stricter than ours
+        text = f"Server reports {health.status}: {health.message}"
+        hint = "; ".join(health.health.recommendations) or "See the server's alerts."
+        results.append(RuleResult(SERVER_STATUS, health.status, text, recommendation=hint))
+    else:
+        results.append(RuleResult(SERVER_STATUS, "healthy", f"Server reports {health.status}"))
+    text = f"Server answered in {RESPONSE_TIME.show(seconds * 1000)}"
+    results.append(RuleResult(SYSTEM_DOWN, "healthy", text))
+    status = worst(r.status for r in results)
+    return Observation(at, label, url, status, tuple(results), health, seconds)
+
+
+_DOWN_HINT = (
+    "Check that the server runs and answers GET /api/jobs/health (immediate investigation)."
+)
+
+
+def _others() -> list[str]:
+    return [r for r in ALL_RULES if r != SYSTEM_DOWN]
+
+
+def _stalled(
+    health: Health, fig: Figures, f: Finding | None, at: datetime, th: Thresholds
+) -> RuleResult:
+    limit = th.stalled_after.total_seconds() / 60
+    if f is not None:
+        return RuleResult(
+            STALLED.name, "critical", f.text, f.value, None, limit, STALLED.recommendation
+        )
+    last = health.metrics.last_processed_at
+    if fig.queue_depth == 0:
+        return RuleResult(STALLED.name, "healthy", "Processing: nothing pending", 0.0, None, limit)
+    if last is None:
+        return RuleResult(STALLED.name, "unknown", "Processing: last finish not reported")
+    idle = max(0.0, (at - last).total_seconds() / 60)
+    text = f"Processing: last job finished {idle:.0f} min ago"
+    return RuleResult(STALLED.name, "healthy", text, idle, None, limit)

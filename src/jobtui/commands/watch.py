@@ -1,0 +1,102 @@
+"""``jobtui watch``: the alerting daemon (``--once`` for one evaluation from cron)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jobtui.cli import add_target_options
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    add_target_options(p)
+    p.add_argument("--once", action="store_true", help="one poll, deliver what is due, exit")
+    p.add_argument(
+        "--test",
+        action="store_true",
+        help="send a test message to every notifier and report which ones work",
+    )
+    p.add_argument("--state", metavar="FILE", help="state file (default: watch.state_file)")
+    p.add_argument(
+        "--log-level", default="info", choices=["error", "warn", "info", "http", "debug"]
+    )
+    p.epilog = (
+        "Exit status: 0 ran (alerts or not), 1 --once or --test could not deliver a "
+        "notification, 2 bad arguments, config or state file."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import dataclasses
+    import logging
+    import signal
+    from pathlib import Path
+
+    from jobtui import logs
+    from jobtui.alerting import redact
+    from jobtui.alerting.config import load_watch_config
+    from jobtui.alerting.daemon import Watcher
+    from jobtui.alerting.state import StateError, StateFile
+    from jobtui.client import InvalidURL
+    from jobtui.config import ConfigError, load_config, resolve_target
+
+    logs.setup(args.log_level)
+    log = logging.getLogger("jobtui.watch")
+    try:
+        config = load_config(args.config)
+        watch = load_watch_config(config)
+        target = resolve_target(config, url=args.url, target=args.target)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if args.state:
+        watch = dataclasses.replace(watch, state_file=Path(args.state).expanduser())
+    redact.install([*watch.secrets(), *([target.token] if target.token else [])])
+    try:
+        watcher = Watcher(config, watch, target)
+    except InvalidURL as exc:
+        return _fail(str(exc))
+
+    if args.test:
+        if not watch.notifiers:
+            return _fail("no notifiers configured (see docs/alerting.md)")
+        results = asyncio.run(watcher.test_notifiers())
+        for name, error in results:
+            kind = next(n.type for n in watch.notifiers if n.name == name)
+            print(
+                f"{'ok  ' if error is None else 'FAIL'} {name} ({kind}){': ' + error if error else ''}"
+            )
+        return 0 if all(e is None for _, e in results) else 1
+
+    state = StateFile(watch.state_file)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await watcher.run(once=args.once, stop=stop)
+
+    try:
+        with state.daemon():
+            state.read()  # a damaged state file stops here, before any poll
+            names = ", ".join(f"{n.name} ({n.type})" for n in watch.notifiers)
+            if not names:
+                log.warning("no notifiers configured: alerts are only logged")
+            log.info(
+                "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s",
+                watcher.client.shown_url,
+                watch.interval,
+                watch.for_polls,
+                watch.resolve_after,
+                names or "none",
+                watch.state_file,
+            )
+            return asyncio.run(main())
+    except StateError as exc:
+        return _fail(str(exc))
+
+
+def _fail(message: str) -> int:
+    print(f"jobtui watch: {message}", file=sys.stderr)
+    return 2
