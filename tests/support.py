@@ -87,7 +87,16 @@ def start_agent(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     full_env.update(env or {})
     proc = subprocess.Popen(
-        jobtui_cmd("serve", "--database", database, "--port", "0", "--config", str(config_path), *extra_args),
+        jobtui_cmd(
+            "serve",
+            "--database",
+            database,
+            "--port",
+            "0",
+            "--config",
+            str(config_path),
+            *extra_args,
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -166,7 +175,9 @@ def add_job(
     )[0]  # fmt: skip
 
 
-def add_jobs(store: JobStore, specs: list[dict[str, Any]], now: datetime | None = None) -> list[str]:
+def add_jobs(
+    store: JobStore, specs: list[dict[str, Any]], now: datetime | None = None
+) -> list[str]:
     now = now or utcnow()
     ts = store.d.ts
     rows = []
@@ -290,7 +301,11 @@ class SeedServer:
                 server.requests.append((method, self.path, dict(self.headers)))
                 canned = server.routes.get((method, path))
                 if canned is None:
-                    canned = Canned(404, "<html><body>404: This page could not be found.</body></html>", "text/html")
+                    canned = Canned(
+                        404,
+                        "<html><body>404: This page could not be found.</body></html>",
+                        "text/html",
+                    )
                 if canned.delay:
                     time.sleep(canned.delay)
                 body = canned.body

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from jobtui.agent import schema
 from jobtui.agent.db import open_engine
@@ -110,16 +110,13 @@ class JobStore:
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
+        """Turn "the database cannot answer" (down, locked, corrupt) into StoreUnavailable;
+        errors that mean a bug or bad data (programming, integrity) stay what they are."""
         try:
             yield
-        except (OperationalError, DBAPIError) as exc:
-            transient = (
-                isinstance(exc, OperationalError)
-                or getattr(exc, "connection_invalidated", False)
-                or _is_connection(exc)
-            )
-            if not transient:
-                raise
+        except (ProgrammingError, IntegrityError, DataError):
+            raise
+        except DBAPIError as exc:
             raise StoreUnavailable(_first_line(exc)) from None
 
     @contextmanager
@@ -506,7 +503,8 @@ class JobStore:
                     {"lo": lo},
                 ).all()
             else:
-                step = (float(last) - float(first)) / max_points or 1.0
+                # a hair wider than span/max_points, so the last sample stays in bucket max-1
+                step = (float(last) - float(first)) / max_points * 1.000001 or 1.0
                 b = self.d.floor_div("(ts - :first)", ":step")
                 avgs = ", ".join(f"AVG({c})" for c in self._SAMPLE.split(", "))
                 rows = conn.execute(
@@ -549,11 +547,6 @@ def _sample(r: Row[Any]) -> PerformanceMetrics:
         jobs_per_hour=round(float(r[7]), 2),
         jobs_per_day=round(float(r[8]), 2),
     )
-
-
-def _is_connection(exc: DBAPIError) -> bool:
-    name = type(getattr(exc, "orig", None)).__name__
-    return name in ("OperationalError", "InterfaceError")
 
 
 def _first_line(exc: BaseException) -> str:
