@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 # name → one-line help; the module jobtui.commands.<name> implements it.
 COMMANDS: dict[str, str] = {
+    "demo": "the agent with a simulated workload on a temporary database, and the dashboard on it",
     "serve": "run the agent: the contract over a jobs table (SQLite or PostgreSQL)",
     "check": "one health check for cron, CI and Nagios (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
     "watch": "the alerting daemon: evaluate the thresholds and notify Slack, email, webhooks",

@@ -1,0 +1,629 @@
+"""The dashboard app: four tabs over one target, polled off the UI thread, keys from one registry.
+
+The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds), the
+:class:`~jobtui.dashboard.state.State` (last good data) and the actions that change the
+server, each confirmed first and all disabled when read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from jobtui.config import DashboardConfig, Target
+from jobtui.dashboard import keys
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
+from jobtui.dashboard.errors import ErrorsView
+from jobtui.dashboard.format import ago, shown_name, size, span
+from jobtui.dashboard.help import HelpScreen
+from jobtui.dashboard.jobs import JobsQuery, JobsResult, JobsView
+from jobtui.dashboard.overview import STATUS_STYLE, OverviewView
+from jobtui.dashboard.performance import PerformanceView
+from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
+from jobtui.dashboard.state import Clock, State, Update
+from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.widgets import Text1
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+    from jobtui.contract import ErrorCategory, Job
+
+T = TypeVar("T")
+TABS = ("overview", "performance", "jobs", "errors")
+ERRORS_HOURS = 24
+CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
+
+
+def css_path() -> Path:
+    """``jobtui/styles`` inside the installed package, else the repository's ``styles/``."""
+    here = Path(__file__).resolve()
+    for base in (here.parents[1] / "styles", here.parents[3] / "styles"):
+        if (base / "jobtui.tcss").exists():
+            return base / "jobtui.tcss"
+    return here.parents[1] / "styles" / "jobtui.tcss"
+
+
+class Polled(Message):
+    """A feed's outcome, posted from the poller's thread."""
+
+    def __init__(self, update: Update) -> None:
+        super().__init__()
+        self.update = update
+
+
+class DashboardApp(App[int]):
+    CSS_PATH = css_path()
+    TITLE = "jobtui"
+    BINDINGS = keys.bindings("app")
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        targets: Mapping[str, Target] | None = None,
+        settings: DashboardConfig | None = None,
+        read_only: bool = False,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+        host_sampler: Callable[[], Any] | None = None,
+        client_factory: ClientFactory | None = None,
+        handle_signals: bool = False,
+    ):
+        super().__init__()
+        self.target = target
+        self.targets = dict(targets or {})
+        self.settings = settings or DashboardConfig()
+        self.state = State(clock=clock) if clock else State()
+        self.read_only: str | None = "started with --read-only" if read_only else None
+        self._flag_read_only = read_only
+        self._handle_signals = handle_signals
+        self._host_sampler = host_sampler
+        self._dirty: set[str] = set(TABS)
+        self._jobs_query = JobsQuery()
+        self._hours = 24
+        self.display_error: str | None = None
+        self.poller = Poller(target, timeout=timeout, client_factory=client_factory)
+        self._add_feeds()
+
+    # ------------------------------------------------------------------ feeds
+
+    def _add_feeds(self) -> None:
+        s, p = self.settings, self.poller
+        p.add("health", lambda c: c.health(), s.health_interval)
+        p.add("host", self._sample_host, s.health_interval)
+        p.add("metrics", self._metrics_fetch(self._hours), s.metrics_interval)
+        p.add("admin", _admin_check, None)
+        p.add("jobs", self._jobs_fetch(self._jobs_query), s.health_interval, active=False)
+        p.add("errors", lambda c: c.errors(ERRORS_HOURS), s.metrics_interval, active=False)
+
+    async def _sample_host(self, client: Client) -> Any:
+        if self._host_sampler is None:
+            from jobtui.dashboard.hostinfo import HostSampler
+
+            self._host_sampler = HostSampler()
+        return self._host_sampler()
+
+    @staticmethod
+    def _metrics_fetch(hours: int) -> Callable[[Client], Awaitable[Any]]:
+        return lambda c: c.metrics_history(hours)
+
+    def _jobs_fetch(self, query: JobsQuery) -> Callable[[Client], Awaitable[Any]]:
+        limit = self.settings.jobs_page_size
+
+        async def fetch(c: Client) -> JobsResult:
+            page = await c.jobs(status=query.status, q=query.q, limit=limit, cursor=query.cursor)
+            return JobsResult(query, page)
+
+        return fetch
+
+    def start_polling(self) -> None:
+        """Start asking now (before ``run``, so the first answer is ready for the first frame)."""
+        self.poller.start()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Text1(Text("jobtui", style="bold"), id="brand")
+            yield Text1(id="where")
+            yield Text1(id="pill")
+        with TabbedContent(initial="overview", id="tabs"):
+            with TabPane("1 Overview", id="overview"):
+                yield OverviewView(id="overview-view")
+            with TabPane("2 Performance", id="performance"):
+                yield PerformanceView(self._hours, id="performance-view")
+            with TabPane("3 Jobs", id="jobs"):
+                yield JobsView(id="jobs-view")
+            with TabPane("4 Errors", id="errors"):
+                yield ErrorsView(id="errors-view")
+        with Horizontal(id="statusbar"):
+            yield Text1(id="status")
+            yield Text1(id="readonly")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self._handle_signals:
+            from jobtui.dashboard.hangup import Hangup
+
+            Hangup(lambda: self.exit(129)).install(asyncio.get_running_loop())
+        self.poller.start()
+        self.poller.attach(lambda u: self.post_message(Polled(u)))
+        self.set_interval(1.0, self._tick)
+        self._show_chrome()
+        self._render_tab(self.active_tab)
+        self.query_one("#overview-view").focus()
+
+    def on_unmount(self) -> None:
+        self.poller.stop()
+
+    def _print_error_renderables(self) -> None:
+        """A bug of ours: one line on the terminal, the traceback in a file (never on screen)."""
+        if not self._exit_renderables or not self._handle_signals:
+            super()._print_error_renderables()
+            return
+        import os
+        import sys
+        import tempfile
+
+        from rich.console import Console
+
+        path = Path(tempfile.gettempdir()) / f"jobtui-crash-{os.getpid()}.txt"
+        try:
+            with path.open("w", encoding="utf-8") as fh:
+                console = Console(file=fh, width=120, color_system=None)
+                for renderable in self._exit_renderables:
+                    console.print(renderable)
+            where = f"details in {path}"
+        except OSError:
+            where = "no details could be saved"
+        print(f"jobtui: internal error ({where}); please report it", file=sys.stderr)
+        self._exit_renderables.clear()
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "overview"
+
+    # ------------------------------------------------------------------ data in
+
+    def guard(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a view update; a bug shows as one line in the status bar, never a traceback."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            self.display_error = f"display error ({what}): {type(exc).__name__}: {exc}"
+            self.log.error(self.display_error)
+            with contextlib.suppress(Exception):
+                self._show_status()
+
+    @on(Polled)
+    def _polled(self, message: Polled) -> None:
+        self.guard(message.update.feed, self._apply, message.update)
+
+    def _apply(self, u: Update) -> None:
+        self.state.apply(u)
+        if u.feed == "admin":
+            self._admin_answered(u)
+        self._show_chrome()
+        touched = {
+            "health": ("overview",),
+            "host": ("overview",),
+            "metrics": ("performance", "overview"),
+            "jobs": ("jobs",),
+            "errors": ("errors",),
+        }.get(u.feed, ())
+        for tab in touched:
+            self._dirty.add(tab)
+        if self.active_tab in touched:
+            self._render_tab(self.active_tab)
+
+    def _admin_answered(self, u: Update) -> None:
+        if self._flag_read_only:
+            return
+        if u.kind == "unauthorized":
+            self.read_only = f"the admin check said: {u.error}"
+        elif u.error is None:
+            self.read_only = None
+        self.refresh_bindings()
+        self._dirty.add("overview")
+
+    def _render_tab(self, tab: str) -> None:
+        if tab not in self._dirty:
+            return
+        self._dirty.discard(tab)
+        self.guard(tab, self._render_view, tab)
+
+    def _render_view(self, tab: str) -> None:
+        if tab == "overview":
+            self.query_one(OverviewView).show(self.state, self.target, self.read_only)
+        elif tab == "performance":
+            self.query_one(PerformanceView).show(self.state)
+        elif tab == "jobs":
+            self.query_one(JobsView).show(self.state)
+        elif tab == "errors":
+            self.query_one(ErrorsView).show(self.state)
+
+    def _tick(self) -> None:
+        """Every second: the ages and countdowns (nothing else repaints)."""
+        self.guard("status", self._show_status)
+        if self.active_tab == "overview":
+            view = self.query_one(OverviewView)
+            self.guard("overview", view.tick, self.state, self.target, self.state.clock())
+
+    def _show_chrome(self) -> None:
+        h = self.state.health
+        where = Text()
+        where.append(f"  {shown_name(self.target)} ", style="bold")
+        where.append(self.target.url, style="dim")
+        self.query_one("#where", Text1).set(where)
+        pill = Text()
+        if self.poller.paused:
+            pill.append(" PAUSED ", style="bold reverse")
+            pill.append(" ")
+        if self.read_only:
+            pill.append(" READ-ONLY ", style="bold reverse yellow")
+            pill.append(" ")
+        if h.value is None:
+            pill.append(" NO DATA " if h.error else " CONNECTING ", style="bold reverse")
+        else:
+            style = STATUS_STYLE.get(h.value.status, "white")
+            pill.append(f" {h.value.status.upper()} ", style=f"bold reverse {style}")
+            if h.stale:
+                pill.append(" STALE ", style="bold reverse yellow")
+        self.query_one("#pill", Text1).set(pill)
+        self._show_status()
+        ro = self.query_one("#readonly", Text1)
+        ro.set(Text(f"read-only: {self.read_only}", style="yellow") if self.read_only else "")
+
+    def _show_status(self) -> None:
+        self.query_one("#status", Text1).set(self.status_line(self.state.clock()))
+
+    def status_line(self, now: datetime) -> Text:
+        """One line: what went wrong and when we try again, or that all is well."""
+        st = self.state
+        text = Text()
+        if self.display_error:
+            text.append(f"✖ {self.display_error}", style="bold red")
+            return text
+        if self.poller.paused:
+            text.append("⏸ paused", style="bold")
+            text.append(" — press p to resume", style="dim")
+            age = st.health.age(now)
+            if age is not None:
+                text.append(f" · data from {span(age)} ago", style="dim")
+            return text
+        for name in ("health", "metrics", "jobs", "errors"):
+            feed = st.feed(name)
+            if feed.error and not feed.not_provided:
+                text.append("✖ ", style="bold red")
+                if name != "health":
+                    text.append(f"{name}: ", style="red")
+                text.append(feed.error, style="red")
+                if feed.value is not None:
+                    text.append(
+                        f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow"
+                    )
+                if feed.retry_in is not None and feed.failed is not None:
+                    left = feed.retry_in - (now - feed.failed).total_seconds()
+                    text.append(f" · retry in {max(0, round(left))}s", style="dim")
+                return text
+        if st.health.value is None:
+            text.append("connecting…", style="dim")
+            return text
+        text.append("● ", style="green")
+        text.append(f"live · every {self.settings.health_interval:g}s", style="dim")
+        if st.response is not None:
+            text.append(f" · last answer {st.response * 1000:.0f} ms", style="dim")
+        return text
+
+    # ------------------------------------------------------------------ tabs
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or "overview"
+        self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
+        self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
+        if tab == "performance":
+            self.query_one(PerformanceView).build_charts()
+            self._dirty.add("performance")
+        self._render_tab(tab)
+        view = {
+            "overview": "#overview-view",
+            "performance": "#performance-view",
+        }.get(tab)
+        if view:
+            self.query_one(view).focus()
+        elif tab == "jobs":
+            self.query_one(JobsView).focus_main()
+        elif tab == "errors":
+            self.query_one(ErrorsView).focus_main()
+
+    def action_show_tab(self, tab: str) -> None:
+        if tab in TABS:
+            self.query_one("#tabs", TabbedContent).active = tab
+
+    @on(PerformanceView.TimespanChanged)
+    def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
+        self._hours = message.hours
+        self.poller.set_fetch("metrics", self._metrics_fetch(message.hours))
+        self._dirty.add("performance")
+        self._render_tab("performance")
+
+    @on(JobsView.QueryChanged)
+    def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
+        self._jobs_query = message.query
+        self.poller.set_fetch("jobs", self._jobs_fetch(message.query))
+        self._dirty.add("jobs")
+        self._render_tab("jobs")
+
+    # ------------------------------------------------------------------ simple actions
+
+    def action_refresh_now(self) -> None:
+        self.poller.kick()
+        self.notify("Refreshing…", timeout=1.5)
+
+    def action_toggle_pause(self) -> None:
+        self.poller.pause(not self.poller.paused)
+        if not self.poller.paused:
+            self.poller.kick()
+        self._show_chrome()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.read_only))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "app") and self.read_only:
+            return None  # shown dimmed in the footer, does nothing
+        return True
+
+    async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
+        """One request on the poller's loop (never in the UI thread)."""
+        return await asyncio.wrap_future(self.poller.call(fn))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for k in keys.KEYS:
+            if k.scope in ("app", "performance", "jobs", "errors"):
+                where = "" if k.scope == "app" else f" ({keys.SCOPES[k.scope]})"
+                yield SystemCommand(
+                    f"{k.label}{where}",
+                    f"{k.help} — key {k.shown}",
+                    partial(self.run_key, k),
+                )
+
+    async def run_key(self, key: keys.Key) -> None:
+        """Do what ``key`` does, from the command palette (switching tab first if needed)."""
+        if key.changes and self.read_only:
+            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
+            return
+        if key.scope == "app":
+            await self.run_action(key.action)
+            return
+        views = {
+            "performance": PerformanceView,
+            "jobs": JobsView,
+            "errors": ErrorsView,
+        }
+        self.action_show_tab(key.scope)
+        await self.run_action(key.action, self.query_one(views[key.scope]))
+
+    # ------------------------------------------------------------------ actions on the server
+
+    def _blocked(self) -> bool:
+        if self.read_only:
+            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
+            return True
+        return False
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        kind = error_kind(exc)
+        severity = "warning" if kind == "not_provided" else "error"
+        self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_recover_stuck(self) -> None:
+        if self._blocked():
+            return
+        h = self.state.health.value
+        count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
+        body = Text()
+        body.append(f"Reset {count} stuck job(s) on {self.target.name} to pending?\n\n")
+        body.append(
+            "Stuck: processing, with no update for a while (the server decides how long). "
+            "Jobs past their last attempt are marked failed instead.",
+            style="dim",
+        )
+        if not await self.push_screen_wait(ConfirmScreen("Recover stuck jobs", body, "Recover")):
+            return
+        try:
+            result = await self.request(lambda c: c.recover_stuck())
+        except Exception as exc:
+            if error_kind(exc) == "not_provided":
+                await self._system_recovery()
+                return
+            self._failed("Recover stuck jobs", exc)
+            return
+        text = f"Recovered {result.recovered} stuck job(s)"
+        if result.failed:
+            text += f"; {result.failed} failed (maximum retries exceeded)"
+        self.notify(text + ".", title="Recover stuck jobs", timeout=8)
+        self.poller.kick()
+
+    async def _system_recovery(self) -> None:
+        """The seed's recovery (``POST /api/admin/recovery``), for servers without ours."""
+        body = Text(
+            "This server does not provide recover-stuck.\n\n"
+            "Run its system recovery instead? It backs up the jobs table, resets stuck "
+            "jobs and restarts processing."
+        )
+        if not await self.push_screen_wait(ConfirmScreen("System recovery", body, "Run recovery")):
+            return
+        try:
+            result = await self.request(lambda c: c.recovery())
+        except Exception as exc:
+            self._failed("System recovery", exc)
+            return
+        text = result.message or "System recovery completed successfully"
+        if result.recovered is not None:
+            text += f" — {result.recovered} stuck job(s) reset"
+        self.notify(text + ".", title="System recovery", timeout=8)
+        self.poller.kick()
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_backup(self) -> None:
+        if self._blocked():
+            return
+        try:
+            listing = await self.request(lambda c: c.backups())
+        except Exception as exc:
+            self._failed("Backup", exc)
+            return
+        body = Text(f"Back up the jobs table on {self.target.name}?\n\n")
+        if listing.backups:
+            last = listing.backups[0]
+            body.append(
+                f"Latest backup: {last.name}, {ago(last.created_at, self.state.clock())}, "
+                f"{size(last.size)}",
+                style="dim",
+            )
+        else:
+            body.append("There is no backup yet.", style="dim")
+        if not await self.push_screen_wait(ConfirmScreen("Backup", body, "Back up", danger=False)):
+            return
+        try:
+            r = await self.request(lambda c: c.create_backup())
+        except Exception as exc:
+            self._failed("Backup", exc)
+            return
+        self.notify(f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}.", title="Backup", timeout=8)
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_switch_target(self) -> None:
+        choices = list(self.targets.values())
+        if not any(t.url == self.target.url for t in choices):
+            choices.insert(0, self.target)
+        if len(choices) < 2:
+            self.notify(
+                "Only one target. List environments under `targets:` in the config file "
+                "(see config.example.yaml), then press t.",
+                timeout=8,
+            )
+            return
+        chosen = await self.push_screen_wait(TargetScreen(choices, self.target))
+        if chosen is None or (chosen.url == self.target.url and chosen.name == self.target.name):
+            return
+        self.target = chosen
+        self.state.reset()
+        if not self._flag_read_only:
+            self.read_only = None
+            self.refresh_bindings()
+        self.poller.set_target(chosen)
+        self._dirty.update(TABS)
+        self._show_chrome()
+        self._render_tab(self.active_tab)
+        self.notify(f"Now watching {chosen.name} ({chosen.url}).", timeout=4)
+
+    # ------------------------------------------------------------------ jobs
+
+    @on(JobsView.JobChosen)
+    def _job_chosen(self, message: JobsView.JobChosen) -> None:
+        if message.what == "open":
+            self.open_job(message.job)
+        else:
+            self.job_action(message.job, message.what)
+
+    @on(ErrorsView.JobChosen)
+    def _error_job_chosen(self, message: ErrorsView.JobChosen) -> None:
+        self.open_job(message.job)
+
+    @on(JobDetailScreen.Action)
+    def _detail_action(self, message: JobDetailScreen.Action) -> None:
+        self.job_action(message.job, message.what)
+
+    @work(group="detail", exit_on_error=False)
+    async def open_job(self, job: Job) -> None:
+        screen = JobDetailScreen(job, self.state.clock())
+        await self.push_screen(screen)
+        try:
+            fresh = await self.request(lambda c: c.job(job.id))
+        except Exception as exc:
+            screen.show(None, self.state.clock(), f"could not refresh: {describe(exc)}")
+            return
+        screen.show(fresh, self.state.clock())
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def job_action(self, job: Job, what: str) -> None:
+        if self._blocked():
+            return
+        verb = {"retry": "Retry", "cancel": "Cancel"}[what]
+        body = Text()
+        body.append(f"{verb} job {job.id}?\n\n")
+        body.append(
+            f"{job.type} · {job.status} · attempt {job.attempts} of {job.max_attempts}\n",
+            style="dim",
+        )
+        body.append(
+            "It goes back to pending, to run again."
+            if what == "retry"
+            else "It will not run; a worker that holds it stops at its next update.",
+            style="dim",
+        )
+        label = "Retry" if what == "retry" else "Cancel job"
+        if not await self.push_screen_wait(ConfirmScreen(f"{verb} job", body, label)):
+            return
+        try:
+            if what == "retry":
+                changed = await self.request(lambda c: c.retry_job(job.id))
+            else:
+                changed = await self.request(lambda c: c.cancel_job(job.id))
+        except Exception as exc:
+            self._failed(f"{verb} job {job.id}", exc)
+            return
+        self.notify(f"Job {job.id} is now {changed.status}.", title=f"{verb} job", timeout=6)
+        if isinstance(self.screen, JobDetailScreen):
+            self.screen.show(changed, self.state.clock())
+        self.poller.kick("jobs", "health", "errors")
+
+    # ------------------------------------------------------------------ errors
+
+    @on(ErrorsView.CategoryHighlighted)
+    def _category(self, message: ErrorsView.CategoryHighlighted) -> None:
+        self.load_category(message.category)
+
+    @work(exclusive=True, group="category", exit_on_error=False)
+    async def load_category(self, category: ErrorCategory) -> None:
+        ids = category.job_ids[:CATEGORY_JOBS]
+
+        async def fetch(c: Client) -> list[Any]:
+            return await asyncio.gather(*(c.job(i) for i in ids), return_exceptions=True)
+
+        problem = None
+        jobs: list[Job] = []
+        if ids:
+            try:
+                answers = await self.request(fetch)
+            except Exception as exc:
+                answers, problem = [], describe(exc)
+            failures = [a for a in answers if isinstance(a, BaseException)]
+            jobs = [a for a in answers if not isinstance(a, BaseException)]
+            if failures and not problem:
+                problem = f"{len(failures)} job(s) could not be read: {describe(failures[0])}"
+        self.query_one(ErrorsView).show_category(category, jobs, problem, self.state.clock())
+
+
+async def _admin_check(client: Client) -> bool:
+    await client.admin_check()
+    return True

@@ -1,0 +1,93 @@
+"""One job in full: every field, every timestamp, the whole error; retry and cancel from here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from jobtui.contract import Job
+from jobtui.dashboard import keys
+from jobtui.dashboard.format import ago, local, span
+from jobtui.dashboard.jobs import JOB_STYLE, duration
+
+
+class JobDetailScreen(ModalScreen[None]):
+    """Shows a job; the app refreshes it (``GET /api/jobs/{id}``) and runs retry / cancel."""
+
+    BINDINGS = keys.bindings("detail")
+
+    class Action(Message):
+        def __init__(self, job: Job, what: str) -> None:
+            super().__init__()
+            self.job = job
+            self.what = what
+
+    def __init__(self, job: Job, now: datetime):
+        super().__init__(classes="dialog")
+        self.job = job
+        self._now = now
+        self._problem: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail") as box:
+            box.border_title = f"Job {self.job.id}"
+            yield Static(id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._paint()
+
+    def show(self, job: Job | None, now: datetime, problem: str | None = None) -> None:
+        if job is not None:
+            self.job = job
+        self._now, self._problem = now, problem
+        self._paint()
+
+    def _paint(self) -> None:
+        j, now = self.job, self._now
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", justify="right")
+        grid.add_column()
+        grid.add_row("ID", j.id)
+        grid.add_row("Type", j.type)
+        grid.add_row("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}"))
+        grid.add_row("Progress", f"{j.progress}%")
+        grid.add_row("Attempts", f"{j.attempts} of {j.max_attempts}")
+        for label, when in (
+            ("Created", j.created_at),
+            ("Started", j.started_at),
+            ("Updated", j.updated_at),
+            ("Completed", j.completed_at),
+        ):
+            grid.add_row(label, f"{local(when)}  ({ago(when, now)})" if when else "—")
+        ran = duration(j, now)
+        if ran:
+            grid.add_row("Ran for", ran)
+        if j.started_at is not None:
+            grid.add_row("Waited", span((j.started_at - j.created_at).total_seconds()))
+        grid.add_row("Message", j.message or "—")
+        grid.add_row("Error", Text(j.error, style="red") if j.error else "—")
+        if self._problem:
+            grid.add_row("", Text(self._problem, style="yellow"))
+        self.query_one("#detail-body", Static).update(grid)
+
+    def action_retry(self) -> None:
+        self.post_message(self.Action(self.job, "retry"))
+
+    def action_cancel_job(self) -> None:
+        self.post_message(self.Action(self.job, "cancel"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "detail") and getattr(self.app, "read_only", None):
+            return None
+        return True

@@ -1,0 +1,208 @@
+"""The Errors tab: failed jobs grouped by the seed's categories, most urgent first; the
+highlighted category's recent failed jobs below (the seed's ErrorAnalysis)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable
+
+from jobtui.contract import ErrorCategory, ErrorsReport, Job
+from jobtui.dashboard import keys
+from jobtui.dashboard.format import ago, excerpt, short_id, span
+from jobtui.dashboard.state import State
+from jobtui.dashboard.widgets import Text1
+
+PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+CATEGORY_COLUMNS = (
+    ("Priority", "priority", 9),
+    ("Category", "category", 16),
+    ("Count", "count", 6),
+    ("Last seen", "last", 10),
+    ("Recommendation", "recommendation", 70),
+)
+JOB_COLUMNS = (
+    ("ID", "id", 10),
+    ("Type", "type", 20),
+    ("Tries", "attempts", 6),
+    ("Failed", "failed", 10),
+    ("Error", "error", 70),
+)
+
+
+class ErrorsView(Vertical):
+    """``GET /api/monitoring/errors``; the app fetches the jobs of the highlighted category."""
+
+    BINDINGS = keys.bindings("errors")
+
+    class CategoryHighlighted(Message):
+        def __init__(self, category: ErrorCategory) -> None:
+            super().__init__()
+            self.category = category
+
+    class JobChosen(Message):
+        def __init__(self, job: Job) -> None:
+            super().__init__()
+            self.job = job
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._report: ErrorsReport | None = None
+        self._categories: dict[str, ErrorCategory] = {}
+        self._jobs: dict[str, Job] = {}
+        self._current: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Text1(id="errors-head")
+        yield Text1(id="errors-note")
+        cats: DataTable[str | Text] = DataTable(id="categories", cursor_type="row")
+        for label, key, width in CATEGORY_COLUMNS:
+            cats.add_column(label, key=key, width=width)
+        yield cats
+        yield Text1(id="category-head")
+        jobs: DataTable[str | Text] = DataTable(id="category-jobs", cursor_type="row")
+        for label, key, width in JOB_COLUMNS:
+            jobs.add_column(label, key=key, width=width)
+        yield jobs
+
+    def on_mount(self) -> None:
+        self.query_one("#errors-note").display = False
+
+    def focus_main(self) -> None:
+        self.query_one("#categories", DataTable).focus()
+
+    # ------------------------------------------------------------------ keys
+
+    def action_open(self) -> None:
+        cats = self.query_one("#categories", DataTable)
+        jobs = self.query_one("#category-jobs", DataTable)
+        if cats.has_focus:
+            if jobs.row_count:
+                jobs.focus()
+            return
+        job = self._selected_job()
+        if job is not None:
+            self.post_message(self.JobChosen(job))
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    @on(DataTable.RowHighlighted, "#categories")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        category = self._categories.get(str(event.row_key.value))
+        if category is not None and category.category != self._current:
+            self._current = category.category
+            self.post_message(self.CategoryHighlighted(category))
+
+    def _selected_job(self) -> Job | None:
+        table = self.query_one("#category-jobs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self._jobs.get(str(key.value))
+
+    # ------------------------------------------------------------------ rendering
+
+    def show(self, state: State) -> None:
+        feed = state.errors
+        now = state.clock()
+        report: ErrorsReport | None = feed.value
+        note = self.query_one("#errors-note", Text1)
+        cats = self.query_one("#categories", DataTable)
+        head = self.query_one("#errors-head", Text1)
+        if feed.not_provided:
+            head.set(Text("Errors", style="bold"))
+            note.set(Text(f"Errors: {feed.error}.", style="yellow"))
+            note.display = True
+            for w in self.query(DataTable):
+                w.display = False
+            self.query_one("#category-head").display = False
+            return
+        for w in self.query(DataTable):
+            w.display = True
+        self.query_one("#category-head").display = True
+        text = Text()
+        if report is None:
+            text.append("Failed jobs: ", style="bold")
+            text.append(
+                feed.error or "waiting for the server…", style="red" if feed.error else "dim"
+            )
+        else:
+            text.append(f"Failed jobs in the last {report.hours} h: ", style="bold")
+            text.append(f"{report.total:,}", style="bold red" if report.total else "bold green")
+            if report.analysed < report.total:
+                text.append(f" (newest {report.analysed:,} analysed)", style="dim")
+            text.append(f" · {len(report.categories)} categories", style="dim")
+            text.append("   Enter: jobs of a category, then a job's detail", style="dim")
+        if feed.stale:
+            text.append(f"   STALE: data from {span(feed.age(now) or 0)} ago", style="bold yellow")
+        head.set(text)
+        if report is not None and not report.categories:
+            note.set(Text("No failed jobs in this period.", style="green"))
+            note.display = True
+        else:
+            note.display = False
+        if report is not None and report != self._report:
+            self._fill(cats, report, now)
+            self._report = report
+
+    def _fill(self, table: DataTable[str | Text], report: ErrorsReport, now: datetime) -> None:
+        current = self._current
+        table.clear()
+        self._categories = {c.category: c for c in report.categories}
+        for c in report.categories:
+            table.add_row(
+                Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
+                c.category,
+                f"{c.count:,}",
+                ago(c.last_seen, now) if c.last_seen else "",
+                excerpt(c.recommendation, 120),
+                key=c.category,
+            )
+        if current in self._categories:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+        elif report.categories:
+            self._current = None
+            table.move_cursor(row=0, animate=False)
+            first = report.categories[0]
+            self._current = first.category
+            self.post_message(self.CategoryHighlighted(first))
+
+    def show_category(
+        self, category: ErrorCategory, jobs: list[Job], problem: str | None, now: datetime
+    ) -> None:
+        """The recent failed jobs of ``category`` (fetched by the app)."""
+        if category.category != self._current:
+            return
+        head = Text()
+        head.append(f"{category.category}", style="bold")
+        head.append(f" · {category.count:,} failed", style="dim")
+        if category.sample:
+            head.append("\nsample: ", style="dim")
+            head.append(excerpt(category.sample, 300), style="red")
+        if problem:
+            head.append(f"\n{problem}", style="yellow")
+        elif not category.job_ids:
+            head.append("\nthis server does not list the jobs of a category", style="dim")
+        self.query_one("#category-head", Text1).set(head)
+        table = self.query_one("#category-jobs", DataTable)
+        table.clear()
+        self._jobs = {j.id: j for j in jobs}
+        for j in jobs:
+            failed = j.completed_at or j.updated_at
+            table.add_row(
+                short_id(j.id),
+                excerpt(j.type, 20),
+                f"{j.attempts}/{j.max_attempts}",
+                ago(failed, now),
+                Text(excerpt(j.error, 200), style="red"),
+                key=j.id,
+            )

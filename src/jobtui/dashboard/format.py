@@ -1,0 +1,65 @@
+"""Small text formatters shared by the views (durations, ages, local times, excerpts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jobtui.config import Target
+from jobtui.rules import human_ms
+
+
+def span(seconds: float) -> str:
+    """``42s``, ``3m 5s``, ``2h 10m``, ``3d 4h``: a compact duration."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s" if s < 600 else f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def ago(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "—"
+    return span((now - then).total_seconds()) + " ago"
+
+
+def local(dt: datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A timestamp in the local time zone, with its abbreviation."""
+    dt = dt.astimezone()
+    return f"{dt.strftime(fmt)} {dt.tzname() or ''}".rstrip()
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else human_ms(value)
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def excerpt(text: str | None, width: int) -> str:
+    """The first line of ``text``, cut to ``width`` characters."""
+    if not text:
+        return ""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def short_id(job_id: str, width: int = 8) -> str:
+    return job_id if len(job_id) <= width else job_id[:width]
+
+
+def size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def shown_name(target: Target) -> str:
+    """The target's name, or "" when it only says where the URL came from."""
+    return "" if target.name in ("--url", "JOBTUI_URL") else target.name

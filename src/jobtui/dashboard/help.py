@@ -1,0 +1,52 @@
+"""The help screen: every key of the registry, by where it works."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from jobtui.dashboard.keys import KEYS, SCOPES
+
+
+def keys_table(read_only: str | None) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    for scope, title in SCOPES.items():
+        rows = [k for k in KEYS if k.scope == scope]
+        if not rows:
+            continue
+        table.add_row("", Text(title, style="bold underline"))
+        for k in rows:
+            text = Text(k.help)
+            if k.changes:
+                text.append("  changes the server", style="yellow")
+                if read_only:
+                    text.append(" · disabled (read-only)", style="dim")
+            table.add_row(k.shown, text)
+        table.add_row("", "")
+    table.add_row("ctrl+p", "Command palette: every action above, by name")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, read_only: str | None):
+        super().__init__(classes="dialog")
+        self._read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help") as box:
+            box.border_title = "Keys"
+            box.border_subtitle = "esc to close"
+            if self._read_only:
+                yield Static(Text(f"Read-only: {self._read_only}", style="yellow"), id="help-ro")
+            yield Static(keys_table(self._read_only), id="help-keys")

@@ -1,0 +1,287 @@
+"""The Jobs tab: one page of jobs at a time (keyset pagination), filtered by status with keys,
+searched with ``/``; Enter opens a job, retry and cancel are confirmed by the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input
+
+from jobtui.contract import Job, JobsPage
+from jobtui.dashboard import keys
+from jobtui.dashboard.format import excerpt, short_id, span
+from jobtui.dashboard.state import State
+from jobtui.dashboard.widgets import Text1
+
+STATUS_CYCLE: tuple[str | None, ...] = (
+    None,
+    "pending",
+    "processing",
+    "failed",
+    "completed",
+    "cancelled",
+)
+JOB_STYLE = {
+    "pending": "cyan",
+    "processing": "blue",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "dim",
+}
+COLUMNS = (
+    ("ID", "id", 10),
+    ("Type", "type", 20),
+    ("Status", "status", 11),
+    ("Progress", "progress", 8),
+    ("Tries", "attempts", 6),
+    ("Age", "age", 9),
+    ("Duration", "duration", 9),
+    ("Error", "error", 48),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobsQuery:
+    status: str | None = None
+    q: str | None = None
+    cursor: str | None = None
+    page: int = 1  # 1-based, for people
+
+
+@dataclass(frozen=True, slots=True)
+class JobsResult:
+    query: JobsQuery
+    page: JobsPage
+
+
+class JobsView(Vertical):
+    """A page of ``GET /api/jobs``; the app polls the current page while the tab is shown."""
+
+    BINDINGS = keys.bindings("jobs")
+
+    class QueryChanged(Message):
+        def __init__(self, query: JobsQuery) -> None:
+            super().__init__()
+            self.query = query
+
+    class JobChosen(Message):
+        """Open (``open``), retry or cancel a job."""
+
+        def __init__(self, job: Job, what: str) -> None:
+            super().__init__()
+            self.job = job
+            self.what = what
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.query_ = JobsQuery()
+        self._cursors: list[str | None] = [None]  # the cursor of each page so far
+        self._next: str | None = None
+        self._shown: JobsResult | None = None
+        self._jobs: dict[str, Job] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Text1(id="jobs-head")
+        yield Input(
+            placeholder="search id, type, message or error — Enter to search, Esc to close",
+            id="jobs-search",
+        )
+        yield Text1(id="jobs-note")
+        table: DataTable[str | Text] = DataTable(id="jobs-table", cursor_type="row")
+        table.zebra_stripes = True
+        for label, key, width in COLUMNS:  # every column before any row
+            table.add_column(label, key=key, width=width)
+        yield table
+
+    def on_mount(self) -> None:
+        self.query_one("#jobs-search", Input).display = False
+        self.query_one("#jobs-note").display = False
+
+    def focus_main(self) -> None:
+        self.query_one("#jobs-table", DataTable).focus()
+
+    # ------------------------------------------------------------------ keys
+
+    def _ask(self, query: JobsQuery) -> None:
+        self.query_ = query
+        self.post_message(self.QueryChanged(query))
+
+    def _restart(self, **changes: object) -> None:
+        self._cursors = [None]
+        self._next = None
+        self._ask(replace(self.query_, cursor=None, page=1, **changes))  # type: ignore[arg-type]
+
+    def action_search(self) -> None:
+        box = self.query_one("#jobs-search", Input)
+        box.display = True
+        box.value = self.query_.q or ""
+        box.focus()
+
+    @on(Input.Submitted, "#jobs-search")
+    def _searched(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip() or None
+        event.input.display = False
+        self.focus_main()
+        if text != self.query_.q:
+            self._restart(q=text)
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        box = self.query_one("#jobs-search", Input)
+        if key == "escape" and box.has_focus:
+            box.display = False
+            self.focus_main()
+            getattr(event, "stop", lambda: None)()
+
+    def action_cycle_status(self) -> None:
+        i = STATUS_CYCLE.index(self.query_.status)
+        self._restart(status=STATUS_CYCLE[(i + 1) % len(STATUS_CYCLE)])
+
+    def action_status(self, status: str) -> None:
+        if status:
+            self._restart(status=status)
+        else:
+            self._restart(status=None, q=None)
+
+    def action_page(self, delta: int) -> None:
+        if delta > 0:
+            if self._next is None:
+                self.app.notify("This is the last page.", timeout=2)
+                return
+            self._cursors.append(self._next)
+        else:
+            if len(self._cursors) <= 1:
+                self.app.notify("This is the first page.", timeout=2)
+                return
+            self._cursors.pop()
+        self._ask(replace(self.query_, cursor=self._cursors[-1], page=len(self._cursors)))
+
+    def selected(self) -> Job | None:
+        table = self.query_one("#jobs-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return self._jobs.get(str(key.value))
+
+    def _choose(self, what: str) -> None:
+        job = self.selected()
+        if job is None:
+            self.app.notify("No job selected.", timeout=2)
+            return
+        self.post_message(self.JobChosen(job, what))
+
+    def action_open_job(self) -> None:
+        self._choose("open")
+
+    def action_retry(self) -> None:
+        self._choose("retry")
+
+    def action_cancel_job(self) -> None:
+        self._choose("cancel")
+
+    @on(DataTable.RowSelected, "#jobs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._choose("open")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "jobs") and getattr(self.app, "read_only", None):
+            return None  # shown dimmed in the footer, does nothing
+        return True
+
+    # ------------------------------------------------------------------ rendering
+
+    def show(self, state: State) -> None:
+        feed = state.jobs
+        now = state.clock()
+        result: JobsResult | None = feed.value
+        note = self.query_one("#jobs-note", Text1)
+        table = self.query_one("#jobs-table", DataTable)
+        if feed.not_provided:
+            note.set(Text(f"Jobs: {feed.error}.", style="yellow"))
+            note.display = True
+            table.display = False
+            self.query_one("#jobs-head", Text1).set(Text("Jobs", style="bold"))
+            return
+        table.display = True
+        if result is not None and result.query == self.query_:
+            self._next = result.page.next_cursor
+        self.query_one("#jobs-head", Text1).set(self._head(feed.stale, feed.age(now), result))
+        if feed.error and not feed.stale and result is None:
+            note.set(Text(feed.error, style="red"))
+            note.display = True
+        elif result is not None and not result.page.jobs:
+            note.set(Text("No jobs match.", style="dim"))
+            note.display = True
+        else:
+            note.display = False
+        if result is not None and result != self._shown:
+            self._fill(table, result, now)
+            self._shown = result
+
+    def _head(self, stale: bool, age: float | None, result: JobsResult | None) -> Text:
+        q = self.query_
+        text = Text()
+        text.append("Status ", style="dim")
+        text.append(q.status or "all", style=f"bold {JOB_STYLE.get(q.status or '', '')}")
+        text.append("  (s next, f failed, a all)", style="dim")
+        if q.q:
+            text.append("   Search ", style="dim")
+            text.append(f"“{q.q}”", style="bold")
+        text.append("   / search", style="dim")
+        if result is not None:
+            n = len(result.page.jobs)
+            text.append(f"   Page {q.page}", style="bold")
+            text.append(f" · {n} jobs" if n != 1 else " · 1 job", style="dim")
+            more = "more: ]" if result.page.next_cursor else "last page"
+            back = "  [ back" if q.page > 1 else ""
+            text.append(f" · {more}{back}", style="dim")
+        if stale:
+            text.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
+        return text
+
+    def _fill(self, table: DataTable[str | Text], result: JobsResult, now: datetime) -> None:
+        keep = self.selected()
+        keep_id = keep.id if keep is not None else None
+        row_index = table.cursor_row
+        table.clear()
+        self._jobs = {j.id: j for j in result.page.jobs}
+        for j in result.page.jobs:
+            table.add_row(*self._cells(j, now), key=j.id)
+        if keep_id is not None and keep_id in self._jobs:
+            table.move_cursor(row=table.get_row_index(keep_id), animate=False)
+        elif table.row_count:
+            table.move_cursor(row=min(row_index, table.row_count - 1), animate=False)
+
+    @staticmethod
+    def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
+        return (
+            short_id(j.id),
+            excerpt(j.type, 20),
+            Text(j.status, style=JOB_STYLE.get(j.status, "")),
+            f"{j.progress}%",
+            f"{j.attempts}/{j.max_attempts}",
+            span((now - j.created_at).total_seconds()),
+            duration(j, now),
+            Text(excerpt(j.error, 200), style="red") if j.error else "",
+        )
+
+
+def duration(j: Job, now: datetime) -> str:
+    """How long it ran (finished jobs) or has been running (processing ones)."""
+    if j.started_at is None:
+        return ""
+    end = j.completed_at or (now if j.status == "processing" else None)
+    if end is None:
+        return ""
+    return span((end - j.started_at).total_seconds())

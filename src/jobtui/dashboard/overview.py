@@ -1,0 +1,256 @@
+"""The Overview tab: status, alerts, cards with sparklines, components, settings, stuck jobs,
+recommendations and the local host (the seed's SystemHealth component)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Grid, VerticalScroll
+
+from jobtui.config import Target
+from jobtui.contract import Health
+from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
+from jobtui.dashboard.hostinfo import HostStats
+from jobtui.dashboard.state import State
+from jobtui.dashboard.widgets import Card, Text1
+
+STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
+NARROW = 96  # columns: below this, cards and panels go two by two
+STATUS_ICON = {"healthy": "●", "warning": "▲", "critical": "✖"}
+
+
+class OverviewView(VerticalScroll):
+    """Everything about the system's health on one screen."""
+
+    def compose(self) -> ComposeResult:
+        yield Text1(id="banner", classes="-unknown")
+        yield Text1(id="alerts", classes="panel")
+        with Grid(id="cards"):
+            yield Card("Queue depth", id="card-queue")
+            yield Card("Success rate", id="card-success")
+            yield Card("Avg processing time", id="card-time")
+            yield Card("Throughput", id="card-throughput")
+        with Grid(id="facts"):
+            yield Text1(id="components", classes="panel")
+            yield Text1(id="operational", classes="panel")
+            yield Text1(id="stuck", classes="panel")
+            yield Text1(id="host", classes="panel")
+        yield Text1(id="recommendations", classes="panel")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    def on_mount(self) -> None:
+        titles = {
+            "#alerts": "Active alerts",
+            "#components": "System components",
+            "#operational": "Operational settings",
+            "#stuck": "Stuck jobs",
+            "#host": "This host",
+            "#recommendations": "Recommendations",
+        }
+        for selector, title in titles.items():
+            self.query_one(selector).border_title = title
+
+    # ------------------------------------------------------------------ rendering
+
+    def show(self, state: State, target: Target, read_only: str | None) -> None:
+        now = state.clock()
+        self.tick(state, target, now)
+        h = state.health.value
+        self.set_class(state.health.stale, "-stale")
+        self._alerts(h)
+        self._cards(state, h, now)
+        self._components(h)
+        self._operational(h)
+        self._stuck(h, read_only)
+        self._host(state.host.value)
+        self._recommendations(h)
+
+    def tick(self, state: State, target: Target, now: datetime) -> None:
+        """The banner, whose "updated Ns ago" changes every second."""
+        self.query_one("#banner", Text1).set(banner(state, target, now))
+        banner_widget = self.query_one("#banner", Text1)
+        h = state.health.value
+        for name in ("healthy", "warning", "critical"):
+            banner_widget.flag(f"-{name}", h is not None and h.status == name)
+        banner_widget.flag("-unknown", h is None)
+        banner_widget.flag("-stale", state.health.stale)
+
+    def _alerts(self, h: Health | None) -> None:
+        widget = self.query_one("#alerts", Text1)
+        if h is None:
+            widget.set(Text("—", style="dim"))
+            return
+        if not h.health.alerts:
+            widget.set(Text("No active alerts", style="dim"))
+            widget.flag("-active", False)
+            return
+        colour = STATUS_STYLE.get(h.status, "yellow")
+        text = Text()
+        for i, alert in enumerate(h.health.alerts):
+            text.append("\n" if i else "")
+            text.append("▲ ", style=colour)
+            text.append(alert)
+        widget.set(text)
+        widget.flag("-active", True)
+
+    def _cards(self, state: State, h: Health | None, now: datetime) -> None:
+        t = state.trends.snapshot()
+        queue = self.query_one("#card-queue", Card)
+        success = self.query_one("#card-success", Card)
+        time_ = self.query_one("#card-time", Card)
+        throughput = self.query_one("#card-throughput", Card)
+        if h is None:
+            for card in (queue, success, time_, throughput):
+                card.show("—", "", [])
+            return
+        m = h.metrics
+        queue.show(
+            f"{m.queue_depth:,}", f"{m.processing_capacity} free worker slots", t.queue_depth
+        )
+        success.show(pct(m.success_rate), f"error rate {pct(m.error_rate)}", t.error_rate)
+        wait = f"wait {ms(m.wait_time)}" if m.wait_time is not None else "mean over 24 h"
+        time_.show(ms(m.average_processing_time), wait, t.processing_time)
+        last = (
+            f"last finished {ago(m.last_processed_at, now)}"
+            if m.last_processed_at is not None
+            else "jobs finished per hour"
+        )
+        throughput.show(f"{m.jobs_per_hour:,} /h", last, t.jobs_per_hour)
+
+    def _components(self, h: Health | None) -> None:
+        widget = self.query_one("#components", Text1)
+        if h is None:
+            widget.set(Text("—", style="dim"))
+            return
+        text = Text()
+        parts = (
+            ("Job monitor", h.system_status.monitor),
+            ("Job manager", h.system_status.manager),
+            ("Configuration", h.system_status.config),
+        )
+        for i, (name, up) in enumerate(parts):
+            text.append("\n" if i else "")
+            text.append("● " if up else "✖ ", style="green" if up else "red bold")
+            text.append(name)
+            if not up:
+                text.append("  down", style="red")
+        widget.set(text)
+
+    def _operational(self, h: Health | None) -> None:
+        widget = self.query_one("#operational", Text1)
+        if h is None:
+            widget.set(Text("—", style="dim"))
+            return
+        o = h.operational
+        text = Text()
+        rows = (
+            ("Auto processing", on_off(o.auto_processing_enabled)),
+            ("Metrics", on_off(o.metrics_collection_enabled)),
+            ("Interval", Text(span(o.processing_interval / 1000))),
+            ("Max concurrent", Text(f"{o.max_concurrent_jobs} jobs")),
+        )
+        for i, (name, value) in enumerate(rows):
+            text.append("\n" if i else "")
+            text.append(f"{name:<16}", style="dim")
+            text.append_text(value)
+        widget.set(text)
+
+    def _stuck(self, h: Health | None, read_only: str | None) -> None:
+        widget = self.query_one("#stuck", Text1)
+        if h is None:
+            widget.set(Text("—", style="dim"))
+            widget.flag("-warn", False)
+            return
+        n = h.health.stuck_jobs_count
+        text = Text(f"{n}", style="bold yellow" if n else "bold")
+        text.append(" jobs stuck in processing" if n else " — none")
+        if n:
+            if read_only:
+                text.append("\nrecovery disabled (read-only)", style="dim")
+            else:
+                text.append("\npress ")
+                text.append("R", style="bold reverse")
+                text.append(" to reset them to pending")
+        widget.set(text)
+        widget.flag("-warn", n > 0)
+
+    def _host(self, s: HostStats | None) -> None:
+        widget = self.query_one("#host", Text1)
+        if s is None:
+            widget.set(Text("—", style="dim"))
+            return
+        widget.border_title = f"This host: {s.hostname}"
+        text = Text()
+        text.append(f"{'CPU':<8}", style="dim")
+        if s.cpu_percent is None:
+            text.append("measuring…", style="dim")
+        else:
+            text.append(f"{s.cpu_percent:.0f}%", style=level(s.cpu_percent))
+        text.append(f" of {s.cores} cores")
+        text.append(f"\n{'Memory':<8}", style="dim")
+        text.append(f"{s.memory_percent:.0f}%", style=level(s.memory_percent))
+        text.append(f" of {size(s.memory_total)}")
+        text.append(f"\n{'Load':<8}", style="dim")
+        load_style = level(100 * s.load[0] / max(1, s.cores))
+        text.append(" ".join(f"{x:.2f}" for x in s.load), style=load_style)
+        widget.set(text)
+
+    def _recommendations(self, h: Health | None) -> None:
+        widget = self.query_one("#recommendations", Text1)
+        if h is None or not h.health.recommendations:
+            widget.set(Text("No recommendations" if h else "—", style="dim"))
+            return
+        text = Text()
+        for i, rec in enumerate(h.health.recommendations):
+            text.append("\n" if i else "")
+            text.append("→ ", style="yellow")
+            text.append(rec)
+        widget.set(text)
+
+
+def banner(state: State, target: Target, now: datetime) -> Text:
+    """Status and message; where, how fresh and how fast; what is wrong with the data."""
+    feed = state.health
+    h = feed.value
+    text = Text()
+    if h is None:
+        if feed.error:
+            text.append("✖ NO DATA  ", style="bold red")
+            text.append(feed.error)
+        else:
+            text.append("○ CONNECTING  ", style="bold")
+            text.append(f"waiting for the first answer from {target.url}")
+    else:
+        style = STATUS_STYLE.get(h.status, "white")
+        text.append(f"{STATUS_ICON.get(h.status, '●')} {h.status.upper()}  ", style=f"bold {style}")
+        text.append(h.message, style="bold")
+        if feed.stale:
+            text.append("  STALE", style="bold reverse yellow")
+    text.append("\n")
+    name = shown_name(target)
+    text.append(f"{name} · {target.url}" if name else target.url, style="dim")
+    age = feed.age(now)
+    if age is not None:
+        text.append(f" · updated {span(age)} ago", style="dim")
+    if state.response is not None:
+        text.append(f" · response {state.response * 1000:.0f} ms", style="dim")
+    if h is not None:
+        text.append(f" · server time {local(h.timestamp)}", style="dim")
+    if feed.stale:
+        text.append("\n")
+        text.append(f"showing the last good data, from {span(age or 0)} ago: ", style="yellow")
+        text.append(feed.error or "")
+    return text
+
+
+def on_off(value: bool) -> Text:
+    return Text("Enabled", style="green") if value else Text("Disabled", style="yellow")
+
+
+def level(percent: float) -> str:
+    return "red" if percent >= 90 else "yellow" if percent >= 80 else ""

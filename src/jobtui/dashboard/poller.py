@@ -1,0 +1,350 @@
+"""Polling, off the UI thread: the client runs on its own asyncio loop in its own thread.
+
+Each feed (health, metrics, jobs, …) is one task that asks, waits its interval, asks again:
+a feed never overlaps itself. On failure it retries with a backoff that doubles from its
+interval up to 30 s; a feed that works again wakes the others that were failing, so the
+dashboard recovers as a whole. Feeds can be paused, made inactive (a hidden tab), kicked
+("refresh now") or given new parameters; an answer to an outdated question is dropped.
+
+Results go to a *sink* (the app posts them to itself as messages). Until the app attaches its
+sink, the latest result of each feed is kept, so polling can start while Textual is still
+importing, and the first data is on screen with the first frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jobtui.dashboard.state import Update
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+    from jobtui.config import Target
+
+T = TypeVar("T")
+Fetch = Callable[["Client"], Awaitable[Any]]
+Sink = Callable[[Update], None]
+ClientFactory = Callable[..., "Client"]
+
+MAX_BACKOFF = 30.0
+NOT_PROVIDED_RECHECK = 300.0  # a 404 feed asks again this rarely (a server may be upgraded)
+
+_KINDS = {
+    "NotProvided": "not_provided",
+    "Unauthorized": "unauthorized",
+    "NotFound": "not_found",
+    "Unreachable": "unreachable",
+    "TimedOut": "timeout",
+    "NotJSON": "not_json",
+    "WrongShape": "shape",
+    "InvalidURL": "invalid_url",
+    "HTTPError": "http",
+    "ClientError": "client",
+}
+
+
+def error_kind(exc: BaseException) -> str:
+    """What kind of failure ``exc`` is, by the client's exception classes (most specific)."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "jobtui.client" and cls.__name__ in _KINDS:
+            return _KINDS[cls.__name__]
+    return "internal"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for any exception: the client's own message, or the type and text."""
+    if error_kind(exc) != "internal":
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def backoff(interval: float, failures: int) -> float:
+    """Seconds to wait after the ``failures``-th failure in a row: doubling, at most 30."""
+    base = min(max(interval, 0.05), MAX_BACKOFF)
+    return min(MAX_BACKOFF, base * 2 ** max(0, failures - 1))
+
+
+@dataclass
+class FeedSpec:
+    name: str
+    fetch: Fetch
+    interval: float | None  # None: ask until there is an answer, then stop (admin check)
+    active: bool = True
+    generation: int = 0
+    failures: int = 0
+    due: float = 0.0
+    done: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: bool = False
+
+
+class Poller:
+    """Runs feeds against one target on a private loop in a daemon thread."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        timeout: float = 10.0,
+        client_factory: ClientFactory | None = None,
+    ):
+        self.target = target
+        self.timeout = timeout
+        self._factory = client_factory
+        self._client: Client | None = None
+        self._specs: dict[str, FeedSpec] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="jobtui-poller", daemon=True)
+        self._lock = threading.Lock()
+        self._sink: Sink | None = None
+        self._pending: dict[str, Update] = {}
+        self._paused = False
+        self._epoch = 0
+        self._started = False
+        self._stopped = False
+        self.polls = 0  # requests made by feeds, for the benchmark and tests
+
+    # ------------------------------------------------------------------ life cycle
+
+    def add(self, name: str, fetch: Fetch, interval: float | None, *, active: bool = True) -> None:
+        """Register a feed (before or after :meth:`start`)."""
+
+        def make() -> None:
+            spec = FeedSpec(name, fetch, interval, active)
+            self._specs[name] = spec
+            if self._loop.is_running():
+                self._tasks[name] = self._loop.create_task(self._run(spec))
+
+        self._call(make)
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def attach(self, sink: Sink) -> None:
+        """Send results to ``sink`` from now on, starting with any that arrived before."""
+        with self._lock:
+            pending, self._pending = list(self._pending.values()), {}
+            self._sink = sink
+        for update in pending:
+            sink(update)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._sink = None
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop every feed and close the client; waits for the thread up to ``timeout``."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.detach()
+        if not self._started:
+            self._loop.close()
+            return
+        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._shutdown()))
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.call_soon(self._begin)
+        try:
+            self._loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+    def _begin(self) -> None:
+        self._client = self._new_client(self.target)
+        for spec in self._specs.values():
+            self._tasks[spec.name] = self._loop.create_task(self._run(spec))
+
+    async def _shutdown(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
+        self._loop.stop()
+
+    def _new_client(self, target: Target) -> Client:
+        if self._factory is None:
+            from jobtui.client import Client  # httpx is imported here, off the UI thread
+
+            self._factory = Client
+        return self._factory(target.url, target.token, timeout=self.timeout)
+
+    def _call(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the poller's loop (directly before the thread runs)."""
+        if self._started and not self._stopped:
+            self._loop.call_soon_threadsafe(fn)
+        elif not self._stopped:
+            fn()
+
+    # ------------------------------------------------------------------ control
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self, paused: bool = True) -> None:
+        self._paused = paused
+
+        def apply() -> None:
+            for spec in self._specs.values():
+                spec.wake.set()
+
+        self._call(apply)
+
+    def kick(self, *names: str) -> None:
+        """Ask now (every feed, or the named ones), even after a failure's backoff."""
+
+        def apply() -> None:
+            for spec in self._specs.values():
+                if not names or spec.name in names:
+                    spec.due = 0.0
+                    spec.wake.set()
+
+        self._call(apply)
+
+    def set_active(self, name: str, active: bool, *, kick: bool = False) -> None:
+        def apply() -> None:
+            spec = self._specs[name]
+            spec.active = active
+            if kick:
+                spec.due = 0.0
+            spec.wake.set()
+
+        self._call(apply)
+
+    def set_fetch(self, name: str, fetch: Fetch) -> None:
+        """New parameters for a feed: ask at once; an answer to the old question is dropped."""
+
+        def apply() -> None:
+            spec = self._specs[name]
+            spec.fetch = fetch
+            spec.generation += 1
+            spec.failures = 0
+            spec.done = False
+            spec.due = 0.0
+            spec.wake.set()
+
+        self._call(apply)
+
+    def set_target(self, target: Target) -> None:
+        """Talk to another server from now on; answers from the old one are dropped."""
+        self.target = target
+        with self._lock:
+            self._pending.clear()
+
+        def apply() -> None:
+            old = self._client
+            self._client = self._new_client(target)
+            self._epoch += 1
+            if old is not None:
+                self._loop.create_task(old.aclose())
+            for spec in self._specs.values():
+                spec.failures, spec.done, spec.due = 0, False, 0.0
+                spec.wake.set()
+
+        self._call(apply)
+
+    def call(self, fn: Callable[[Client], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Run one request (an action) on the poller's loop; await it with asyncio.wrap_future."""
+        if not self._started:
+            self.start()
+
+        async def run() -> T:
+            while self._client is None:  # the loop has just started
+                await asyncio.sleep(0.01)
+            return await fn(self._client)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop)
+
+    # ------------------------------------------------------------------ the feed loop
+
+    async def _run(self, spec: FeedSpec) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._turn(spec, loop)
+            generation, epoch, client = spec.generation, self._epoch, self._client
+            assert client is not None
+            spec.in_flight = True
+            self.polls += 1
+            try:
+                value = await spec.fetch(client)
+                error: BaseException | None = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure becomes one line on screen, never a crash
+                value, error = None, exc
+            finally:
+                spec.in_flight = False
+            if generation != spec.generation or epoch != self._epoch:
+                continue  # the question changed while this answer was on its way
+            self._settle(spec, value, error, loop.time())
+
+    async def _turn(self, spec: FeedSpec, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until the feed is due, active and not paused (or kicked)."""
+        while True:
+            if spec.done or not spec.active or self._paused:
+                timeout = None
+            else:
+                timeout = spec.due - loop.time()
+                if timeout <= 0:
+                    return
+            spec.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(spec.wake.wait(), timeout)
+
+    def _settle(self, spec: FeedSpec, value: Any, error: BaseException | None, now: float) -> None:
+        seconds = None
+        if error is None:
+            recovered = spec.failures > 0
+            spec.failures = 0
+            if spec.interval is None:
+                spec.done = True
+            spec.due = now + (spec.interval or 0.0)
+            if hasattr(value, "seconds") and hasattr(value, "value"):  # client.Timed
+                value, seconds = value.value, value.seconds
+            self._deliver(Update(spec.name, value, seconds=seconds))
+            if recovered:  # the server is back: let the others stop waiting out their backoff
+                for other in self._specs.values():
+                    if other.failures:
+                        other.due = 0.0
+                        other.wake.set()
+            return
+        kind = error_kind(error)
+        spec.failures += 1
+        interval = spec.interval if spec.interval is not None else 2.0
+        if kind == "not_provided":
+            retry = max(interval, NOT_PROVIDED_RECHECK)
+        else:
+            retry = backoff(interval, spec.failures)
+        if spec.interval is None and kind in ("unauthorized", "not_provided", "not_found"):
+            spec.done = True  # a definite answer to a one-off question
+            retry = None
+        spec.due = now + (retry or 0.0)
+        self._deliver(Update(spec.name, error=describe(error), kind=kind, retry_in=retry))
+
+    def _deliver(self, update: Update) -> None:
+        with self._lock:
+            sink = self._sink
+            if sink is None:
+                self._pending[update.feed] = update
+                return
+        sink(update)
