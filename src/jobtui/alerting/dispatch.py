@@ -138,7 +138,7 @@ class Dispatcher:
                 delay = error.retry_after
                 self._next_send[name] = self.clock() + delay
             log.warning(
-                "notifier %s: attempt %d/%d failed: %s; retrying in %.1f s",
+                "notifier %s: attempt %d/%d failed: %s; retrying in %.3g s",
                 name,
                 attempt,
                 d.attempts,
@@ -148,7 +148,7 @@ class Dispatcher:
             await self.sleep(delay)
         why = "permanent error" if error.permanent else f"{attempt} attempt(s)"
         log.error(
-            "notifier %s: could not send %s (%s): %s; will try again after %.0f s",
+            "notifier %s: could not send %s (%s): %s; will try again after %.3g s",
             name,
             what,
             why,

@@ -32,7 +32,12 @@ from jobtui.rules import (
 SERVER_STATUS = "server_status"
 SYSTEM_DOWN = "system_down"
 # Every rule check and watch evaluate, in the order they are shown.
-ALL_RULES: tuple[str, ...] = (*RULE_NAMES, RESPONSE_TIME.name, SERVER_STATUS)
+ALL_RULES: tuple[str, ...] = (
+    *(n for n in RULE_NAMES if n != SYSTEM_DOWN),
+    RESPONSE_TIME.name,
+    SERVER_STATUS,
+    SYSTEM_DOWN,
+)
 LABELS: dict[str, str] = {
     **{r.name: r.label for r in RULES},
     STALLED.name: STALLED.label,
@@ -113,13 +118,13 @@ def observe(
     if isinstance(answer, ClientError):
         results = [RuleResult(SYSTEM_DOWN, "critical", str(answer), recommendation=_DOWN_HINT)]
         results += [RuleResult(r, "unknown", f"{LABELS[r]}: no answer") for r in _others()]
-        return Observation(at, label, url, "critical", tuple(results), error=str(answer))
+        return Observation(at, label, url, "critical", _ordered(results), error=str(answer))
     health, seconds = answer.value, answer.seconds
     if answer.status != 200:  # the contract's 503: the job store is unreachable
         text = f"Server answered {answer.status}: {health.message}"
         results = [RuleResult(SYSTEM_DOWN, "critical", text, recommendation=_DOWN_HINT)]
         results += [RuleResult(r, "unknown", f"{LABELS[r]}: no figures") for r in _others()]
-        return Observation(at, label, url, "critical", tuple(results), health, seconds, text)
+        return Observation(at, label, url, "critical", _ordered(results), health, seconds, text)
 
     figures = Figures.from_health(health, at, thresholds.stalled_after)
     found: dict[str, Finding] = {f.rule: f for f in evaluate(figures, thresholds)}
@@ -161,12 +166,16 @@ def observe(
     text = f"Server answered in {RESPONSE_TIME.show(seconds * 1000)}"
     results.append(RuleResult(SYSTEM_DOWN, "healthy", text))
     status = worst(r.status for r in results)
-    return Observation(at, label, url, status, tuple(results), health, seconds)
+    return Observation(at, label, url, status, _ordered(results), health, seconds)
 
 
 _DOWN_HINT = (
     "Check that the server runs and answers GET /api/jobs/health (immediate investigation)."
 )
+
+
+def _ordered(results: list[RuleResult]) -> tuple[RuleResult, ...]:
+    return tuple(sorted(results, key=lambda r: ALL_RULES.index(r.rule)))
 
 
 def _others() -> list[str]:

@@ -202,7 +202,10 @@ def _num(v: float | None) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+    """``Queue depth 37 > 20`` → ``queue depth 37 > 20``; acronyms (``GET …``) stay."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def as_json(obs: Any) -> dict[str, Any]:
