@@ -116,6 +116,7 @@ class Watcher:
         def mark(state: State) -> None:
             self.engine.alerts = state.alerts
             self.engine.mark_sent(name, items, now)
+            self.engine.prune(self.watch.notifiers, now)
 
         self.state.update(mark)
 

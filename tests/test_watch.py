@@ -1,0 +1,426 @@
+"""``jobtui watch`` and ``jobtui silence`` end to end: the real agent driven into each state, a
+local HTTP receiver standing in for Slack and webhook receivers, real processes restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from jobtui.alerting.config import load_watch_config
+from jobtui.alerting.daemon import Watcher
+from jobtui.cli import main
+from jobtui.config import Target, load_config
+from tests.alerting_support import Receiver, Reply, running_receiver
+from tests.support import AgentProcess, add_job, add_jobs, jobtui_cmd, wait_for
+
+CALM = {"warning": {"resource_utilization": 100}, "critical": {"resource_utilization": 100}}
+SMALL = {
+    "warning": {"queue_depth": 2, "stuck_jobs": 1, "resource_utilization": 100},
+    "critical": {"queue_depth": 5, "stuck_jobs": 2, "resource_utilization": 100},
+}
+SLACK_SECRET = "T0SECRET/B0SECRET/xoxsecretwebhookpath"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as r:
+        yield r
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    e["XDG_STATE_HOME"] = "/nonexistent-should-not-be-used"
+    return e
+
+
+def write(tmp: Path, receiver: Receiver, watch: dict[str, Any], **notifiers: Any) -> Path:
+    cfg = {
+        "thresholds": SMALL,
+        "watch": {"state_file": str(tmp / "state.json"), **watch},
+        "notifiers": notifiers
+        or {"pager": {"type": "webhook", "url": receiver.url + "/am", "backoff": "50ms"}},
+    }
+    path = tmp / "watch.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def once(
+    cfg: Path, url: str, *extra: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        jobtui_cmd("watch", "--once", "--config", str(cfg), "--url", url, *extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env(), **(extra_env or {})},
+    )
+
+
+def clear_jobs(agent: AgentProcess) -> None:
+    with agent.store.write() as conn:
+        conn.execute(text("DELETE FROM background_jobs"))
+
+
+def alerts(receiver: Receiver, path: str = "/am") -> list[tuple[str, str, str]]:
+    return [
+        (a["status"], a["labels"]["severity"], a["labels"]["alertname"])
+        for r in receiver.at(path)
+        for a in r.body["alerts"]
+    ]
+
+
+# --------------------------------------------------------------------------- --once, restarts
+
+
+def test_once_from_cron_fires_after_for_dedups_and_resolves_across_runs(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    cfg = write(tmp_path, receiver, {"for": 2, "resolve_after": 2})
+    add_jobs(agent.store, [{"status": "pending"}] * 3)  # queue depth 3 > 2: warning
+
+    first = once(cfg, agent.url)
+    assert first.returncode == 0, first.stderr
+    assert alerts(receiver) == []  # held for one poll only
+    assert once(cfg, agent.url).returncode == 0
+    assert alerts(receiver) == [("firing", "warning", "queue_depth")]
+    payload = receiver.at("/am")[0].body
+    assert payload["version"] == "4" and payload["receiver"] == "pager"
+    assert payload["alerts"][0]["annotations"]["summary"] == "Queue depth 3 > 2"
+    assert once(cfg, agent.url).returncode == 0
+    assert len(receiver.at("/am")) == 1  # a restart does not send it again
+
+    clear_jobs(agent)
+    once(cfg, agent.url)
+    assert len(receiver.at("/am")) == 1  # one good poll is not enough
+    done = once(cfg, agent.url)
+    assert alerts(receiver)[-1] == ("resolved", "warning", "queue_depth")
+    assert "RESOLVED queue_depth: Queue depth 0" in done.stderr
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["alerts"] == {}  # resolved and told: forgotten
+
+
+def test_once_exits_1_when_a_notification_cannot_be_delivered(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    receiver.default["/am"] = Reply(500, "down")
+    cfg = write(tmp_path, receiver, {"for": 1})
+    add_jobs(agent.store, [{"status": "pending"}] * 3)
+    proc = once(cfg, agent.url)
+    assert proc.returncode == 1
+    assert len(receiver.at("/am")) == 4  # attempts: 4 by default
+    assert "notifier pager: could not send 1 alert (4 attempt(s)): HTTP 500: down" in proc.stderr
+    receiver.default.clear()
+    assert once(cfg, agent.url).returncode == 0  # still due: delivered on the next run
+    assert alerts(receiver)[-1] == ("firing", "warning", "queue_depth")
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+def test_daemon_alerts_slack_and_webhook_survives_restart_and_hides_secrets(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    slack_url = f"{receiver.url}/services/{SLACK_SECRET}"
+    cfg = write(
+        tmp_path,
+        receiver,
+        {"interval": "200ms", "for": 2, "environment": "test", "dashboard_url": "https://x/jobs"},
+        slack={"type": "slack_webhook", "url_env": "TEAM_SLACK_URL", "backoff": "50ms"},
+        pager={"type": "webhook", "url": receiver.url + "/am", "min_level": "critical"},
+    )
+    extra = {"TEAM_SLACK_URL": slack_url}
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            jobtui_cmd("watch", "--config", str(cfg), "--url", agent.url, "--log-level", "debug"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env(), **extra},
+        )
+
+    slack_path = f"/services/{SLACK_SECRET}"
+    proc = start()
+    try:
+        add_jobs(agent.store, [{"status": "pending"}] * 6)  # critical
+        wait_for(lambda: receiver.at(slack_path) and receiver.at("/am"), timeout=15)
+        time.sleep(0.6)  # three more polls: nothing new
+        assert len(receiver.at(slack_path)) == 1 and len(receiver.at("/am")) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err1 = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err1
+    msg = receiver.at(slack_path)[0].body
+    assert msg["attachments"][0]["color"] == "#FF0000"
+    assert "[CRITICAL] jobtui" in msg["text"] and "Queue depth 6 &gt; 5" in msg["text"]
+    assert alerts(receiver) == [("firing", "critical", "queue_depth")]
+
+    proc = start()  # a restart: still firing, already sent, so nothing is sent again
+    try:
+        time.sleep(1.0)
+        assert len(receiver.at(slack_path)) == 1
+        clear_jobs(agent)
+        wait_for(
+            lambda: len(receiver.at(slack_path)) == 2 and len(receiver.at("/am")) == 2, timeout=15
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err2 = proc.communicate(timeout=15)
+    assert receiver.at(slack_path)[1].body["attachments"][0]["color"] == "#2EB67D"
+    assert alerts(receiver)[-1] == ("resolved", "critical", "queue_depth")
+    for err in (err1, err2):
+        assert SLACK_SECRET not in err
+        assert "Traceback" not in err
+    assert "FIRING CRITICAL queue_depth: Queue depth 6 > 5" in err1
+
+
+def test_second_watcher_on_the_same_state_is_refused(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    cfg = write(tmp_path, receiver, {"interval": "1s"})
+    proc = subprocess.Popen(
+        jobtui_cmd("watch", "--config", str(cfg), "--url", agent.url),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    try:
+        wait_for(lambda: (tmp_path / "state.json").exists(), timeout=15)
+        second = once(cfg, agent.url)
+        assert second.returncode == 2
+        assert (
+            f"jobtui watch: {tmp_path / 'state.json'}: another `jobtui watch` (pid {proc.pid})"
+            in second.stderr
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+
+
+async def run_watcher(cfg: Path, url: str, until: Any, timeout: float = 15) -> Watcher:
+    config = load_config(cfg)
+    watcher = Watcher(config, load_watch_config(config, {}), Target("test", url))
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop=stop))
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert until(), "condition not met in time"
+    return watcher
+
+
+async def test_system_down_and_stuck_jobs(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    add_jobs(
+        agent.store,
+        [
+            {
+                "status": "processing",
+                "started": timedelta(minutes=30),
+                "updated": timedelta(minutes=20),
+            }
+        ]
+        * 3,
+    )
+    cfg = write(tmp_path, receiver, {"interval": "100ms", "for": 2})
+    await run_watcher(
+        cfg, agent.url, lambda: ("firing", "critical", "stuck_jobs") in alerts(receiver)
+    )
+    agent.kill()
+    await run_watcher(
+        cfg, agent.url, lambda: ("firing", "critical", "system_down") in alerts(receiver)
+    )
+    down = [
+        r.body
+        for r in receiver.at("/am")
+        if r.body["alerts"][0]["labels"]["alertname"] == "system_down"
+    ]
+    assert "cannot connect to" in down[0]["alerts"][0]["annotations"]["summary"]
+    # stuck_jobs was not resolved while the server was down: no data is not good news
+    assert ("resolved", "critical", "stuck_jobs") not in alerts(receiver)
+
+
+async def test_processing_stalled_alert(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": CALM})
+    add_job(
+        agent.store,
+        status="completed",
+        started=timedelta(minutes=21),
+        finished=timedelta(minutes=20),
+    )
+    add_job(agent.store, status="pending", created=timedelta(minutes=30))
+    cfg = write(tmp_path, receiver, {"interval": "100ms", "for": 2})
+    await run_watcher(cfg, agent.url, lambda: alerts(receiver))
+    assert alerts(receiver) == [("firing", "critical", "processing_stalled")]
+
+
+# --------------------------------------------------------------------------- silences
+
+
+@pytest.fixture
+def silence(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``jobtui silence …`` in this process (it starts no loop and sets up no logging)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-config")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        code = main(["silence", *args])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
+
+
+def test_silence_add_list_expire_with_watch(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path, silence: Any
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    cfg = write(tmp_path, receiver, {"for": 1})
+    add_jobs(agent.store, [{"status": "pending"}] * 3)
+
+    added = silence(
+        "add", "--config", str(cfg), "--rule", "queue_depth", "--for", "2h", "--comment", "deploy"
+    )
+    assert added.returncode == 0, added.stderr
+    sid = added.stdout.strip().rsplit("id ", 1)[1].rstrip(")")
+    listed = silence("list", "--config", str(cfg))
+    assert sid in listed.stdout and "queue_depth" in listed.stdout and "deploy" in listed.stdout
+
+    proc = once(cfg, agent.url)
+    assert "FIRING WARNING queue_depth: Queue depth 3 > 2 (silenced: not sent)" in proc.stderr
+    once(cfg, agent.url)
+    assert alerts(receiver) == []  # evaluated, not sent
+
+    expired = silence("expire", "--config", str(cfg), sid)
+    assert expired.returncode == 0 and f"Silence {sid} expired" in expired.stdout
+    assert "No active silences." in silence("list", "--config", str(cfg)).stdout
+    assert "expired" in silence("list", "--all", "--config", str(cfg)).stdout
+    once(cfg, agent.url)
+    assert alerts(receiver) == [("firing", "warning", "queue_depth")]
+
+
+def test_silence_bad_input(tmp_path: Path, silence: Any) -> None:
+    state = str(tmp_path / "s.json")
+    bad = silence("add", "--state", state, "--rule", "queue_dept", "--for", "2h", "--comment", "x")
+    assert bad.returncode == 2 and "--rule: unknown rule 'queue_dept'" in bad.stderr
+    bad = silence("add", "--state", state, "--rule", "all", "--for", "soon", "--comment", "x")
+    assert bad.returncode == 2 and "--for: expected a duration" in bad.stderr
+    bad = silence("expire", "--state", state, "nope")
+    assert bad.returncode == 2 and "no silence with id 'nope'" in bad.stderr
+    ok = silence(
+        "add", "--state", state, "--rule", "all", "--for", "30m", "--comment", "maintenance"
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("Silenced all until ")
+
+
+# --------------------------------------------------------------------------- bad config → 2
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            {"notifiers": {"x": {"type": "teams", "url": "http://h"}}},
+            "notifiers.x.type: unknown notifier type 'teams'",
+        ),
+        (
+            {"notifiers": {"x": {"type": "webhook"}}},
+            "notifiers.x.url: missing (set url or url_env)",
+        ),
+        (
+            {"notifiers": {"x": {"type": "webhook", "url_env": "NOT_SET_ANYWHERE"}}},
+            "notifiers.x.url: missing ($NOT_SET_ANYWHERE is not set)",
+        ),
+        (
+            {"notifiers": {"x": {"type": "webhook", "url": "http://h", "colour": "red"}}},
+            "notifiers.x.colour: unknown key",
+        ),
+        (
+            {
+                "notifiers": {
+                    "x": {"type": "email", "host": "h", "from": "a@b", "to": "c@d", "port": "x"}
+                }
+            },
+            "notifiers.x.port: expected a number, got 'x'",
+        ),
+        (
+            {"notifiers": {"x": {"type": "slack_webhook", "url": "hooks.slack.com/secret-part"}}},
+            "notifiers.x.url: expected an http(s):// URL, got (hidden: it is a secret)",
+        ),
+        (
+            {"notifiers": [{"type": "webhook"}]},
+            "notifiers: expected a mapping of names to notifiers, got list",
+        ),
+        ({"watch": {"rules": ["queue_depth", "cpu"]}}, "watch.rules[1]: unknown rule 'cpu'"),
+        ({"watch": {"for": 0}}, "watch.for: must be at least 1, got 0"),
+        ({"watch": {"interval": "often"}}, "watch.interval: expected a duration"),
+        ({"watch": {"repeat": "4h"}}, "watch.repeat: unknown key"),
+    ],
+)
+def test_malformed_watch_config_exits_2_naming_file_and_key(
+    tmp_path: Path, section: dict[str, Any], expected: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(section))
+    proc = subprocess.run(
+        jobtui_cmd("watch", "--once", "--config", str(path)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env(),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"jobtui watch: {path}: {expected}"), proc.stderr
+    assert "hooks.slack.com" not in proc.stderr
+    assert proc.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_watch_test_reports_each_notifier(receiver: Receiver, tmp_path: Path) -> None:
+    receiver.default["/broken"] = Reply(404, "no_service")
+    cfg = write(
+        tmp_path,
+        receiver,
+        {},
+        good={"type": "webhook", "url": receiver.url + "/am"},
+        broken={"type": "slack_webhook", "url": receiver.url + "/broken"},
+    )
+    proc = subprocess.run(
+        jobtui_cmd("watch", "--test", "--config", str(cfg), "--url", "http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env(),
+    )
+    assert proc.returncode == 1
+    assert sorted(proc.stdout.splitlines()) == [
+        "FAIL broken (slack_webhook): HTTP 404: no_service",
+        "ok   good (webhook)",
+    ]
+    assert (
+        receiver.at("/am")[0]
+        .body["alerts"][0]["annotations"]["summary"]
+        .startswith("Test notification")
+    )
