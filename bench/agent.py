@@ -1,0 +1,178 @@
+"""Agent latency at 10k, 100k and 1M jobs, over HTTP.
+
+Fills a fresh SQLite file with a realistic mix (80 % completed, 10 % failed with the seed's
+error messages, 5 % pending, 4 % cancelled, 1 % processing; created over the last 7 days),
+starts the real agent on it and prints p50/p99 of health, latest metrics, the first page of
+failed jobs and the errors endpoint.
+
+    .venv/bin/python bench/agent.py                       # 10k, 100k, 1M
+    .venv/bin/python bench/agent.py --sizes 10000 --requests 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from jobtui.agent.store import JobStore  # noqa: E402
+from jobtui.contract import iso  # noqa: E402
+
+ERRORS = (
+    "OpenAI API Error: Rate limit exceeded",
+    "Database connection failed",
+    "Job exceeded maximum processing time",
+    "Out of memory",
+    "Maximum retries exceeded",
+    "Invalid input: prompt is empty",
+    "Network request failed: ECONNRESET",
+    "TypeError: Cannot read properties of undefined",
+)
+TYPES = ("story_generation", "image_generation", "audio_narration", "pdf_export")
+MIX = (("completed", 0.80), ("failed", 0.10), ("pending", 0.05), ("cancelled", 0.04), ("processing", 0.01))
+
+
+def rows(n: int, now: datetime, rng: random.Random):
+    span = 7 * 86400
+    statuses = [s for s, _ in MIX]
+    weights = [w for _, w in MIX]
+    for _ in range(n):
+        status = rng.choices(statuses, weights)[0]
+        created = now - timedelta(seconds=rng.uniform(0, span))
+        started = finished = None
+        if status in ("completed", "failed", "processing"):
+            started = created + timedelta(seconds=rng.uniform(0.1, 60))
+            started = min(started, now)
+        if status in ("completed", "failed"):
+            finished = min(started + timedelta(seconds=rng.expovariate(1 / 30)), now)
+        if status == "cancelled":
+            finished = created + timedelta(seconds=5)
+        updated = finished or started or created
+        yield (
+            str(uuid.uuid4()),
+            rng.choice(TYPES),
+            status,
+            100 if status == "completed" else 0,
+            None,
+            rng.choice(ERRORS) if status == "failed" else None,
+            1 if status == "failed" else 0,
+            3,
+            iso(created),
+            iso(updated),
+            iso(started) if started else None,
+            iso(finished) if finished else None,
+        )
+
+
+def fill(path: Path, n: int) -> float:
+    """Create the schema, insert n rows through the triggers; return seconds taken."""
+    store = JobStore(f"sqlite:///{path}")
+    store.migrate()
+    store.close()
+    import sqlite3
+
+    start = time.perf_counter()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    batch = []
+    for row in rows(n, now, rng):
+        batch.append(row)
+        if len(batch) == 50_000:
+            conn.executemany("INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            batch.clear()
+    if batch:
+        conn.executemany("INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - start
+
+
+def start_agent(path: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    cfg = path.parent / "bench.yaml"
+    cfg.write_text("agent:\n  metrics_interval: 5s\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobtui", "serve", "--port", "0", "--database", f"sqlite:///{path}", "--config", str(cfg), "--log-level", "warn"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    return proc, line.strip().rsplit(" ", 1)[-1]
+
+
+def get(conn: http.client.HTTPConnection, path: str) -> None:
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"{path}: {resp.status}")
+
+
+def measure(conn: http.client.HTTPConnection, path: str, n: int) -> tuple[float, float]:
+    """Sequential requests on one keep-alive connection (http.client: the client's own
+    overhead stays in the tens of microseconds, so the figures are the server's)."""
+    for _ in range(min(50, n)):
+        get(conn, path)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        get(conn, path)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+ENDPOINTS = (
+    ("health", "/api/jobs/health"),
+    ("latest metrics", "/api/monitoring/metrics?latest=true"),
+    ("failed jobs, first page", "/api/jobs?status=failed&limit=50"),
+    ("errors (24 h)", "/api/monitoring/errors?hours=24"),
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--requests", type=int, default=500)
+    args = ap.parse_args()
+    print(f"{'jobs':>9}  {'endpoint':<24} {'p50 ms':>8} {'p99 ms':>8}")
+    for n in (int(x) for x in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.db"
+            took = fill(path, n)
+            print(f"{n:>9}  {'(fill through triggers)':<24} {took:>7.1f}s  {n / took:>8.0f} rows/s")
+            proc, url = start_agent(path)
+            try:
+                host, port = url.removeprefix("http://").rsplit(":", 1)
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+                for name, ep in ENDPOINTS:
+                    reps = args.requests if "errors" not in ep else max(50, args.requests // 5)
+                    p50, p99 = measure(conn, ep, reps)
+                    print(f"{n:>9}  {name:<24} {p50:>8.2f} {p99:>8.2f}")
+                conn.close()
+            finally:
+                proc.terminate()
+                proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
