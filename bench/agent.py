@@ -1,7 +1,8 @@
 """Agent latency at 10k, 100k and 1M jobs, over HTTP.
 
 Fills a fresh SQLite file with a realistic mix (80 % completed, 10 % failed with the seed's
-error messages, 5 % pending, 4 % cancelled, 1 % processing; created over the last 7 days),
+error messages, 5 % pending, 5 % cancelled, created over the last 7 days; 100 processing, 10 of
+them stuck),
 starts the real agent on it and prints p50/p99 of health, latest metrics, the first page of
 failed jobs and the errors endpoint.
 
@@ -41,20 +42,22 @@ ERRORS = (
     "TypeError: Cannot read properties of undefined",
 )
 TYPES = ("story_generation", "image_generation", "audio_narration", "pdf_export")
-MIX = (("completed", 0.80), ("failed", 0.10), ("pending", 0.05), ("cancelled", 0.04), ("processing", 0.01))
+MIX = (("completed", 0.80), ("failed", 0.10), ("pending", 0.05), ("cancelled", 0.05))
+RUNNING = 100  # jobs processing now (a fleet's worth of workers), 10 of them stuck
 
 
 def rows(n: int, now: datetime, rng: random.Random):
     span = 7 * 86400
     statuses = [s for s, _ in MIX]
     weights = [w for _, w in MIX]
-    for _ in range(n):
-        status = rng.choices(statuses, weights)[0]
+    for i in range(n):
+        status = rng.choices(statuses, weights)[0] if i >= RUNNING else "processing"
         created = now - timedelta(seconds=rng.uniform(0, span))
+        if status == "processing":
+            created = now - timedelta(seconds=rng.uniform(60, 900) if i < 10 else rng.uniform(0, 60))
         started = finished = None
         if status in ("completed", "failed", "processing"):
-            started = created + timedelta(seconds=rng.uniform(0.1, 60))
-            started = min(started, now)
+            started = min(created + timedelta(seconds=rng.uniform(0.1, 60)), now)
         if status in ("completed", "failed"):
             finished = min(started + timedelta(seconds=rng.expovariate(1 / 30)), now)
         if status == "cancelled":

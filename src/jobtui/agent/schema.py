@@ -89,11 +89,14 @@ def _rollups(conn: Connection, d: Dialect, bucket: int) -> None:
     big = "INTEGER" if d.sqlite else "BIGINT"
     for ddl in (
         f"CREATE TABLE IF NOT EXISTS job_status_counts (status TEXT PRIMARY KEY, n {big} NOT NULL)",
-        f"""CREATE TABLE IF NOT EXISTS job_stats (
+        *(
+            f"""CREATE TABLE IF NOT EXISTS {table} (
               bucket {big} PRIMARY KEY,
               completed {big} NOT NULL DEFAULT 0, failed {big} NOT NULL DEFAULT 0,
               run_ms {big} NOT NULL DEFAULT 0, run_n {big} NOT NULL DEFAULT 0,
-              wait_ms {big} NOT NULL DEFAULT 0, wait_n {big} NOT NULL DEFAULT 0)""",
+              wait_ms {big} NOT NULL DEFAULT 0, wait_n {big} NOT NULL DEFAULT 0)"""
+            for table, _ in stats_levels(bucket)
+        ),
         f"CREATE TABLE IF NOT EXISTS job_counters (name TEXT PRIMARY KEY, value {real} NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS job_duration_buckets (le {real} PRIMARY KEY, n {big} NOT NULL)",
     ):
@@ -180,8 +183,21 @@ def _bucket_sqlite(col: str, width: int) -> str:
     return f"(CAST(strftime('%s', {col}) AS INTEGER) / {width} * {width})"
 
 
+HOURLY = 3600
+
+
+def stats_levels(width: int) -> tuple[tuple[str, int], ...]:
+    """The rollup tables and their bucket widths: fine buckets, and hourly ones so that a
+    day's window reads about 24 + 2 x 60 rows instead of 1,440."""
+    return (("job_stats", width), ("job_stats_hourly", HOURLY))
+
+
 def _sqlite_stats(row: str, sign: str, width: int) -> list[str]:
-    """Statements adding (+) or removing (-) one row's contribution to ``job_stats``."""
+    """Statements adding (+) or removing (-) one row's contribution at every level."""
+    return [stmt for table, w in stats_levels(width) for stmt in _sqlite_level(row, sign, table, w)]
+
+
+def _sqlite_level(row: str, sign: str, table: str, width: int) -> list[str]:
     fin_b = _bucket_sqlite(f"{row}.completed_at", width)
     start_b = _bucket_sqlite(f"{row}.started_at", width)
     finished = f"{row}.status IN ('completed', 'failed') AND {row}.completed_at IS NOT NULL"
@@ -189,19 +205,19 @@ def _sqlite_stats(row: str, sign: str, width: int) -> list[str]:
     stmts = []
     if sign == "+":
         stmts += [
-            f"INSERT OR IGNORE INTO job_stats (bucket) SELECT {fin_b} WHERE {finished}",
-            f"INSERT OR IGNORE INTO job_stats (bucket) SELECT {start_b} "
+            f"INSERT OR IGNORE INTO {table} (bucket) SELECT {fin_b} WHERE {finished}",
+            f"INSERT OR IGNORE INTO {table} (bucket) SELECT {start_b} "
             f"WHERE {row}.started_at IS NOT NULL",
         ]
     stmts += [
-        f"""UPDATE job_stats SET
+        f"""UPDATE {table} SET
               completed = completed {sign} ({row}.status = 'completed'),
               failed = failed {sign} ({row}.status = 'failed'),
               run_ms = run_ms {sign} (CASE WHEN {ran}
                   THEN {_ms_sqlite(f"{row}.completed_at", f"{row}.started_at")} ELSE 0 END),
               run_n = run_n {sign} ({ran})
             WHERE {finished} AND bucket = {fin_b}""",
-        f"""UPDATE job_stats SET
+        f"""UPDATE {table} SET
               wait_ms = wait_ms {sign} {_ms_sqlite(f"{row}.started_at", f"{row}.created_at")},
               wait_n = wait_n {sign} 1
             WHERE {row}.started_at IS NOT NULL AND bucket = {start_b}""",
@@ -258,6 +274,9 @@ def _sqlite_triggers(conn: Connection, width: int) -> None:
 
 def _postgres_triggers(conn: Connection, width: int) -> None:
     def stats(row: str, sign: str) -> str:
+        return "".join(level(row, sign, table, w) for table, w in stats_levels(width))
+
+    def level(row: str, sign: str, table: str, width: int) -> str:
         fin_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.completed_at) / {width}) * {width})::BIGINT"
         start_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.started_at) / {width}) * {width})::BIGINT"
         run = f"ROUND(EXTRACT(EPOCH FROM {row}.completed_at - {row}.started_at) * 1000)::BIGINT"
@@ -265,7 +284,7 @@ def _postgres_triggers(conn: Connection, width: int) -> None:
         ran = f"({row}.status = 'completed' AND {row}.started_at IS NOT NULL)"
         return f"""
     IF {row}.status IN ('completed', 'failed') AND {row}.completed_at IS NOT NULL THEN
-      INSERT INTO job_stats AS s (bucket, completed, failed, run_ms, run_n)
+      INSERT INTO {table} AS s (bucket, completed, failed, run_ms, run_n)
       VALUES ({fin_b}, {sign}({row}.status = 'completed')::INT, {sign}({row}.status = 'failed')::INT,
               {sign}(CASE WHEN {ran} THEN {run} ELSE 0 END), {sign}({ran})::INT)
       ON CONFLICT (bucket) DO UPDATE SET completed = s.completed + excluded.completed,
@@ -273,7 +292,7 @@ def _postgres_triggers(conn: Connection, width: int) -> None:
         run_n = s.run_n + excluded.run_n;
     END IF;
     IF {row}.started_at IS NOT NULL THEN
-      INSERT INTO job_stats AS s (bucket, wait_ms, wait_n) VALUES ({start_b}, {sign}{wait}, {sign}1)
+      INSERT INTO {table} AS s (bucket, wait_ms, wait_n) VALUES ({start_b}, {sign}{wait}, {sign}1)
       ON CONFLICT (bucket) DO UPDATE SET wait_ms = s.wait_ms + excluded.wait_ms,
         wait_n = s.wait_n + excluded.wait_n;
     END IF;"""
@@ -343,40 +362,12 @@ def backfill(conn: Connection, d: Dialect, width: int) -> None:
             ),
             {"s": status},
         )
-    if d.sqlite:
-        fin_b = _bucket_sqlite("completed_at", width)
-        start_b = _bucket_sqlite("started_at", width)
-        run = _ms_sqlite("completed_at", "started_at")
-        wait = _ms_sqlite("started_at", "created_at")
-        secs = "(julianday(completed_at) - julianday(started_at)) * 86400.0"
-    else:
-        fin_b = f"(FLOOR(EXTRACT(EPOCH FROM completed_at) / {width}) * {width})::BIGINT"
-        start_b = f"(FLOOR(EXTRACT(EPOCH FROM started_at) / {width}) * {width})::BIGINT"
-        run = "ROUND(EXTRACT(EPOCH FROM completed_at - started_at) * 1000)::BIGINT"
-        wait = "ROUND(EXTRACT(EPOCH FROM started_at - created_at) * 1000)::BIGINT"
-        secs = "EXTRACT(EPOCH FROM completed_at - started_at)"
-    ran = "(status = 'completed' AND started_at IS NOT NULL)"
-    conn.execute(text("DELETE FROM job_stats"))
-    conn.execute(
-        text(
-            f"""INSERT INTO job_stats (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n)
-            SELECT bucket, SUM(completed), SUM(failed), SUM(run_ms), SUM(run_n),
-                   SUM(wait_ms), SUM(wait_n)
-            FROM (
-              SELECT {fin_b} AS bucket,
-                     CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS completed,
-                     CASE WHEN status = 'failed' THEN 1 ELSE 0 END AS failed,
-                     CASE WHEN {ran} THEN {run} ELSE 0 END AS run_ms,
-                     CASE WHEN {ran} THEN 1 ELSE 0 END AS run_n,
-                     0 AS wait_ms, 0 AS wait_n
-              FROM background_jobs
-              WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
-              UNION ALL
-              SELECT {start_b}, 0, 0, 0, 0, {wait}, 1
-              FROM background_jobs WHERE started_at IS NOT NULL
-            ) AS contributions
-            GROUP BY bucket"""
-        )
+    for table, w in stats_levels(width):
+        _backfill_level(conn, d, table, w)
+    secs = (
+        "(julianday(completed_at) - julianday(started_at)) * 86400.0"
+        if d.sqlite
+        else "EXTRACT(EPOCH FROM completed_at - started_at)"
     )
     conn.execute(text("DELETE FROM job_counters"))
     conn.execute(text("DELETE FROM job_duration_buckets"))
@@ -401,3 +392,39 @@ def backfill(conn: Connection, d: Dialect, width: int) -> None:
             ),
             {"le": le},
         )
+
+
+def _backfill_level(conn: Connection, d: Dialect, table: str, width: int) -> None:
+    if d.sqlite:
+        fin_b = _bucket_sqlite("completed_at", width)
+        start_b = _bucket_sqlite("started_at", width)
+        run = _ms_sqlite("completed_at", "started_at")
+        wait = _ms_sqlite("started_at", "created_at")
+    else:
+        fin_b = f"(FLOOR(EXTRACT(EPOCH FROM completed_at) / {width}) * {width})::BIGINT"
+        start_b = f"(FLOOR(EXTRACT(EPOCH FROM started_at) / {width}) * {width})::BIGINT"
+        run = "ROUND(EXTRACT(EPOCH FROM completed_at - started_at) * 1000)::BIGINT"
+        wait = "ROUND(EXTRACT(EPOCH FROM started_at - created_at) * 1000)::BIGINT"
+    ran = "(status = 'completed' AND started_at IS NOT NULL)"
+    conn.execute(text(f"DELETE FROM {table}"))
+    conn.execute(
+        text(
+            f"""INSERT INTO {table} (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n)
+            SELECT bucket, SUM(completed), SUM(failed), SUM(run_ms), SUM(run_n),
+                   SUM(wait_ms), SUM(wait_n)
+            FROM (
+              SELECT {fin_b} AS bucket,
+                     CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS completed,
+                     CASE WHEN status = 'failed' THEN 1 ELSE 0 END AS failed,
+                     CASE WHEN {ran} THEN {run} ELSE 0 END AS run_ms,
+                     CASE WHEN {ran} THEN 1 ELSE 0 END AS run_n,
+                     0 AS wait_ms, 0 AS wait_n
+              FROM background_jobs
+              WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+              UNION ALL
+              SELECT {start_b}, 0, 0, 0, 0, {wait}, 1
+              FROM background_jobs WHERE started_at IS NOT NULL
+            ) AS contributions
+            GROUP BY bucket"""
+        )
+    )

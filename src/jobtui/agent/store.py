@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingErr
 
 from jobtui.agent import schema
 from jobtui.agent.db import open_engine
-from jobtui.contract import Job, PerformanceMetrics, iso, parse_time
+from jobtui.contract import Job, PerformanceMetrics, iso, parse_time, utcnow
 
 JOB_FIELDS = (
     "id, type, status, progress, message, error, attempts, max_attempts, "
@@ -157,29 +157,18 @@ class JobStore:
         look-ups and at most ``window / stats_bucket`` rollup rows, whatever the table's size."""
         ts = self.d.ts
         epoch = now.timestamp()
-        day = epoch - 86_400
-        since = min(epoch - window.total_seconds(), day)
-        lo = int(since) // self.bucket * self.bucket
-        win = int(epoch - window.total_seconds()) // self.bucket * self.bucket
         hour = int(epoch - 3600) // self.bucket * self.bucket
         with self.read() as conn:
             counts = {r[0]: int(r[1]) for r in conn.execute(text(
                 "SELECT status, n FROM job_status_counts"))}  # fmt: skip
-            s = conn.execute(
+            win = self._sums(conn, epoch - window.total_seconds(), epoch)
+            day = win if window == timedelta(days=1) else self._sums(conn, epoch - 86_400, epoch)
+            finished_hour = conn.execute(
                 text(
-                    """SELECT
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN completed END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN failed END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN run_ms END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN run_n END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN wait_ms END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :win THEN wait_n END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :hour THEN completed + failed END), 0),
-                      COALESCE(SUM(CASE WHEN bucket >= :day THEN completed + failed END), 0)
-                    FROM job_stats WHERE bucket >= :lo"""
+                    "SELECT COALESCE(SUM(completed + failed), 0) FROM job_stats WHERE bucket >= :h"
                 ),
-                {"win": win, "hour": hour, "day": int(day) // self.bucket * self.bucket, "lo": lo},
-            ).one()
+                {"h": hour},
+            ).scalar_one()
             t = conn.execute(
                 text(
                     """SELECT
@@ -200,29 +189,47 @@ class JobStore:
             ).one()
         finished = [x for x in (self.d.from_ts(t[1]), self.d.from_ts(t[2])) if x is not None]
         unfinished = [x for x in (self.d.from_ts(t[3]), self.d.from_ts(t[4])) if x is not None]
+        completed, failed, run_ms, run_n, wait_ms, wait_n = win
         return Snapshot(
             counts=counts,
-            completed=int(s[0]),
-            failed=int(s[1]),
-            run_ms=int(s[2]),
-            run_n=int(s[3]),
-            wait_ms=int(s[4]),
-            wait_n=int(s[5]),
-            finished_hour=int(s[6]),
-            finished_day=int(s[7]),
+            completed=completed,
+            failed=failed,
+            run_ms=run_ms,
+            run_n=run_n,
+            wait_ms=wait_ms,
+            wait_n=wait_n,
+            finished_hour=int(finished_hour),
+            finished_day=day[0] + day[1],
             stuck=int(t[0]),
             last_finished=max(finished) if finished else None,
             oldest_unfinished=min(unfinished) if unfinished else None,
         )
 
+    def _sums(self, conn: Connection, since: float, until: float) -> tuple[int, ...]:
+        """Rollup sums from ``since`` (rounded down to a bucket) to now: whole hours from the
+        hourly table, the ragged ends from the fine one."""
+        lo = int(since) // self.bucket * self.bucket
+        h1 = -(-lo // schema.HOURLY) * schema.HOURLY  # the first whole hour
+        h2 = int(until) // schema.HOURLY * schema.HOURLY  # the current hour
+        if h1 >= h2:
+            h1 = h2 = lo
+        cols = "completed, failed, run_ms, run_n, wait_ms, wait_n"
+        row = conn.execute(
+            text(
+                f"""SELECT COALESCE(SUM(completed), 0), COALESCE(SUM(failed), 0),
+                      COALESCE(SUM(run_ms), 0), COALESCE(SUM(run_n), 0),
+                      COALESCE(SUM(wait_ms), 0), COALESCE(SUM(wait_n), 0)
+                FROM (SELECT {cols} FROM job_stats_hourly WHERE bucket >= :h1 AND bucket < :h2
+                      UNION ALL SELECT {cols} FROM job_stats WHERE bucket >= :lo AND bucket < :h1
+                      UNION ALL SELECT {cols} FROM job_stats WHERE bucket >= :h2) AS s"""
+            ),
+            {"lo": lo, "h1": h1, "h2": h2},
+        ).one()
+        return tuple(int(v) for v in row)
+
     def failed_total(self, since: datetime) -> int:
-        lo = int(since.timestamp()) // self.bucket * self.bucket
         with self.read() as conn:
-            n = conn.execute(
-                text("SELECT COALESCE(SUM(failed), 0) FROM job_stats WHERE bucket >= :lo"),
-                {"lo": lo},
-            ).scalar_one()
-        return int(n)
+            return self._sums(conn, since.timestamp(), utcnow().timestamp())[1]
 
     def recent_failures(self, since: datetime, limit: int) -> list[FailedJob]:
         """The newest failed jobs since ``since``, newest first, at most ``limit``."""
@@ -529,10 +536,11 @@ class JobStore:
             conn.execute(
                 text("DELETE FROM job_metrics WHERE ts < :t"), {"t": metrics_before.timestamp()}
             )
-            conn.execute(
-                text("DELETE FROM job_stats WHERE bucket < :b"),
-                {"b": int(stats_before.timestamp())},
-            )
+            for table, _ in schema.stats_levels(self.bucket):
+                conn.execute(
+                    text(f"DELETE FROM {table} WHERE bucket < :b"),
+                    {"b": int(stats_before.timestamp()) // schema.HOURLY * schema.HOURLY},
+                )
 
 
 def _sample(r: Row[Any]) -> PerformanceMetrics:
