@@ -84,6 +84,7 @@ class DashboardApp(App[int]):
         handle_signals: bool = False,
     ):
         super().__init__()
+        self.animation_level = "none"  # over SSH, animation is only traffic and CPU
         self.target = target
         self.targets = dict(targets or {})
         self.settings = settings or DashboardConfig()
@@ -144,12 +145,10 @@ class DashboardApp(App[int]):
         with TabbedContent(initial="overview", id="tabs"):
             with TabPane("1 Overview", id="overview"):
                 yield OverviewView(id="overview-view")
-            with TabPane("2 Performance", id="performance"):
-                yield PerformanceView(self._hours, id="performance-view")
-            with TabPane("3 Jobs", id="jobs"):
-                yield JobsView(id="jobs-view")
-            with TabPane("4 Errors", id="errors"):
-                yield ErrorsView(id="errors-view")
+            # the other views are built the first time their tab is shown (a faster start)
+            yield TabPane("2 Performance", id="performance")
+            yield TabPane("3 Jobs", id="jobs")
+            yield TabPane("4 Errors", id="errors")
         with Horizontal(id="statusbar"):
             yield Text1(id="status")
             yield Text1(id="readonly")
@@ -201,6 +200,8 @@ class DashboardApp(App[int]):
 
     def guard(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run a view update; a bug shows as one line in the status bar, never a traceback."""
+        if self._exit or not self._running:  # leaving: the widgets may already be gone
+            return
         try:
             fn(*args)
         except Exception as exc:
@@ -246,15 +247,32 @@ class DashboardApp(App[int]):
         self._dirty.discard(tab)
         self.guard(tab, self._render_view, tab)
 
+    def view(self, tab: str) -> Any:
+        """The view of ``tab``, or None until its tab has been shown once."""
+        views = self.query_one(f"#{tab}", TabPane).children
+        return views[0] if views else None
+
+    async def _ensure_view(self, tab: str) -> Any:
+        view = self.view(tab)
+        if view is None:
+            factory: dict[str, Callable[[], Any]] = {
+                "performance": lambda: PerformanceView(self._hours, id="performance-view"),
+                "jobs": lambda: JobsView(id="jobs-view"),
+                "errors": lambda: ErrorsView(id="errors-view"),
+            }
+            view = factory[tab]()
+            await self.query_one(f"#{tab}", TabPane).mount(view)
+            self._dirty.add(tab)
+        return view
+
     def _render_view(self, tab: str) -> None:
-        if tab == "overview":
-            self.query_one(OverviewView).show(self.state, self.target, self.read_only)
-        elif tab == "performance":
-            self.query_one(PerformanceView).show(self.state)
-        elif tab == "jobs":
-            self.query_one(JobsView).show(self.state)
-        elif tab == "errors":
-            self.query_one(ErrorsView).show(self.state)
+        view = self.view(tab)
+        if view is None:
+            self._dirty.add(tab)
+        elif tab == "overview":
+            view.show(self.state, self.target, self.read_only)
+        else:
+            view.show(self.state)
 
     def _tick(self) -> None:
         """Every second: the ages and countdowns (nothing else repaints)."""
@@ -332,24 +350,19 @@ class DashboardApp(App[int]):
     # ------------------------------------------------------------------ tabs
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id or "overview"
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
+        view = await self._ensure_view(tab)
         if tab == "performance":
-            self.query_one(PerformanceView).build_charts()
+            view.build_charts()
             self._dirty.add("performance")
         self._render_tab(tab)
-        view = {
-            "overview": "#overview-view",
-            "performance": "#performance-view",
-        }.get(tab)
-        if view:
-            self.query_one(view).focus()
-        elif tab == "jobs":
-            self.query_one(JobsView).focus_main()
-        elif tab == "errors":
-            self.query_one(ErrorsView).focus_main()
+        if hasattr(view, "focus_main"):
+            view.focus_main()
+        else:
+            view.focus()
 
     def action_show_tab(self, tab: str) -> None:
         if tab in TABS:
@@ -412,13 +425,8 @@ class DashboardApp(App[int]):
         if key.scope == "app":
             await self.run_action(key.action)
             return
-        views = {
-            "performance": PerformanceView,
-            "jobs": JobsView,
-            "errors": ErrorsView,
-        }
         self.action_show_tab(key.scope)
-        await self.run_action(key.action, self.query_one(views[key.scope]))
+        await self.run_action(key.action, await self._ensure_view(key.scope))
 
     # ------------------------------------------------------------------ actions on the server
 
@@ -621,7 +629,9 @@ class DashboardApp(App[int]):
             jobs = [a for a in answers if not isinstance(a, BaseException)]
             if failures and not problem:
                 problem = f"{len(failures)} job(s) could not be read: {describe(failures[0])}"
-        self.query_one(ErrorsView).show_category(category, jobs, problem, self.state.clock())
+        view = self.view("errors")
+        if view is not None:
+            view.show_category(category, jobs, problem, self.state.clock())
 
 
 async def _admin_check(client: Client) -> bool:

@@ -167,15 +167,17 @@ class OverviewView(VerticalScroll):
             widget.flag("-warn", False)
             return
         n = h.health.stuck_jobs_count
-        text = Text(f"{n}", style="bold yellow" if n else "bold")
-        text.append(" jobs stuck in processing" if n else " — none")
+        text = Text()
+        text.append(f"{n}", style="bold yellow" if n else "bold")
+        text.append(" stuck" if n else " — none stuck")
         if n:
+            text.append("\nprocessing, no update", style="dim")
             if read_only:
-                text.append("\nrecovery disabled (read-only)", style="dim")
+                text.append("\nrecovery disabled", style="dim")
             else:
-                text.append("\npress ")
-                text.append("R", style="bold reverse")
-                text.append(" to reset them to pending")
+                text.append("\n")
+                text.append(" R ", style="bold reverse")
+                text.append(" reset to pending")
         widget.set(text)
         widget.flag("-warn", n > 0)
 
@@ -191,7 +193,7 @@ class OverviewView(VerticalScroll):
             text.append("measuring…", style="dim")
         else:
             text.append(f"{s.cpu_percent:.0f}%", style=level(s.cpu_percent))
-        text.append(f" of {s.cores} cores")
+            text.append(f" of {s.cores} cores")
         text.append(f"\n{'Memory':<8}", style="dim")
         text.append(f"{s.memory_percent:.0f}%", style=level(s.memory_percent))
         text.append(f" of {size(s.memory_total)}")

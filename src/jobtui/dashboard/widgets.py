@@ -37,14 +37,15 @@ class Card(Vertical):
         self._spark = spark
 
     def compose(self) -> ComposeResult:
-        yield Text1("—", classes="card-value")
-        yield Text1("", classes="card-sub")
+        yield Text1("—", classes="card-text")
         if self._spark:
             yield Sparkline([], classes="card-spark")
 
     def show(self, value: str, sub: str = "", data: Sequence[float] | None = None) -> None:
-        self.query_one(".card-value", Text1).set(value)
-        self.query_one(".card-sub", Text1).set(sub)
+        text = Text(value, style="bold")
+        text.append("\n")
+        text.append(sub, style="dim")
+        self.query_one(".card-text", Text1).set(text)
         if self._spark and data is not None:
             spark = self.query_one(Sparkline)
             values = list(data)
