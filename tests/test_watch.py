@@ -424,3 +424,24 @@ def test_watch_test_reports_each_notifier(receiver: Receiver, tmp_path: Path) ->
         .body["alerts"][0]["annotations"]["summary"]
         .startswith("Test notification")
     )
+
+
+def test_the_documented_config_block_is_valid() -> None:
+    """docs/alerting.md's YAML for `watch` and `notifiers` parses, with every notifier type."""
+    import re
+
+    from jobtui.alerting.config import parse_watch
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "alerting.md").read_text()
+    block = re.search(r"## Configuration.*?```yaml\n(.*?)```", doc, re.S)
+    assert block, "no YAML block under ## Configuration"
+    data = yaml.safe_load(block.group(1))
+    secrets = {
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/X",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SMTP_PASS": "pw",
+        "ALERT_WEBHOOK_URL": "https://bridge.example.com/alerts",
+    }
+    w = parse_watch(data["watch"], data["notifiers"], secrets)
+    assert [n.type for n in w.notifiers] == ["slack_webhook", "slack_bot", "email", "webhook"]
+    assert w.notifiers[2].min_level == "critical"

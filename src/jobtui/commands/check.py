@@ -135,8 +135,11 @@ def as_text(obs: Any) -> str:
         lines.append(f"{r.status.upper()}: {r.text}")
         if r.recommendation:
             lines.append(f"  → {r.recommendation}")
-    if obs.health is not None and obs.health.health.alerts:
-        lines.append("Server alerts: " + "; ".join(obs.health.health.alerts))
+    if obs.health is not None:  # what the server says that we did not already say
+        ours = {f"{r.status.upper()}: {r.text}" for r in problems}
+        extra = [a for a in obs.health.health.alerts if a not in ours]
+        if extra:
+            lines.append("Server alerts: " + "; ".join(extra))
     lines.append(f"Target: {obs.target} ({obs.url})")
     return "\n".join(lines)
 

@@ -26,6 +26,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except Exception as exc:  # a bug: one line, never a traceback
+        return _fail(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from jobtui.alerting.config import parse_watch
@@ -34,11 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
-        # only the watch section: adding a silence must not need the notifiers' secrets
-        watch = parse_watch(config.raw.get("watch"), None, __import__("os").environ)
     except ConfigError as exc:
-        where = f"{config.path}: " if "config" in locals() and config.path else ""
-        return _fail(f"{where}{exc}")
+        return _fail(str(exc))
+    try:  # only the watch section: a silence must not need the notifiers' secrets
+        watch = parse_watch(config.raw.get("watch"), None, os.environ)
+    except ConfigError as exc:
+        return _fail(f"{config.path or 'config'}: {exc}")
     path = Path(args.state).expanduser() if args.state else watch.state_file
     state = StateFile(path)
     try:

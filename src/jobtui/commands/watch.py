@@ -27,6 +27,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except Exception as exc:  # a bug: one line, never a traceback
+        print(f"jobtui watch: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
     import logging
@@ -51,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.state:
         watch = dataclasses.replace(watch, state_file=Path(args.state).expanduser())
-    redact.install([*watch.secrets(), *([target.token] if target.token else [])])
+    redactor = redact.install([*watch.secrets(), *([target.token] if target.token else [])])
     try:
         watcher = Watcher(config, watch, target)
     except InvalidURL as exc:
@@ -63,9 +71,8 @@ def run(args: argparse.Namespace) -> int:
         results = asyncio.run(watcher.test_notifiers())
         for name, error in results:
             kind = next(n.type for n in watch.notifiers if n.name == name)
-            print(
-                f"{'ok  ' if error is None else 'FAIL'} {name} ({kind}){': ' + error if error else ''}"
-            )
+            word = "ok  " if error is None else "FAIL"
+            print(redactor.redact(f"{word} {name} ({kind}){': ' + error if error else ''}"))
         return 0 if all(e is None for _, e in results) else 1
 
     state = StateFile(watch.state_file)
