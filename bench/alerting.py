@@ -272,15 +272,19 @@ def main() -> None:
     print(f"poll interval {interval:g} s, {args.rounds} breaches × {args.watchers} watchers per row; "
           "seconds, min / median / p90 / max")  # fmt: skip
     print()
-    print("| watchers | breach → notification received | of which: waiting for polls | target |")
-    print("|---|---|---|---|")
+    print(
+        "| watchers | breach → notification received | of which: waiting for polls "
+        "| minus the `for` hold ((for − 1) × interval) | target: ≤ interval + 1 s |"
+    )
+    print("|---|---|---|---|---|")
     for k in (1, 2):
-        target = k * interval + 1
-        worst = max(latency[k])
-        verdict = "met" if worst <= target else "MISSED"
+        hold = (k - 1) * interval
+        net = [v - hold for v in latency[k]]
+        verdict = "met" if max(net) <= interval + 1 else "MISSED"
         label = "`for: 1`" if k == 1 else "`for: 2` (default)"
         print(
-            f"| {label} | {summary(latency[k])} | {summary(detection[k])} | ≤ {target:g} s: {verdict} |"
+            f"| {label} | {summary(latency[k])} | {summary(detection[k])} | {summary(net)} "
+            f"| {verdict} (max {max(net):.2f} s) |"
         )
     print(f"\ndelivery (the firing poll's start → received): {summary(delivery)} s "
           f"(n={len(delivery)}, {datetime.now(UTC):%Y-%m-%d})")  # fmt: skip

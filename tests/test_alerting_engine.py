@@ -282,3 +282,32 @@ def test_watch_config_defaults() -> None:
     assert w.repeat_interval == timedelta(hours=4) and w.send_resolved
     assert "processing_stalled" in w.rules and "response_time" in w.rules
     assert parse_watch({"interval": "10s", "for": "25s"}, None, {}).for_polls == 3
+
+
+def test_a_failed_write_leaves_the_previous_state_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sf = StateFile(tmp_path / "watch.json")
+    e, c = Engine(for_polls=1), Clock()
+    e.step([r("queue_depth", "warning", 30)], c.now)
+    sf.update(lambda s: setattr(s, "alerts", e.alerts))
+    before = sf.path.read_bytes()
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("jobtui.alerting.state.os.replace", disk_full)
+    with pytest.raises(StateError, match="cannot write: No space left on device"):
+        sf.update(lambda s: s.alerts.clear())
+    monkeypatch.undo()
+    assert sf.path.read_bytes() == before
+    assert list(sf.read().alerts) == ["queue_depth"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_retry_after_seconds_or_http_date() -> None:
+    from jobtui.alerting.notifiers.base import retry_after
+
+    assert retry_after("7") == 7.0
+    assert retry_after("Sun, 29 Nov 2026 03:00:30 GMT", now=T0) == 30.0
+    assert retry_after("whenever") is None and retry_after(None) is None
