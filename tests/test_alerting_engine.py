@@ -311,3 +311,16 @@ def test_retry_after_seconds_or_http_date() -> None:
     assert retry_after("7") == 7.0
     assert retry_after("Sun, 29 Nov 2026 03:00:30 GMT", now=T0) == 30.0
     assert retry_after("whenever") is None and retry_after(None) is None
+
+
+def test_email_password_from_the_environment() -> None:
+    from jobtui.config import ConfigError
+
+    base = {"type": "email", "host": "h", "from": "a@example.com", "to": "b@example.com"}
+    env = {"SMTP_PASS": "s3cret"}
+    [n] = parse_watch({}, {"m": {**base, "username": "u"}}, env).notifiers
+    assert n.password == "s3cret" and "s3cret" not in repr(n)  # type: ignore[attr-defined]
+    [n] = parse_watch({}, {"m": base}, env).notifiers  # no username: no auth asked for
+    assert n.password is None  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=r"notifiers\.m\.username: missing"):
+        parse_watch({}, {"m": {**base, "password": "x"}}, {})

@@ -282,9 +282,12 @@ def _email(sec: Section, common: dict[str, Any]) -> EmailConfig:
     if port > 65535:
         raise ConfigError(f"{sec.where}.port: must be at most 65535, got {port}")
     username = sec.string("username", None)
+    explicit = "password" in sec.data or "password_env" in sec.data
     password = sec.secret("password", "SMTP_PASS")
     if password and not username:
-        raise ConfigError(f"{sec.where}.username: missing (a password is set)")
+        if explicit:
+            raise ConfigError(f"{sec.where}.username: missing (a password is set)")
+        password = None  # $SMTP_PASS set for something else: no auth was asked for
     sender = sec.string("from", None)
     if not sender or "@" not in sender:
         raise ConfigError(f"{sec.where}.from: expected a sender address, got {sender!r}")
