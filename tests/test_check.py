@@ -298,3 +298,19 @@ def test_exit_code_of_the_real_command(seed_server: SeedServer) -> None:
         "processing_capacity=2;;;0 success_rate=97.5%;;;0;100 error_rate=12.5%;10;20;0;100 "
     )
     assert proc.stderr == ""
+
+
+def test_a_reader_that_leaves_early_changes_nothing(seed_server: SeedServer) -> None:
+    """`jobtui check | head -1`: no traceback, and the exit status is still the check's."""
+    seed_server.set("GET", "/api/jobs/health", Canned(500, {"error": "boom"}))
+    proc = subprocess.Popen(
+        jobtui_cmd("check", "--url", seed_server.url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # long before the check prints anything
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "Traceback" not in err

@@ -36,7 +36,7 @@ def _usage_errors_are_unknown(p: argparse.ArgumentParser) -> None:
 
     def error(message: str) -> NoReturn:
         p.print_usage(sys.stderr)
-        print(f"JOBTUI UNKNOWN - {message}")
+        _emit(f"JOBTUI UNKNOWN - {message}")
         p.exit(UNKNOWN)
 
     parse_known = p.parse_known_args
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except Exception as exc:  # a bug: still one line and UNKNOWN, never a traceback
-        print(f"JOBTUI UNKNOWN - internal error: {type(exc).__name__}: {exc}")
+        _emit(f"JOBTUI UNKNOWN - internal error: {type(exc).__name__}: {exc}")
         return UNKNOWN
 
 
@@ -81,10 +81,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         import json
 
-        print(json.dumps(as_json(obs), indent=2))
+        _emit(json.dumps(as_json(obs), indent=2))
     else:
-        print(as_text(obs))
+        _emit(as_text(obs))
     return EXIT[obs.status]
+
+
+def _emit(text: str) -> None:
+    """Print; a reader that left early (``jobtui check | head -1``) does not change the exit
+    status or cause a traceback."""
+    import os
+
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 async def _poll(client: Any, target: Any, config: Any) -> Any:
@@ -106,9 +117,9 @@ def _unknown(args: argparse.Namespace, message: str) -> int:
         import json
 
         body = {"status": "unknown", "state": "UNKNOWN", "exitCode": UNKNOWN, "error": message}
-        print(json.dumps(body, indent=2))
+        _emit(json.dumps(body, indent=2))
     else:
-        print(f"JOBTUI UNKNOWN - {message}")
+        _emit(f"JOBTUI UNKNOWN - {message}")
     return UNKNOWN
 
 
