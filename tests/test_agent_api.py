@@ -341,11 +341,11 @@ def test_prometheus_exposition(agent):
     s = agent.store
     add_jobs(s, [{"status": "pending"}] * 3)
     job = s.claim(utcnow())
-    s.complete(job.id, utcnow())
+    s.complete(job, utcnow())
     job = s.claim(utcnow())
     with s.write() as conn:  # make it fail permanently
-        conn.execute(text("UPDATE background_jobs SET attempts = 5 WHERE id = :id"), {"id": job.id})
-    assert s.fail(job.id, "Out of memory", utcnow()) == "failed"
+        conn.execute(text("UPDATE background_jobs SET max_attempts = 1 WHERE id = :id"), {"id": job.id})
+    assert s.fail(job, "Out of memory", utcnow()) == "failed"
     r = get(agent, "/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")

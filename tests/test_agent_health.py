@@ -244,9 +244,9 @@ def test_counts_stay_right_through_updates_and_deletes(quiet):
     add_jobs(s, [{"status": "pending"}] * 4)
     job = s.claim(utcnow())
     assert job is not None
-    s.complete(job.id, utcnow())
+    s.complete(job, utcnow())
     job2 = s.claim(utcnow())
-    assert s.fail(job2.id, "Network request failed", utcnow()) == "pending"  # retried
+    assert s.fail(job2, "Network request failed", utcnow()) == "pending"  # retried
     with s.write() as conn:
         conn.execute(
             text("DELETE FROM background_jobs WHERE status = 'pending' AND id <> :id"),

@@ -1,8 +1,9 @@
 """``jobtui``: the dashboard by default, and one subcommand per job of the on-call engineer.
 
-Each subcommand lives in ``jobtui.commands.<name>`` with ``configure(parser)`` (cheap, at
-parse time) and ``run(args) -> exit code`` (imports what it needs only then), so
-``jobtui check`` never pays for Textual.
+Each subcommand lives in ``jobtui.commands.<module>`` with ``configure(parser)`` (cheap, at
+parse time; ``configure_<name>`` when one module serves several commands) and
+``run(args) -> exit code`` (imports what it needs only then), so ``jobtui check`` never pays
+for Textual.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ COMMANDS: dict[str, str] = {
     "check": "one health check for cron, CI and Nagios (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
     "watch": "the alerting daemon: evaluate the thresholds and notify Slack, email, webhooks",
     "silence": "silence an alert rule for a while: add, list, expire",
+    "backup": "take a backup of the jobs table now",
+    "backups": "list the backups, with whether each one's checksum verifies",
+    "restore": "restore a backup (verified first; upserts by id, so twice changes nothing)",
+    "prune": "delete backups older than N days (never the newest)",
+    "recover": "system recovery: pause, back up, reset stuck jobs, resume",
 }
+# Commands served by a module of another name.
+MODULES: dict[str, str] = {name: "backup" for name in ("backups", "restore", "prune", "recover")}
 
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
@@ -44,11 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"jobtui.commands.{name.replace('-', '_')}")
+        module = importlib.import_module(f"jobtui.commands.{MODULES.get(name, name)}")
         p = sub.add_parser(
             name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
         )
-        module.configure(p)
+        getattr(module, f"configure_{name}", getattr(module, "configure", None))(p)
         p.set_defaults(_module=module)
     return parser
 

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobtui.agent import openapi
+from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent
 from jobtui.agent.store import BadCursor, Conflict, StoreUnavailable
@@ -85,6 +87,11 @@ def create_app(agent: Agent) -> Starlette:
             except StoreUnavailable as exc:
                 log.error("Database connection failed: %s", exc)
                 return error("Database connection failed", 503)
+            except NoSuchBackup as exc:
+                return error(str(exc), 404)
+            except BackupError as exc:
+                log.error("%s", exc)
+                return error(str(exc), 422)
 
         return handler
 
@@ -152,6 +159,31 @@ def create_app(agent: Agent) -> Starlette:
     async def recover_stuck(request: Request) -> Response:
         return _json(await agent.recover_stuck())
 
+    async def backups_list(request: Request) -> Response:
+        return _json(await agent.run(agent.backups.list))
+
+    async def backup_create(request: Request) -> Response:
+        result = await agent.run(agent.backups.create)
+        log.info("Backup %s: %d jobs, %d bytes", result.name, result.jobs, result.size)
+        return _json(result, 201)
+
+    async def backup_restore(request: Request) -> Response:
+        dry = request.query_params.get("dryRun", "false")
+        if dry not in ("true", "false"):
+            raise BadRequest(f"invalid dryRun: expected true or false, got {dry!r}")
+        return _json(await agent.restore(request.path_params["name"], dry_run=dry == "true"))
+
+    async def backups_prune(request: Request) -> Response:
+        raw = request.query_params.get("olderThanDays", "7")
+        try:
+            days = float(raw)
+        except ValueError:
+            days = -1.0
+        if not 0 <= days <= 3650:
+            raise BadRequest(f"invalid olderThanDays: expected a number of days, got {raw!r}")
+        result = await agent.run(agent.backups.prune, timedelta(days=days))
+        return _json(result)
+
     async def prometheus(request: Request) -> Response:
         body, ctype = await render_metrics(agent)
         return Response(body, media_type=ctype)
@@ -170,6 +202,10 @@ def create_app(agent: Agent) -> Starlette:
         Route("/api/admin/check", admin_check, methods=["GET"]),
         Route("/api/admin/recovery", guarded(recovery), methods=["POST"]),
         Route("/api/admin/recover-stuck", guarded(recover_stuck), methods=["POST"]),
+        Route("/api/admin/backups", guarded(backups_list), methods=["GET"]),
+        Route("/api/admin/backups", guarded(backup_create), methods=["POST"]),
+        Route("/api/admin/backups", guarded(backups_prune), methods=["DELETE"]),
+        Route("/api/admin/backups/{name}/restore", guarded(backup_restore), methods=["POST"]),
         Route("/metrics", guarded(prometheus), methods=["GET"]),
         Route("/openapi.json", spec, methods=["GET"]),
     ]

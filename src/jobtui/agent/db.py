@@ -56,6 +56,24 @@ class Dialect:
         """Row locking for claims: SQLite serialises writers, so it needs none."""
         return "" if self.sqlite else " FOR UPDATE SKIP LOCKED"
 
+    @property
+    def placeholder(self) -> str:
+        """The driver's own parameter mark, for bulk loads that bypass SQLAlchemy."""
+        return "?" if self.sqlite else "%s"
+
+    def row_json(self, columns: tuple[str, ...], json_columns: frozenset[str]) -> str:
+        """An expression that renders one row as a JSON object, in the database (C speed)."""
+        if self.sqlite:
+            parts = [
+                f"'{c}', CASE WHEN json_valid({c}) THEN json({c}) ELSE {c} END"
+                if c in json_columns
+                else f"'{c}', {c}"
+                for c in columns
+            ]
+            return f"json_object({', '.join(parts)})"
+        pairs = ", ".join(f"'{c}', {c}" for c in columns)
+        return f"json_build_object({pairs})::text"
+
     def floor_div(self, expr: str, divisor: str) -> str:
         return (
             f"CAST({expr} / {divisor} AS INTEGER)" if self.sqlite else f"FLOOR({expr} / {divisor})"

@@ -206,16 +206,16 @@ class DemoAgent(Agent):
                 return True
             if i + 1 < steps:
                 await self.run(
-                    self.store.progress, job.id, int(100 * (i + 1) / steps), "Processing", utcnow()
+                    self.store.progress, job, int(100 * (i + 1) / steps), "Processing", utcnow()
                 )
         if self.rng.random() < phase.failure_rate:
             error = self.rng.choice(ERRORS)
-            outcome = await self.run(self.store.fail, job.id, error, utcnow())
+            outcome = await self.run(self.store.fail, job, error, utcnow())
             if outcome == "failed":
                 log.error("Job failed: %s - %s", job.id, error)
             elif outcome == "pending":
                 log.warning("Job retry attempt %d: %s - %s", job.attempts + 1, job.id, error)
-        elif await self.run(self.store.complete, job.id, utcnow()):
+        elif await self.run(self.store.complete, job, utcnow()):
             log.info("Job completed: %s", job.id)
         return False
 

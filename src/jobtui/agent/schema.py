@@ -79,8 +79,7 @@ def _jobs_table(conn: Connection, d: Dialect, _bucket: int) -> None:
     for name, types in JOB_COLUMNS.items():
         if name not in have:
             conn.execute(text(f"ALTER TABLE background_jobs ADD COLUMN {name} {types[i]}"))
-    for name, cols_ in INDEXES:
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON background_jobs {cols_}"))
+    create_indexes(conn)
 
 
 def _rollups(conn: Connection, d: Dialect, bucket: int) -> None:
@@ -101,7 +100,7 @@ def _rollups(conn: Connection, d: Dialect, bucket: int) -> None:
         f"CREATE TABLE IF NOT EXISTS job_duration_buckets (le {real} PRIMARY KEY, n {big} NOT NULL)",
     ):
         conn.execute(text(ddl))
-    (_sqlite_triggers if d.sqlite else _postgres_triggers)(conn, bucket)
+    install_triggers(conn, d, bucket)
     backfill(conn, d, bucket)
 
 
@@ -188,7 +187,9 @@ HOURLY = 3600
 
 def stats_levels(width: int) -> tuple[tuple[str, int], ...]:
     """The rollup tables and their bucket widths: fine buckets, and hourly ones so that a
-    day's window reads about 24 + 2 x 60 rows instead of 1,440."""
+    day's window reads about 24 + 2 x 60 rows instead of 1,440. Fine buckets divide an hour."""
+    if HOURLY % width:
+        raise ValueError(f"stats bucket of {width} s does not divide an hour")
     return (("job_stats", width), ("job_stats_hourly", HOURLY))
 
 
@@ -223,6 +224,36 @@ def _sqlite_level(row: str, sign: str, table: str, width: int) -> list[str]:
             WHERE {row}.started_at IS NOT NULL AND bucket = {start_b}""",
     ]
     return stmts
+
+
+TRIGGERS_SQLITE = (
+    "jobtui_jobs_insert", "jobtui_jobs_delete", "jobtui_jobs_status", "jobtui_jobs_times",
+    "jobtui_jobs_finished",
+)  # fmt: skip
+
+
+def drop_indexes(conn: Connection) -> None:
+    """For bulk loads: maintaining five indexes row by row costs more than rebuilding them."""
+    for name, _ in INDEXES:
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+def create_indexes(conn: Connection) -> None:
+    for name, cols in INDEXES:
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON background_jobs {cols}"))
+
+
+def install_triggers(conn: Connection, d: Dialect, width: int) -> None:
+    (_sqlite_triggers if d.sqlite else _postgres_triggers)(conn, width)
+
+
+def drop_triggers(conn: Connection, d: Dialect) -> None:
+    """For bulk loads inside one transaction: drop, load, :func:`backfill`, reinstall."""
+    if d.sqlite:
+        for name in TRIGGERS_SQLITE:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    else:
+        conn.execute(text("DROP TRIGGER IF EXISTS jobtui_rollup ON background_jobs"))
 
 
 def _sqlite_triggers(conn: Connection, width: int) -> None:
@@ -362,36 +393,46 @@ def backfill(conn: Connection, d: Dialect, width: int) -> None:
             ),
             {"s": status},
         )
-    for table, w in stats_levels(width):
-        _backfill_level(conn, d, table, w)
+    (fine, width), (hourly, _) = stats_levels(width)
+    _backfill_level(conn, d, fine, width)
+    # Fine buckets nest in hours: the hourly level is a sum of the fine one, not another scan.
+    conn.execute(text(f"DELETE FROM {hourly}"))
+    conn.execute(
+        text(
+            f"""INSERT INTO {hourly} (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n)
+            SELECT {d.floor_div("bucket", str(HOURLY))} * {HOURLY}, SUM(completed), SUM(failed),
+                   SUM(run_ms), SUM(run_n), SUM(wait_ms), SUM(wait_n)
+            FROM {fine} GROUP BY 1"""
+        )
+    )
     secs = (
         "(julianday(completed_at) - julianday(started_at)) * 86400.0"
         if d.sqlite
         else "EXTRACT(EPOCH FROM completed_at - started_at)"
     )
+    # Totals and the whole histogram from one scan of the finished jobs.
+    limits = (*DURATION_BUCKETS, INF)
+    sums = ", ".join(f"SUM(CASE WHEN secs <= {le!r} THEN 1 ELSE 0 END)" for le in limits)
+    row = conn.execute(
+        text(
+            f"""SELECT SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
+                   COALESCE(SUM(secs), 0), COUNT(secs), {sums}
+            FROM (SELECT status, {secs} AS secs FROM background_jobs
+                  WHERE status IN ('completed', 'failed')) AS finished"""
+        )
+    ).one()
     conn.execute(text("DELETE FROM job_counters"))
     conn.execute(text("DELETE FROM job_duration_buckets"))
-    timed = (
-        "status IN ('completed', 'failed') AND started_at IS NOT NULL AND completed_at IS NOT NULL"
+    totals = ("completed_total", "failed_total", "duration_seconds_sum", "duration_seconds_count")
+    conn.execute(
+        text("INSERT INTO job_counters (name, value) VALUES (:name, :value)"),
+        [{"name": n, "value": float(v or 0)} for n, v in zip(totals, row[:4], strict=True)],
     )
     conn.execute(
-        text(
-            f"""INSERT INTO job_counters (name, value)
-            SELECT 'completed_total', COUNT(*) FROM background_jobs WHERE status = 'completed'
-            UNION ALL SELECT 'failed_total', COUNT(*) FROM background_jobs WHERE status = 'failed'
-            UNION ALL SELECT 'duration_seconds_sum', COALESCE(SUM({secs}), 0)
-                      FROM background_jobs WHERE {timed}
-            UNION ALL SELECT 'duration_seconds_count', COUNT(*) FROM background_jobs WHERE {timed}"""
-        )
+        text("INSERT INTO job_duration_buckets (le, n) VALUES (:le, :n)"),
+        [{"le": le, "n": int(n or 0)} for le, n in zip(limits, row[4:], strict=True)],
     )
-    for le in (*DURATION_BUCKETS, INF):
-        conn.execute(
-            text(
-                f"INSERT INTO job_duration_buckets (le, n) "
-                f"SELECT :le, COUNT(*) FROM background_jobs WHERE {timed} AND {secs} <= :le"
-            ),
-            {"le": le},
-        )
 
 
 def _backfill_level(conn: Connection, d: Dialect, table: str, width: int) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from anyio import to_thread
 
+from jobtui.agent.backups import Backups
 from jobtui.agent.health import (
     Computed,
     HostMeter,
@@ -35,6 +36,7 @@ from jobtui.contract import (
     RecoverStuckResult,
     RecoveryResult,
     RecoveryStep,
+    RestoreResult,
     utcnow,
 )
 from jobtui.rules import PRIORITY_RANK
@@ -58,6 +60,7 @@ class Agent:
         self.config = config
         self.cfg = config.agent
         self.host = HostMeter()
+        self.backups = Backups(store, self.cfg.backup_dir, gz=self.cfg.backup_gzip)
         self._utilization = utilization or (lambda _c: self.host.value)
         self.processing_paused = False  # set by system recovery; the demo workers obey it
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,6 +76,8 @@ class Agent:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._collect_forever(), name="collector"))
         self._tasks.append(asyncio.create_task(self._meter_forever(), name="host-meter"))
+        if self.cfg.backup_every_hours > 0:
+            self._tasks.append(asyncio.create_task(self._backup_forever(), name="backups"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -101,6 +106,21 @@ class Agent:
             except Exception:  # a bug must not stop the collector
                 log.exception("Metrics collection failed")
             await asyncio.sleep(interval)
+
+    async def _backup_forever(self) -> None:
+        """Scheduled backups (the seed backs up daily), each followed by a prune."""
+        every = self.cfg.backup_every_hours * 3600
+        keep = timedelta(days=self.cfg.backup_keep_days)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                result = await self.run(self.backups.create)
+                log.info("Scheduled backup %s: %d jobs", result.name, result.jobs)
+                pruned = await self.run(self.backups.prune, keep)
+                if pruned.deleted:
+                    log.info("Pruned %d old backups", len(pruned.deleted))
+            except Exception as exc:  # BackupError, StoreUnavailable: log, try next time
+                log.error("Scheduled backup failed: %s", exc)
 
     async def collect_once(self) -> PerformanceMetrics:
         now = utcnow()
@@ -229,8 +249,9 @@ class Agent:
         steps.append(RecoveryStep("pause processing", True, "workers paused"))
         try:
             try:
-                backup_name = await self.backup_for_recovery()
-                steps.append(RecoveryStep("backup", True, backup_name or "skipped"))
+                detail = await self.backup_for_recovery()
+                backup_name = detail.split(" ", 1)[0] if detail else None
+                steps.append(RecoveryStep("backup", True, detail or "skipped"))
             except Exception as exc:
                 steps.append(RecoveryStep("backup", False, str(exc)[:200]))
             try:
@@ -255,5 +276,17 @@ class Agent:
         )
 
     async def backup_for_recovery(self) -> str | None:
-        """Hook for the backup step of system recovery (None: no backup taken)."""
-        return None
+        result = await self.run(self.backups.create)
+        return f"{result.name} ({result.jobs} jobs)"
+
+    async def restore(self, name: str, *, dry_run: bool) -> RestoreResult:
+        """Restore with processing paused, as the seed does; resumed whatever happens."""
+        if dry_run:
+            return await self.run(lambda: self.backups.restore(name, dry_run=True))
+        self.pause_processing(True)
+        try:
+            result = await self.run(lambda: self.backups.restore(name))
+        finally:
+            self.pause_processing(False)
+        log.warning("Restored %s: %d inserted, %d updated", name, result.inserted, result.updated)
+        return result

@@ -421,31 +421,38 @@ class JobStore:
             ).first()
         return self._job(row) if row else None
 
-    def progress(self, job_id: str, progress: int, message: str, now: datetime) -> bool:
+    # A worker's writes name its claim (attempts, started_at), not just the job: once a job
+    # was recovered and claimed again, the first worker's late writes match nothing.
+    _MINE = "id = :id AND status = 'processing' AND attempts = :attempts AND started_at = :started"
+
+    def _claim_params(self, job: Job) -> dict[str, Any]:
+        return {"id": job.id, "attempts": job.attempts, "started": self.d.ts(job.started_at)}
+
+    def progress(self, job: Job, progress: int, message: str, now: datetime) -> bool:
         with self.write() as conn:
             n = conn.execute(
                 text(
                     "UPDATE background_jobs SET progress = :p, message = :m, updated_at = :now "
-                    "WHERE id = :id AND status = 'processing'"
+                    f"WHERE {self._MINE}"
                 ),
-                {"id": job_id, "p": progress, "m": message, "now": self.d.ts(now)},
+                {**self._claim_params(job), "p": progress, "m": message, "now": self.d.ts(now)},
             ).rowcount
         return n == 1
 
-    def complete(self, job_id: str, now: datetime) -> bool:
+    def complete(self, job: Job, now: datetime) -> bool:
         with self.write() as conn:
             n = conn.execute(
                 text(
                     "UPDATE background_jobs SET status = 'completed', progress = 100, "
                     "message = 'Job completed successfully', error = NULL, "
                     "updated_at = :now, completed_at = :now "
-                    "WHERE id = :id AND status = 'processing'"
+                    f"WHERE {self._MINE}"
                 ),
-                {"id": job_id, "now": self.d.ts(now)},
+                {**self._claim_params(job), "now": self.d.ts(now)},
             ).rowcount
         return n == 1
 
-    def fail(self, job_id: str, error: str, now: datetime) -> str | None:
+    def fail(self, job: Job, error: str, now: datetime) -> str | None:
         """Record a failed attempt: back to pending while attempts remain, else failed."""
         spent = "attempts + 1 >= max_attempts"
         with self.write() as conn:
@@ -458,10 +465,10 @@ class JobStore:
                       error = :error, attempts = attempts + 1, updated_at = :now,
                       completed_at = CASE WHEN {spent} THEN :now ELSE NULL END,
                       started_at = CASE WHEN {spent} THEN started_at ELSE NULL END
-                    WHERE id = :id AND status = 'processing'
+                    WHERE {self._MINE}
                     RETURNING status"""
                 ),
-                {"id": job_id, "error": error, "now": self.d.ts(now)},
+                {**self._claim_params(job), "error": error, "now": self.d.ts(now)},
             ).first()
         return row[0] if row else None
 
