@@ -57,8 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
             name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
         )
         getattr(module, f"configure_{name}", getattr(module, "configure", None))(p)
+        _keep_global_options(parser, p)
         p.set_defaults(_module=module)
     return parser
+
+
+def _keep_global_options(parser: argparse.ArgumentParser, sub: argparse.ArgumentParser) -> None:
+    """``jobtui --url X check`` and ``jobtui check --url X`` mean the same: a subcommand's copy
+    of a global option must not overwrite the global value with its own default."""
+    shared = {a.dest for a in parser._actions}
+    for action in sub._actions:
+        if action.dest in shared and action.dest != "help":
+            action.default = argparse.SUPPRESS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
