@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -67,6 +68,7 @@ class Agent:
         self._last_sample = 0.0
         self._started = time.monotonic()
         self.on_pause: list[Callable[[bool], Any]] = []
+        self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await to_thread.run_sync(fn, *args)
@@ -78,8 +80,15 @@ class Agent:
         self._tasks.append(asyncio.create_task(self._meter_forever(), name="host-meter"))
         if self.cfg.backup_every_hours > 0:
             self._tasks.append(asyncio.create_task(self._backup_forever(), name="backups"))
+        if os.environ.get("SENTRY_DSN"):
+            from jobtui.agent import sentry
+
+            self._sentry = sentry.start(self)
 
     async def stop(self) -> None:
+        if self._sentry is not None:
+            await self._sentry.stop()
+            self._sentry = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
