@@ -20,17 +20,16 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a non-loopback address without tokens (only on a trusted network)",
     )
-    p.add_argument(
-        "--log-level", default="info", choices=["error", "warn", "info", "http", "debug"]
-    )
+    from jobtui.logs.options import add_log_options
+
+    add_log_options(p, default_dir="logs")
 
 
 def run(args: argparse.Namespace) -> int:
-    from jobtui import logs
     from jobtui.agent.server import ServeError, serve
     from jobtui.config import ConfigError, load_config
+    from jobtui.logs.options import agent_secrets, setup_logging
 
-    logs.setup(args.log_level)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -46,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     agent_cfg = dataclasses.replace(
         agent_cfg, **{k: v for k, v in overrides.items() if v is not None}
     )
+    problem = setup_logging(args, config, agent_secrets(agent_cfg))
+    if problem:
+        print(f"jobtui serve: {problem}", file=sys.stderr)
+        return 2
     stats_bucket = 60
     factory = None
     if args.demo:

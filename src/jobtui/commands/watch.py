@@ -17,9 +17,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="send a test message to every notifier and report which ones work",
     )
     p.add_argument("--state", metavar="FILE", help="state file (default: watch.state_file)")
-    p.add_argument(
-        "--log-level", default="info", choices=["error", "warn", "info", "http", "debug"]
-    )
+    from jobtui.logs.options import add_log_options
+
+    add_log_options(p)
     p.epilog = (
         "Exit status: 0 ran (alerts or not), 1 --once or --test could not deliver a "
         "notification, 2 bad arguments, config or state file."
@@ -57,6 +57,11 @@ def _run(args: argparse.Namespace) -> int:
         target = resolve_target(config, url=args.url, target=args.target)
     except ConfigError as exc:
         return _fail(str(exc))
+    from jobtui.logs.options import setup_logging
+
+    problem = setup_logging(args, config, [])  # the secrets are scrubbed by redact.install
+    if problem:
+        return _fail(problem)
     if args.state:
         watch = dataclasses.replace(watch, state_file=Path(args.state).expanduser())
     redactor = redact.install([*watch.secrets(), *([target.token] if target.token else [])])
