@@ -30,8 +30,27 @@ def make_app(
 ) -> DashboardApp:
     target = Target(name, url, Secret(token) if token else None)
     app = DashboardApp(target, settings=settings, timeout=timeout, **kwargs)
+    notes: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, **options: Any) -> None:
+        notes.append(message)
+        notify(message, **options)
+
+    app.notify = recording  # type: ignore[method-assign]
+    app.notes = notes  # type: ignore[attr-defined]
     MADE.append(app)
     return app
+
+
+async def noted(pilot: Pilot[Any], text: str, timeout: float = 10.0) -> str:
+    """Wait for a notification (toast) containing ``text``; the whole message."""
+    app = pilot.app
+
+    def find() -> str | None:
+        return next((n for n in app.notes if text in n), None)  # type: ignore[attr-defined]
+
+    return await until(pilot, find, timeout, f"a notification with {text!r}: {app.notes}")  # type: ignore[attr-defined]
 
 
 async def until(

@@ -57,6 +57,15 @@ def css_path() -> Path:
     return here.parents[1] / "styles" / "jobtui.tcss"
 
 
+class DashboardTabs(TabbedContent):
+    """Tabs that change only by key or click: a focus arriving late from the tab being left
+    (focus moves into a tab's view after it is built) must not switch back to it."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        event.stop()
+        event.prevent_default()
+
+
 class Polled(Message):
     """A feed's outcome, posted from the poller's thread."""
 
@@ -97,6 +106,8 @@ class DashboardApp(App[int]):
         self._jobs_query = JobsQuery()
         self._hours = 24
         self.display_error: str | None = None
+        self._views: dict[str, Any] = {}
+        self._mounting: dict[str, asyncio.Future[None]] = {}
         self.poller = Poller(target, timeout=timeout, client_factory=client_factory)
         self._add_feeds()
 
@@ -142,7 +153,7 @@ class DashboardApp(App[int]):
             yield Text1(Text("jobtui", style="bold"), id="brand")
             yield Text1(id="where")
             yield Text1(id="pill")
-        with TabbedContent(initial="overview", id="tabs"):
+        with DashboardTabs(initial="overview", id="tabs"):
             with TabPane("1 Overview", id="overview"):
                 yield OverviewView(id="overview-view")
             # the other views are built the first time their tab is shown (a faster start)
@@ -164,7 +175,7 @@ class DashboardApp(App[int]):
         self.set_interval(1.0, self._tick)
         self._show_chrome()
         self._render_tab(self.active_tab)
-        self.query_one("#overview-view").focus()
+        self.main.query_one("#overview-view").focus()
 
     def on_unmount(self) -> None:
         self.poller.stop()
@@ -193,14 +204,25 @@ class DashboardApp(App[int]):
         self._exit_renderables.clear()
 
     @property
+    def leaving(self) -> bool:
+        """The app is shutting down: its widgets may already be gone."""
+        return self._exit or not self._running or not self.screen_stack
+
+    @property
+    def main(self) -> Screen[Any]:
+        """The dashboard's own screen (``query_one`` on the app would search the top screen,
+        which is a dialog while one is open)."""
+        return self.screen_stack[0]
+
+    @property
     def active_tab(self) -> str:
-        return self.query_one("#tabs", TabbedContent).active or "overview"
+        return self.main.query_one("#tabs", TabbedContent).active or "overview"
 
     # ------------------------------------------------------------------ data in
 
     def guard(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run a view update; a bug shows as one line in the status bar, never a traceback."""
-        if self._exit or not self._running:  # leaving: the widgets may already be gone
+        if self.leaving:
             return
         try:
             fn(*args)
@@ -248,22 +270,35 @@ class DashboardApp(App[int]):
         self.guard(tab, self._render_view, tab)
 
     def view(self, tab: str) -> Any:
-        """The view of ``tab``, or None until its tab has been shown once."""
-        views = self.query_one(f"#{tab}", TabPane).children
-        return views[0] if views else None
+        """The view of ``tab``, or None until it has been built (the first time it is shown)."""
+        if tab == "overview":
+            return self.main.query_one(OverviewView)
+        return self._views.get(tab)
 
     async def _ensure_view(self, tab: str) -> Any:
-        view = self.view(tab)
-        if view is None:
+        """Build the view of ``tab`` once; callers that come while it is mounting wait for it.
+        None when the app is leaving."""
+        if self.leaving:
+            return None
+        if tab == "overview":
+            return self.main.query_one(OverviewView)
+        if tab not in self._mounting:
             factory: dict[str, Callable[[], Any]] = {
                 "performance": lambda: PerformanceView(self._hours, id="performance-view"),
                 "jobs": lambda: JobsView(id="jobs-view"),
                 "errors": lambda: ErrorsView(id="errors-view"),
             }
             view = factory[tab]()
-            await self.query_one(f"#{tab}", TabPane).mount(view)
-            self._dirty.add(tab)
-        return view
+            self._mounting[tab] = asyncio.ensure_future(self._mount_view(tab, view))
+        await self._mounting[tab]
+        return self._views.get(tab)
+
+    async def _mount_view(self, tab: str, view: Any) -> None:
+        if self.leaving:
+            return
+        await self.main.query_one(f"#{tab}", TabPane).mount(view)
+        self._views[tab] = view
+        self._dirty.add(tab)
 
     def _render_view(self, tab: str) -> None:
         view = self.view(tab)
@@ -278,7 +313,7 @@ class DashboardApp(App[int]):
         """Every second: the ages and countdowns (nothing else repaints)."""
         self.guard("status", self._show_status)
         if self.active_tab == "overview":
-            view = self.query_one(OverviewView)
+            view = self.main.query_one(OverviewView)
             self.guard("overview", view.tick, self.state, self.target, self.state.clock())
 
     def _show_chrome(self) -> None:
@@ -286,7 +321,7 @@ class DashboardApp(App[int]):
         where = Text()
         where.append(f"  {shown_name(self.target)} ", style="bold")
         where.append(self.target.url, style="dim")
-        self.query_one("#where", Text1).set(where)
+        self.main.query_one("#where", Text1).set(where)
         pill = Text()
         if self.poller.paused:
             pill.append(" PAUSED ", style="bold reverse")
@@ -301,13 +336,13 @@ class DashboardApp(App[int]):
             pill.append(f" {h.value.status.upper()} ", style=f"bold reverse {style}")
             if h.stale:
                 pill.append(" STALE ", style="bold reverse yellow")
-        self.query_one("#pill", Text1).set(pill)
+        self.main.query_one("#pill", Text1).set(pill)
         self._show_status()
-        ro = self.query_one("#readonly", Text1)
+        ro = self.main.query_one("#readonly", Text1)
         ro.set(Text(f"read-only: {self.read_only}", style="yellow") if self.read_only else "")
 
     def _show_status(self) -> None:
-        self.query_one("#status", Text1).set(self.status_line(self.state.clock()))
+        self.main.query_one("#status", Text1).set(self.status_line(self.state.clock()))
 
     def status_line(self, now: datetime) -> Text:
         """One line: what went wrong and when we try again, or that all is well."""
@@ -351,10 +386,17 @@ class DashboardApp(App[int]):
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.leaving:
+            return
         tab = event.pane.id or "overview"
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
         view = await self._ensure_view(tab)
+        if view is None or self.leaving or tab != self.active_tab:
+            return  # another tab was chosen while this one was being built
+        self.guard(tab, self._show_tab_view, tab, view)
+
+    def _show_tab_view(self, tab: str, view: Any) -> None:
         if tab == "performance":
             view.build_charts()
             self._dirty.add("performance")
@@ -366,7 +408,7 @@ class DashboardApp(App[int]):
 
     def action_show_tab(self, tab: str) -> None:
         if tab in TABS:
-            self.query_one("#tabs", TabbedContent).active = tab
+            self.main.query_one("#tabs", TabbedContent).active = tab
 
     @on(PerformanceView.TimespanChanged)
     def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
@@ -426,7 +468,9 @@ class DashboardApp(App[int]):
             await self.run_action(key.action)
             return
         self.action_show_tab(key.scope)
-        await self.run_action(key.action, await self._ensure_view(key.scope))
+        view = await self._ensure_view(key.scope)
+        if view is not None:
+            await self.run_action(key.action, view)
 
     # ------------------------------------------------------------------ actions on the server
 

@@ -39,6 +39,7 @@ class ErrorsView(Vertical):
     """``GET /api/monitoring/errors``; the app fetches the jobs of the highlighted category."""
 
     BINDINGS = keys.bindings("errors")
+    can_focus = True
 
     class CategoryHighlighted(Message):
         def __init__(self, category: ErrorCategory) -> None:
@@ -74,7 +75,11 @@ class ErrorsView(Vertical):
         self.query_one("#errors-note").display = False
 
     def focus_main(self) -> None:
-        self.query_one("#categories", DataTable).focus()
+        table = self.query_one("#categories", DataTable)
+        if table.display:
+            table.focus()
+        else:
+            self.focus()  # the tab's keys still work (the table is hidden: not provided)
 
     # ------------------------------------------------------------------ keys
 

@@ -64,6 +64,7 @@ class JobsView(Vertical):
     """A page of ``GET /api/jobs``; the app polls the current page while the tab is shown."""
 
     BINDINGS = keys.bindings("jobs")
+    can_focus = True
 
     class QueryChanged(Message):
         def __init__(self, query: JobsQuery) -> None:
@@ -104,7 +105,11 @@ class JobsView(Vertical):
         self.query_one("#jobs-note").display = False
 
     def focus_main(self) -> None:
-        self.query_one("#jobs-table", DataTable).focus()
+        table = self.query_one("#jobs-table", DataTable)
+        if table.display:
+            table.focus()
+        else:
+            self.focus()  # the tab's keys still work (the table is hidden: not provided)
 
     # ------------------------------------------------------------------ keys
 
