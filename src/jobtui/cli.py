@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "restore": "restore a backup (verified first; upserts by id, so twice changes nothing)",
     "prune": "delete backups older than N days (never the newest)",
     "recover": "system recovery: pause, back up, reset stuck jobs, resume",
+    "logs": "log tools: `logs analyze FILE`, the seed's log analysis report",
 }
 # Commands served by a module of another name.
 MODULES: dict[str, str] = {name: "backup" for name in ("backups", "restore", "prune", "recover")}
