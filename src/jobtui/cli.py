@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "restore": "restore a backup (verified first; upserts by id, so twice changes nothing)",
     "prune": "delete backups older than N days (never the newest)",
     "recover": "system recovery: pause, back up, reset stuck jobs, resume",
+    "errors": "failed jobs by error category (count, priority, first/last seen), most urgent first",
     "logs": "log tools: `logs analyze FILE`, the seed's log analysis report",
 }
 # Commands served by a module of another name.
