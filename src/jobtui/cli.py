@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "errors": "failed jobs by error category (count, priority, first/last seen), most urgent first",
     "logs": "log tools: `logs analyze FILE`, the seed's log analysis report",
     "capacity": "scale up, hold or scale down, with every reason (metrics trends and this host)",
+    "incident": "classify the incident (severity 1-4), write its report; --respond runs the response",
 }
 # Commands served by a module of another name.
 MODULES: dict[str, str] = {name: "backup" for name in ("backups", "restore", "prune", "recover")}
