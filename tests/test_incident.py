@@ -247,7 +247,8 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
         r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), a.url)
         assert r.returncode == 1, r.stderr
         lines = r.stdout.splitlines()
-        assert lines[0] == "Level 2 (High): Multiple stuck jobs: 3"
+        # the stuck jobs also stalled processing: the server says so, and that is Level 1
+        assert lines[0].startswith("Level 1 (Critical): Complete processing stoppage: ")
         assert [x.split()[:2] for x in lines[1:6]] == [
             ["ok", "backup:"], ["FAILED", "alert:"], ["ok", "health"], ["ok", "recovery:"],
             ["ok", "recovery"],
@@ -258,7 +259,7 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
         webhook = [x.body for x in hooks.at("/pager")]
     assert len(subjects) == 2
     assert subjects[0].startswith("[CRITICAL] jobtui 127.0.0.1:")
-    assert "CRITICAL INCIDENT: Background Job System — Level 2 (High)" in subjects[0]
+    assert "CRITICAL INCIDENT: Background Job System — Level 1 (Critical)" in subjects[0]
     assert subjects[1].endswith("Recovery Status: Automatic recovery completed successfully")
     assert subjects[1].startswith("[RESOLVED]")
     assert (
@@ -270,7 +271,10 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
         in report
     )
     assert "Status: RESOLVING" in report
-    assert len(list(a.backups_dir.glob("jobs_backup_*Z.json"))) == 2  # the sequence's and recovery's
+    assert "| `" in report.split("## Stuck jobs")[1].split("##")[0]  # the 3 stuck jobs are listed
+    assert (
+        len(list(a.backups_dir.glob("jobs_backup_*Z.json"))) == 2
+    )  # the sequence's and recovery's
     assert a.store.count_stuck(datetime.now(UTC), timedelta(minutes=10)) == 0  # recovered
 
 

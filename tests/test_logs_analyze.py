@@ -49,6 +49,16 @@ def test_blocks_of_any_size_give_the_same_report(generated):
     }
 
 
+def test_parallel_ranges_add_up_to_the_same_report(generated, monkeypatch):
+    import jobtui.logs.analyze as analyze_module
+
+    path, _ = generated
+    monkeypatch.setattr(analyze_module, "PARALLEL_MIN", 0)
+    one = analyze(path, workers=1).to_json() | {"seconds": 0}
+    for workers in (2, 7):  # 7 cuts land mid-line
+        assert analyze(path, workers=workers, block=4096).to_json() | {"seconds": 0} == one
+
+
 def test_text_report_has_the_seeds_sections(generated):
     path, exp = generated
     r = run("logs", "analyze", str(path))

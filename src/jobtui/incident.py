@@ -35,7 +35,9 @@ from jobtui.contract import (
     PerformanceMetrics,
     utcnow,
 )
-from jobtui.rules import Figures, evaluate, human_ms
+from jobtui.rules import RULES, STALLED, Figures, evaluate, human_ms
+
+STUCK = next(r for r in RULES if r.name == "stuck_jobs")
 
 if TYPE_CHECKING:
     from jobtui.alerting.notifiers import Notifier
@@ -184,8 +186,7 @@ async def gather(
 
     async def stuck() -> tuple[Job, ...]:
         page = await client.jobs(status="processing", limit=500)
-        limit = snap.at - config.agent.stuck_after
-        return tuple(j for j in page.jobs if j.updated_at < limit)
+        return tuple(sorted(page.jobs, key=lambda j: j.updated_at))
 
     health, history, errors, recent, stuck_jobs, backups = await asyncio.gather(
         part("health", client.health),
@@ -198,6 +199,14 @@ async def gather(
     if health is not None:
         snap.health, snap.health_status = health.value, health.status
     snap.history, snap.errors, snap.recent_errors = history, errors, recent
+    if stuck_jobs is not None:
+        # The server's count is by its own stuck limit: the stuck jobs are the ones updated
+        # longest ago. Without a count, this config's agent.stuck_after decides.
+        if health is not None:
+            stuck_jobs = stuck_jobs[: health.value.health.stuck_jobs_count]
+        else:
+            limit = snap.at - config.agent.stuck_after
+            stuck_jobs = tuple(j for j in stuck_jobs if j.updated_at < limit)
     snap.stuck, snap.backups = stuck_jobs, backups
     if state_file is not None:
         from jobtui.alerting.state import StateError, StateFile
@@ -246,18 +255,32 @@ def classify(snap: Snapshot, config: Config, cfg: IncidentConfig | None = None) 
                 level = 2 if f.level == "critical" else 3
                 out.append(Finding(level, f.text, _COMPONENT[f.rule], _IMPACT[f.rule],
                                    f.recommendation))  # fmt: skip
+        ours = {f.text for f in out}
+        for alert in h.health.alerts:
+            level_word, _, text = alert.partition(": ")
+            if "processing stalled" in alert.lower():
+                if not any(f.text.startswith("Complete processing stoppage") for f in out):
+                    out.append(
+                        Finding(1, f"Complete processing stoppage: {text or alert}",
+                                "workers / processing", "Jobs are accepted but none is processed.",
+                                STALLED.recommendation)
+                    )  # fmt: skip
+            elif text and text not in ours and level_word in ("CRITICAL", "WARNING"):
+                level = 2 if level_word == "CRITICAL" else 3
+                out.append(Finding(level, f"The server reports: {text}", "the server's own rules",
+                                   "See the server's alerts.", ""))  # fmt: skip
         stuck = h.health.stuck_jobs_count
         if stuck >= 2:
             out.append(
                 Finding(2, f"Multiple stuck jobs: {stuck}", "workers / processing",
                         f"{stuck} jobs hang in processing and will not finish by themselves.",
-                        "Recover stuck jobs: `jobtui recover --stuck-only`.")
+                        STUCK.recommendation)
             )  # fmt: skip
         elif stuck == 1:
             out.append(
                 Finding(3, "An individual stuck job", "workers / processing",
                         "One job hangs in processing.",
-                        "Recover it: `jobtui recover --stuck-only`.")
+                        STUCK.recommendation)
             )  # fmt: skip
         slight = t.warning.processing_time / 2
         if slight < fig.average_processing_time <= t.warning.processing_time:
@@ -682,8 +705,7 @@ def _stuck(snap: Snapshot, config: Config) -> list[str]:
     if snap.stuck is None:
         return [f"Not available: {snap.problems.get('stuck jobs', '?')}"]
     if not snap.stuck:
-        minutes = config.agent.stuck_after.total_seconds() / 60
-        return [f"None (no job processing without an update for {minutes:g} min)."]
+        return ["None."]
     out = [_row("Job", "Type", "Attempts", "Last update", "Stuck for"),
            _row("---", "---", "---", "---", "---")]  # fmt: skip
     for j in snap.stuck[:50]:

@@ -18,6 +18,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     a.add_argument("file", metavar="FILE", help="a log file, e.g. logs/all.log")
     a.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    a.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes for a large file (default: one per CPU, at most 8)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"jobtui logs analyze: {path}: is a directory", file=sys.stderr)
         return 2
     try:
-        report = analyze(path)
+        if args.workers is not None and args.workers < 1:
+            print("jobtui logs analyze: --workers must be 1 or more", file=sys.stderr)
+            return 2
+        report = analyze(path, workers=args.workers)
     except FileNotFoundError:
         print(f"jobtui logs analyze: {path}: no such file", file=sys.stderr)
         return 2

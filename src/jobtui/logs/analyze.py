@@ -15,10 +15,14 @@ search, which makes most of a log nearly free. ``.gz`` files are read as they ar
 from __future__ import annotations
 
 import gzip
+import multiprocessing
+import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -73,6 +77,23 @@ class Report:
     jobs_failed: int = 0
     seconds: float = 0.0
     approximate: bool = False  # too many distinct errors: the rarest were dropped
+
+    def add(self, other: Report) -> None:
+        """Add up the report of another part of the file."""
+        self.bytes += other.bytes
+        self.lines += other.lines
+        self.error_lines += other.error_lines
+        for kind in PATTERNS:
+            self.counts[kind].update(other.counts[kind])  # type: ignore[index]
+        self.totals.update(other.totals)
+        self.errors.update(other.errors)
+        if len(self.errors) > MAX_DISTINCT:
+            self.errors = Counter(dict(self.errors.most_common(MAX_DISTINCT // 2)))
+            self.approximate = True
+        self.approximate |= other.approximate
+        self.jobs_created += other.jobs_created
+        self.jobs_completed += other.jobs_completed
+        self.jobs_failed += other.jobs_failed
 
     @property
     def top_errors(self) -> list[tuple[int, str]]:
@@ -182,21 +203,83 @@ def blocks(f: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:
         yield carry + b"\n"
 
 
+PARALLEL_MIN = 64 * 1024 * 1024  # smaller files are read by one process
+
+
 def analyze(
-    path: Path, *, progress: Callable[[int], None] | None = None, block: int = BLOCK
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    block: int = BLOCK,
+    workers: int | None = None,
 ) -> Report:
-    """Read ``path`` once and build the report. Raises OSError when it cannot be read."""
-    report = Report(str(path))
+    """Read ``path`` once and build the report. Raises OSError when it cannot be read.
+
+    A large uncompressed file is cut into line-aligned ranges read by ``workers`` processes
+    (default: one per CPU, at most 8), each in blocks; their reports are added up."""
     start = time.perf_counter()
-    scan: Scan | None = None
-    with open_log(path) as f:
-        for chunk in blocks(f, block):
-            scan = scan or Scan.for_sample(chunk)
+    size = path.stat().st_size if path.suffix != ".gz" else 0
+    n = workers if workers is not None else min(8, os.cpu_count() or 1)
+    if n > 1 and size >= PARALLEL_MIN and progress is None:
+        with path.open("rb") as f:
+            scan = Scan.for_sample(next(blocks(f, block), b""))
+        bounds = [size * i // n for i in range(n + 1)]
+        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        with ProcessPoolExecutor(n, mp_context=ctx) as pool:
+            parts = list(
+                pool.map(
+                    _range, [(str(path), bounds[i], bounds[i + 1], scan, block) for i in range(n)]
+                )
+            )
+        report = Report(str(path))
+        for part in parts:
+            report.add(part)
+    else:
+        report = Report(str(path))
+        scan = None
+        with open_log(path) as f:
+            for chunk in blocks(f, block):
+                scan = scan or Scan.for_sample(chunk)
+                scan.block(report, chunk)
+                report.bytes += len(chunk)
+                if progress:
+                    progress(report.bytes)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _align(f: IO[bytes], offset: int) -> int:
+    """The first line start at or after ``offset``."""
+    if offset == 0:
+        return 0
+    f.seek(offset - 1)
+    f.readline()
+    return f.tell()
+
+
+class _Limited:
+    """A reader that stops after ``remaining`` bytes."""
+
+    def __init__(self, f: IO[bytes], remaining: int):
+        self.f, self.remaining = f, remaining
+
+    def read(self, size: int) -> bytes:
+        data = self.f.read(min(size, self.remaining)) if self.remaining > 0 else b""
+        self.remaining -= len(data)
+        return data
+
+
+def _range(job: tuple[str, int, int, Scan, int]) -> Report:
+    """One worker: the lines that start in [lo, hi)."""
+    path, lo, hi, scan, block = job
+    report = Report(path)
+    with open(path, "rb") as f:
+        end = _align(f, hi)
+        start = _align(f, lo)
+        f.seek(start)
+        for chunk in blocks(_Limited(f, end - start), block):  # type: ignore[arg-type]
             scan.block(report, chunk)
             report.bytes += len(chunk)
-            if progress:
-                progress(report.bytes)
-    report.seconds = time.perf_counter() - start
     return report
 
 
