@@ -273,7 +273,7 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
     assert "Status: RESOLVING" in report
     assert "| `" in report.split("## Stuck jobs")[1].split("##")[0]  # the 3 stuck jobs are listed
     assert (
-        len(list(a.backups_dir.glob("jobs_backup_*Z.json"))) == 2
+        len(list((tmp_path / "backups").glob("jobs_backup_*Z.json"))) == 2
     )  # the sequence's and recovery's
     assert a.store.count_stuck(datetime.now(UTC), timedelta(minutes=10)) == 0  # recovered
 
