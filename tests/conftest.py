@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,13 +10,36 @@ import pytest
 
 from tests.support import AgentProcess, SeedServer, start_agent
 
+PG_URL = os.environ.get("JOBTUI_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty job store: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need JOBTUI_TEST_DATABASE_URL (.ci/run sets it)")
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
 
 @pytest.fixture
-def agent_factory(tmp_path: Path) -> Iterator[Any]:
-    """Start real agents (``jobtui serve`` subprocesses); all are stopped after the test."""
+def agent_factory(tmp_path: Path, database: str) -> Iterator[Any]:
+    """Start real agents (``jobtui serve`` subprocesses) on the test's store; all are
+    stopped after the test."""
     started: list[AgentProcess] = []
 
     def make(config: dict[str, Any] | None = None, **kwargs: Any) -> AgentProcess:
+        kwargs.setdefault("database", database)
         a = start_agent(tmp_path, config, **kwargs)
         started.append(a)
         return a
@@ -27,7 +52,7 @@ def agent_factory(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def agent(agent_factory: Any) -> AgentProcess:
-    """One real agent with no tokens on a fresh SQLite file."""
+    """One real agent with no tokens on a fresh store."""
     return agent_factory()
 
 

@@ -46,7 +46,13 @@ class AgentProcess:
     proc: subprocess.Popen[str]
     store: JobStore
     config_path: Path
+    cwd: Path
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def backups_dir(self) -> Path:
+        """The default backup folder (relative to the agent's working directory)."""
+        return self.cwd / "backups"
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -117,7 +123,7 @@ def start_agent(
         proc.kill()
         err = proc.stderr.read() if proc.stderr else ""
         raise RuntimeError(f"agent did not start: {err}")
-    agent = AgentProcess(url, database, proc, JobStore(database), config_path)
+    agent = AgentProcess(url, database, proc, JobStore(database), config_path, tmp)
     threading.Thread(target=_drain, args=(proc, agent.lines), daemon=True).start()
     _wait_http(url + "/openapi.json", deadline)
     return agent

@@ -11,7 +11,6 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -140,7 +139,7 @@ def test_sigkill_during_a_backup_leaves_no_partial_and_earlier_ones_intact(agent
     add_job(a.store, status="completed", started=2 * MIN, finished=MIN)
     first = admin(a, "POST", "/api/admin/backups").json()["name"]
     bulk_fill(a.store, 150_000)
-    folder = Path(a.database.removeprefix("sqlite:///")).parent / "backups"
+    folder = a.backups_dir
 
     threading.Thread(
         target=lambda: _swallow(lambda: admin(a, "POST", "/api/admin/backups")), daemon=True
@@ -173,7 +172,7 @@ def test_a_damaged_backup_is_refused_and_nothing_is_written(agent_factory, damag
     for i in range(50):
         add_job(a.store, status="failed", error=f"e{i}", started=2 * MIN, finished=MIN)
     name = admin(a, "POST", "/api/admin/backups").json()["name"]
-    path = Path(a.database.removeprefix("sqlite:///")).parent / "backups" / name
+    path = a.backups_dir / name
     data = bytearray(path.read_bytes())
     if damage == "flip a byte":
         data[len(data) // 2] ^= 0x01
@@ -195,8 +194,8 @@ def test_a_damaged_backup_is_refused_and_nothing_is_written(agent_factory, damag
     assert table(a.store) == before
 
 
-def test_foreign_and_malformed_files_are_refused(tmp_path):
-    store = JobStore(f"sqlite:///{tmp_path / 'j.db'}")
+def test_foreign_and_malformed_files_are_refused(tmp_path, database):
+    store = JobStore(database)
     store.migrate()
     add_job(store, status="pending")
     backups = Backups(store, tmp_path / "b")
@@ -211,7 +210,8 @@ def test_foreign_and_malformed_files_are_refused(tmp_path):
     good = backups.create()
     path = backups.dir / good.name
     lines = path.read_text().splitlines()
-    lines[1] = lines[1].replace('"status":"pending"', '"status":"exploded"')
+    record = json.loads(lines[1].rstrip(","))
+    lines[1] = json.dumps({**record, "status": "exploded"}) + ("," if lines[1].endswith(",") else "")
     path.write_text("\n".join(lines) + "\n")
     meta = json.loads((backups.dir / (good.name + ".meta.json")).read_text())
     import hashlib
@@ -239,8 +239,8 @@ def test_gzip_backups(agent_factory):
     assert table(a.store) == before
 
 
-def test_prune_keeps_the_newest_and_recent_ones(tmp_path):
-    store = JobStore(f"sqlite:///{tmp_path / 'j.db'}")
+def test_prune_keeps_the_newest_and_recent_ones(tmp_path, database):
+    store = JobStore(database)
     store.migrate()
     backups = Backups(store, tmp_path / "b")
     now = utcnow()
@@ -267,10 +267,10 @@ def test_scheduled_backups(agent_factory):
     assert len(backups) >= 2 and all(b["verified"] for b in backups)
 
 
-def test_recovery_racing_workers_loses_no_job_and_completes_none_twice(tmp_path):
+def test_recovery_racing_workers_loses_no_job_and_completes_none_twice(database):
     """10k jobs, four workers, and stuck-job recovery running flat out with a stuck limit
     shorter than a job: recovered jobs are re-run, yet each completes once and none is lost."""
-    store = JobStore(f"sqlite:///{tmp_path / 'race.db'}", pool_size=8)
+    store = JobStore(database, pool_size=8)
     store.migrate()
     store.enqueue([NewJob("t", max_attempts=50) for _ in range(10_000)], utcnow())
     completed: Counter[str] = Counter()
@@ -374,9 +374,9 @@ def test_cli_commands_print_one_line_and_exit_codes(agent):
     assert r.returncode == 1 and "cannot connect" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_a_later_backup_cleans_stale_temporaries(tmp_path):
+def test_a_later_backup_cleans_stale_temporaries(tmp_path, database):
     """A temporary left by a crash is removed by a later backup (once it is a minute old)."""
-    store = JobStore(f"sqlite:///{tmp_path / 'j.db'}")
+    store = JobStore(database)
     store.migrate()
     backups = Backups(store, tmp_path / "b")
     backups.dir.mkdir()
@@ -391,7 +391,7 @@ def test_a_later_backup_cleans_stale_temporaries(tmp_path):
 
 
 def test_the_listing_ignores_temporaries(agent):
-    folder = Path(agent.database.removeprefix("sqlite:///")).parent / "backups"
+    folder = agent.backups_dir
     folder.mkdir(exist_ok=True)
     (folder / ".jobs_backup_2026-01-01T00-00-00.000Z.json.partial").write_text("[")
     assert admin(agent, "GET", "/api/admin/backups").json()["backups"] == []

@@ -253,6 +253,8 @@ def drop_triggers(conn: Connection, d: Dialect) -> None:
         for name in TRIGGERS_SQLITE:
             conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
     else:
+        for op in ("insert", "update", "delete"):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS jobtui_rollup_{op} ON background_jobs"))
         conn.execute(text("DROP TRIGGER IF EXISTS jobtui_rollup ON background_jobs"))
 
 
@@ -303,77 +305,100 @@ def _sqlite_triggers(conn: Connection, width: int) -> None:
     )
 
 
-def _postgres_triggers(conn: Connection, width: int) -> None:
-    def stats(row: str, sign: str) -> str:
-        return "".join(level(row, sign, table, w) for table, w in stats_levels(width))
+def _pg_contributions(rel: str, sign: int, width: int) -> str:
+    """Rows of (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n) that the jobs in
+    transition table ``rel`` add (sign 1) or take away (sign -1) at bucket ``width``."""
 
-    def level(row: str, sign: str, table: str, width: int) -> str:
-        fin_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.completed_at) / {width}) * {width})::BIGINT"
-        start_b = f"(FLOOR(EXTRACT(EPOCH FROM {row}.started_at) / {width}) * {width})::BIGINT"
-        run = f"ROUND(EXTRACT(EPOCH FROM {row}.completed_at - {row}.started_at) * 1000)::BIGINT"
-        wait = f"ROUND(EXTRACT(EPOCH FROM {row}.started_at - {row}.created_at) * 1000)::BIGINT"
-        ran = f"({row}.status = 'completed' AND {row}.started_at IS NOT NULL)"
-        return f"""
-    IF {row}.status IN ('completed', 'failed') AND {row}.completed_at IS NOT NULL THEN
-      INSERT INTO {table} AS s (bucket, completed, failed, run_ms, run_n)
-      VALUES ({fin_b}, {sign}({row}.status = 'completed')::INT, {sign}({row}.status = 'failed')::INT,
-              {sign}(CASE WHEN {ran} THEN {run} ELSE 0 END), {sign}({ran})::INT)
+    def bucket(col: str) -> str:
+        return f"(FLOOR(EXTRACT(EPOCH FROM {col}) / {width}) * {width})::BIGINT"
+
+    ran = "(status = 'completed' AND started_at IS NOT NULL)"
+    run = "ROUND(EXTRACT(EPOCH FROM completed_at - started_at) * 1000)::BIGINT"
+    wait = "ROUND(EXTRACT(EPOCH FROM started_at - created_at) * 1000)::BIGINT"
+    return f"""
+      SELECT {bucket("completed_at")} AS bucket,
+             {sign} * (status = 'completed')::INT AS completed,
+             {sign} * (status = 'failed')::INT AS failed,
+             {sign} * (CASE WHEN {ran} THEN {run} ELSE 0 END) AS run_ms,
+             {sign} * ({ran})::INT AS run_n, 0 AS wait_ms, 0 AS wait_n
+      FROM {rel} WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+      UNION ALL
+      SELECT {bucket("started_at")}, 0, 0, 0, 0, {sign} * {wait}, {sign}
+      FROM {rel} WHERE started_at IS NOT NULL"""
+
+
+def _pg_apply(rels: tuple[tuple[str, int], ...], width: int) -> str:
+    """Statements folding a whole statement's transition tables into every rollup."""
+    counts = " UNION ALL ".join(f"SELECT status, {sign} AS d FROM {rel}" for rel, sign in rels)
+    out = [
+        f"""INSERT INTO job_status_counts AS c (status, n)
+      SELECT status, SUM(d) FROM ({counts}) AS x GROUP BY status HAVING SUM(d) <> 0
+      ON CONFLICT (status) DO UPDATE SET n = c.n + excluded.n;"""
+    ]
+    for table, w in stats_levels(width):
+        parts = " UNION ALL ".join(_pg_contributions(rel, sign, w) for rel, sign in rels)
+        out.append(
+            f"""INSERT INTO {table} AS s (bucket, completed, failed, run_ms, run_n, wait_ms, wait_n)
+      SELECT bucket, SUM(completed), SUM(failed), SUM(run_ms), SUM(run_n), SUM(wait_ms),
+             SUM(wait_n)
+      FROM ({parts}) AS x GROUP BY bucket
+      HAVING SUM(ABS(completed) + ABS(failed) + ABS(run_ms) + ABS(wait_ms) + ABS(wait_n)) <> 0
       ON CONFLICT (bucket) DO UPDATE SET completed = s.completed + excluded.completed,
         failed = s.failed + excluded.failed, run_ms = s.run_ms + excluded.run_ms,
-        run_n = s.run_n + excluded.run_n;
-    END IF;
-    IF {row}.started_at IS NOT NULL THEN
-      INSERT INTO {table} AS s (bucket, wait_ms, wait_n) VALUES ({start_b}, {sign}{wait}, {sign}1)
-      ON CONFLICT (bucket) DO UPDATE SET wait_ms = s.wait_ms + excluded.wait_ms,
-        wait_n = s.wait_n + excluded.wait_n;
-    END IF;"""
+        run_n = s.run_n + excluded.run_n, wait_ms = s.wait_ms + excluded.wait_ms,
+        wait_n = s.wait_n + excluded.wait_n;"""
+        )
+    return "\n    ".join(out)
 
-    count = """
-    INSERT INTO job_status_counts AS c (status, n) VALUES ({row}.status, {d})
-    ON CONFLICT (status) DO UPDATE SET n = c.n + excluded.n;"""
-    secs = "EXTRACT(EPOCH FROM NEW.completed_at - NEW.started_at)"
-    conn.execute(
-        text(
-            f"""
-CREATE OR REPLACE FUNCTION jobtui_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    {count.format(row="NEW", d=1)}
-    {stats("NEW", "")}
-  ELSIF TG_OP = 'DELETE' THEN
-    {count.format(row="OLD", d=-1)}
-    {stats("OLD", "-")}
-  ELSE
-    IF OLD.status IS DISTINCT FROM NEW.status THEN
-      {count.format(row="OLD", d=-1)}
-      {count.format(row="NEW", d=1)}
-    END IF;
-    IF OLD.status IS DISTINCT FROM NEW.status OR OLD.created_at IS DISTINCT FROM NEW.created_at
-       OR OLD.started_at IS DISTINCT FROM NEW.started_at
-       OR OLD.completed_at IS DISTINCT FROM NEW.completed_at THEN
-      {stats("OLD", "-")}
-      {stats("NEW", "")}
-    END IF;
-    IF NEW.status IN ('completed', 'failed') AND OLD.status IS DISTINCT FROM NEW.status THEN
-      UPDATE job_counters SET value = value + 1 WHERE name = NEW.status || '_total';
-      IF NEW.started_at IS NOT NULL AND NEW.completed_at IS NOT NULL THEN
-        UPDATE job_counters SET value = value + {secs} WHERE name = 'duration_seconds_sum';
-        UPDATE job_counters SET value = value + 1 WHERE name = 'duration_seconds_count';
-        UPDATE job_duration_buckets SET n = n + 1 WHERE le >= {secs};
-      END IF;
-    END IF;
-  END IF;
-  RETURN NULL;
-END $$"""
+
+_PG_FINISHED = """
+    WITH t AS (
+      SELECT n.status, EXTRACT(EPOCH FROM n.completed_at - n.started_at) AS secs
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE n.status IN ('completed', 'failed') AND o.status IS DISTINCT FROM n.status),
+    v AS (
+      SELECT status || '_total' AS name, COUNT(*)::DOUBLE PRECISION AS delta FROM t GROUP BY status
+      UNION ALL SELECT 'duration_seconds_sum', SUM(secs) FROM t HAVING COUNT(secs) > 0
+      UNION ALL SELECT 'duration_seconds_count', COUNT(secs) FROM t HAVING COUNT(secs) > 0)
+    UPDATE job_counters c SET value = c.value + v.delta FROM v WHERE c.name = v.name;
+    WITH t AS (
+      SELECT EXTRACT(EPOCH FROM n.completed_at - n.started_at) AS secs
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE n.status IN ('completed', 'failed') AND o.status IS DISTINCT FROM n.status
+        AND n.started_at IS NOT NULL AND n.completed_at IS NOT NULL)
+    UPDATE job_duration_buckets b SET n = b.n + v.cnt
+    FROM (SELECT le, COUNT(*) AS cnt FROM job_duration_buckets, t WHERE t.secs <= le GROUP BY le) v
+    WHERE b.le = v.le;"""
+
+
+def _postgres_triggers(conn: Connection, width: int) -> None:
+    """Statement-level triggers over transition tables: one fold per statement, however many
+    rows it touched. (Row-level triggers would update the same counter rows once per job;
+    PostgreSQL keeps every version of a row updated repeatedly in one transaction, so a bulk
+    UPDATE of 20,000 jobs took minutes.)"""
+    bodies = {
+        "INSERT": ("REFERENCING NEW TABLE AS new_rows", _pg_apply((("new_rows", 1),), width)),
+        "DELETE": ("REFERENCING OLD TABLE AS old_rows", _pg_apply((("old_rows", -1),), width)),
+        "UPDATE": (
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            _pg_apply((("old_rows", -1), ("new_rows", 1)), width) + _PG_FINISHED,
+        ),
+    }
+    drop_triggers(conn, Dialect("postgresql"))
+    for op, (referencing, body) in bodies.items():
+        name = f"jobtui_rollup_{op.lower()}"
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n    {body}\n    RETURN NULL;\nEND $$"
+            )
         )
-    )
-    conn.execute(text("DROP TRIGGER IF EXISTS jobtui_rollup ON background_jobs"))
-    conn.execute(
-        text(
-            "CREATE TRIGGER jobtui_rollup AFTER INSERT OR UPDATE OR DELETE ON background_jobs "
-            "FOR EACH ROW EXECUTE FUNCTION jobtui_rollup()"
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {name} AFTER {op} ON background_jobs {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+            )
         )
-    )
 
 
 def backfill(conn: Connection, d: Dialect, width: int) -> None:

@@ -22,12 +22,15 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingErr
 
 from jobtui.agent import schema
 from jobtui.agent.db import open_engine
-from jobtui.contract import Job, PerformanceMetrics, iso, parse_time, utcnow
+from jobtui.contract import Job, PerformanceMetrics, parse_time, utcnow
 
 JOB_FIELDS = (
     "id, type, status, progress, message, error, attempts, max_attempts, "
     "created_at, updated_at, started_at, completed_at"
 )
+
+
+_BROKEN_SCHEMA = {"42P01", "3F000"}  # PostgreSQL: undefined table, undefined schema
 
 
 class StoreUnavailable(Exception):
@@ -76,7 +79,8 @@ class FailedJob:
 
 
 def encode_cursor(created_at: datetime, job_id: str) -> str:
-    raw = json.dumps([iso(created_at), job_id], separators=(",", ":")).encode()
+    """Opaque to clients; full precision, since PostgreSQL keeps microseconds."""
+    raw = json.dumps([created_at.isoformat(), job_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -114,7 +118,11 @@ class JobStore:
         errors that mean a bug or bad data (programming, integrity) stay what they are."""
         try:
             yield
-        except (ProgrammingError, IntegrityError, DataError):
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _BROKEN_SCHEMA:
+                raise StoreUnavailable(_first_line(exc)) from None
+            raise
+        except (IntegrityError, DataError):
             raise
         except DBAPIError as exc:
             raise StoreUnavailable(_first_line(exc)) from None
