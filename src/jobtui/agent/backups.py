@@ -54,6 +54,7 @@ TIME_COLUMNS = frozenset({"created_at", "updated_at", "started_at", "completed_a
 JSON_COLUMNS = frozenset({"payload"})
 NAME = re.compile(r"^jobs_backup_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?Z)\.json(\.gz)?$")
 BATCH = 2000
+RESTORE_CACHE_KB = 65536
 BULK_MIN = 5000  # restores at least this big (and a tenth of the table) load in bulk
 
 
@@ -365,6 +366,8 @@ class Backups:
             # the rollups recomputed once; a small one into a big table goes row by row.
             bulk = header.jobs >= max(BULK_MIN, before // 10)
             if bulk:
+                if d.sqlite:  # room to sort while the indexes are rebuilt (this connection only)
+                    conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
                 schema.drop_triggers(conn, d)
                 schema.drop_indexes(conn)
             for chunk in self._batches(path):
@@ -376,6 +379,8 @@ class Backups:
                 schema.install_triggers(conn, d, self.store.bucket)
                 schema.backfill(conn, d, self.store.bucket)
             after = int(conn.execute(count_sql).scalar_one())
+            if bulk and d.sqlite:
+                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default
         return count, after - before
 
     # ------------------------------------------------------------------ prune

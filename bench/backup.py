@@ -1,0 +1,125 @@
+"""Backup and restore throughput and peak memory at 100k and 1M jobs.
+
+Fills a fresh SQLite file (or a PostgreSQL schema with --database) with the realistic mix of
+bench/agent.py, then runs each operation in a child process of its own, so that its peak RSS
+is its own: a backup, a restore into the emptied table (all inserts) and a restore over the
+full table (all updates).
+
+    .venv/bin/python bench/backup.py                      # 100k and 1M on SQLite
+    .venv/bin/python bench/backup.py --sizes 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import text  # noqa: E402
+
+from agent import rows  # noqa: E402
+from jobtui.agent import schema  # noqa: E402
+from jobtui.agent.backups import Backups  # noqa: E402
+from jobtui.agent.store import JobStore  # noqa: E402
+
+COLS = (
+    "id, type, status, progress, message, error, attempts, max_attempts, "
+    "created_at, updated_at, started_at, completed_at"
+)
+
+
+def fill(url: str, n: int) -> None:
+    store = JobStore(url)
+    store.migrate()
+    marks = ", ".join([store.d.placeholder] * 12)
+    sql = f"INSERT INTO background_jobs ({COLS}) VALUES ({marks})"
+    rng = random.Random(42)
+    batch: list[tuple] = []
+    with store.write() as conn:
+        schema.drop_triggers(conn, store.d)
+        for row in rows(n, datetime.now(UTC), rng):
+            batch.append(row)
+            if len(batch) == 20_000:
+                conn.exec_driver_sql(sql, batch)
+                batch.clear()
+        if batch:
+            conn.exec_driver_sql(sql, batch)
+        schema.install_triggers(conn, store.d, store.bucket)
+        schema.backfill(conn, store.d, store.bucket)
+    store.close()
+
+
+def child(op: str, url: str, folder: str, name: str) -> None:
+    """One operation; prints JSON with its figures."""
+    store = JobStore(url)
+    store.migrate()
+    backups = Backups(store, folder)
+    start = time.perf_counter()
+    if op == "backup":
+        r = backups.create()
+        jobs, name = r.jobs, r.name
+    else:
+        if op == "restore-empty":
+            with store.write() as conn:
+                conn.execute(text("DELETE FROM background_jobs"))
+            start = time.perf_counter()
+        jobs = backups.restore(name).jobs
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"jobs": jobs, "seconds": seconds, "peak_mb": peak_mb, "name": name}))
+
+
+def run(op: str, url: str, folder: str, name: str = "") -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", op, url, folder, name],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--database", help="a PostgreSQL URL (default: a temporary SQLite file)")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    print(f"{'jobs':>9}  {'operation':<24} {'seconds':>8} {'jobs/s':>9} {'peak RSS MB':>12}")
+    for n in (int(x) for x in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+            if args.database:
+                store = JobStore(url)
+                store.migrate()
+                with store.write() as conn:
+                    conn.execute(text("DELETE FROM background_jobs"))
+                store.close()
+            fill(url, n)
+            folder = str(Path(tmp) / "backups")
+            b = run("backup", url, folder)
+            for label, op in (
+                ("backup", None),
+                ("restore into empty table", "restore-empty"),
+                ("restore over full table", "restore-full"),
+            ):
+                r = b if op is None else run(op, url, folder, b["name"])
+                print(
+                    f"{n:>9}  {label:<24} {r['seconds']:>8.2f} {r['jobs'] / r['seconds']:>9.0f} {r['peak_mb']:>12.1f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
