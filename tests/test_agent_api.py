@@ -344,7 +344,9 @@ def test_prometheus_exposition(agent):
     s.complete(job, utcnow())
     job = s.claim(utcnow())
     with s.write() as conn:  # make it fail permanently
-        conn.execute(text("UPDATE background_jobs SET max_attempts = 1 WHERE id = :id"), {"id": job.id})
+        conn.execute(
+            text("UPDATE background_jobs SET max_attempts = 1 WHERE id = :id"), {"id": job.id}
+        )
     assert s.fail(job, "Out of memory", utcnow()) == "failed"
     r = get(agent, "/metrics")
     assert r.status_code == 200

@@ -271,7 +271,9 @@ def test_windowed_figures_match_a_full_scan(quiet):
             continue  # the windows start at a bucket edge: keep clear of it
         status = rng.choice(["completed", "completed", "completed", "failed"])
         run = timedelta(seconds=rng.uniform(1, 300))
-        specs.append({"status": status, "created": age + run, "started": age + run, "finished": age})
+        specs.append(
+            {"status": status, "created": age + run, "started": age + run, "finished": age}
+        )
         if age < timedelta(hours=24):
             done_day += status == "completed"
             failed_day += status == "failed"

@@ -134,7 +134,9 @@ def test_decoder_accepts_the_seed_shape_and_names_bad_paths():
         ShapeError, match=r"Health.metrics.queueDepth: expected a number, got 'lots'"
     ):
         decode(Health, bad)
-    with pytest.raises(ShapeError, match=re.escape("Health.status: expected one of healthy|warning|critical")):
+    with pytest.raises(
+        ShapeError, match=re.escape("Health.status: expected one of healthy|warning|critical")
+    ):
         decode(Health, seed_health(status="fine"))
     with pytest.raises(ShapeError, match=re.escape("Health.health: missing")):
         decode(Health, {k: v for k, v in seed_health().items() if k != "health"})
