@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jobtui.agent.db import Dialect
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DURATION_BUCKETS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
 )  # fmt: skip
@@ -123,10 +123,16 @@ def _metrics_table(conn: Connection, d: Dialect, _bucket: int) -> None:
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS job_metrics (ts {real} PRIMARY KEY, {fields})"))
 
 
+def _triggers_v4(conn: Connection, d: Dialect, bucket: int) -> None:
+    """4: triggers that an outer upsert cannot break (SQLite), statement-level (PostgreSQL)."""
+    install_triggers(conn, d, bucket)
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] = (
     (1, _jobs_table),
     (2, _rollups),
     (3, _metrics_table),
+    (4, _triggers_v4),
 )
 
 
@@ -206,9 +212,11 @@ def _sqlite_level(row: str, sign: str, table: str, width: int) -> list[str]:
     stmts = []
     if sign == "+":
         stmts += [
-            f"INSERT OR IGNORE INTO {table} (bucket) SELECT {fin_b} WHERE {finished}",
-            f"INSERT OR IGNORE INTO {table} (bucket) SELECT {start_b} "
-            f"WHERE {row}.started_at IS NOT NULL",
+            # Not INSERT OR IGNORE: an outer upsert's conflict policy would override it.
+            f"INSERT INTO {table} (bucket) SELECT {fin_b} WHERE {finished} "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE bucket = {fin_b})",
+            f"INSERT INTO {table} (bucket) SELECT {start_b} WHERE {row}.started_at IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE bucket = {start_b})",
         ]
     stmts += [
         f"""UPDATE {table} SET
@@ -264,7 +272,8 @@ def _sqlite_triggers(conn: Connection, width: int) -> None:
         conn.execute(text(f"CREATE TRIGGER {name} {when} BEGIN\n" + ";\n".join(body) + ";\nEND"))
 
     count_new = [
-        "INSERT OR IGNORE INTO job_status_counts (status, n) VALUES (NEW.status, 0)",
+        "INSERT INTO job_status_counts (status, n) SELECT NEW.status, 0 WHERE NOT EXISTS "
+        "(SELECT 1 FROM job_status_counts WHERE status = NEW.status)",
         "UPDATE job_status_counts SET n = n + 1 WHERE status = NEW.status",
     ]
     count_old = ["UPDATE job_status_counts SET n = n - 1 WHERE status = OLD.status"]

@@ -1,0 +1,122 @@
+"""Several worker processes on one store never run a job twice; migrations upgrade in place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from jobtui.agent.db import _normalise
+from jobtui.agent.store import JobStore, NewJob
+from jobtui.contract import iso, utcnow
+
+WORKER = """
+import json, sys
+from jobtui.agent.store import JobStore
+from jobtui.contract import utcnow
+store = JobStore(sys.argv[1], pool_size=2)
+done = []
+while True:
+    job = store.claim(utcnow())
+    if job is None:
+        break
+    if store.complete(job, utcnow()):
+        done.append(job.id)
+print(json.dumps(done))
+"""
+
+
+def test_worker_processes_never_run_a_job_twice(database):
+    """FOR UPDATE SKIP LOCKED on PostgreSQL, one writer at a time on SQLite: four processes
+    drain 10,000 jobs, and every job is claimed and completed exactly once."""
+    store = JobStore(database)
+    store.migrate()
+    ids = store.enqueue([NewJob("t") for _ in range(10_000)], utcnow())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, database], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    done: list[str] = []
+    for p in procs:
+        out, _ = p.communicate(timeout=300)
+        assert p.returncode == 0
+        done += json.loads(out)
+    assert len(done) == len(set(done)) == 10_000
+    assert set(done) == set(ids)
+    with store.read() as conn:
+        counts = dict(
+            conn.execute(text("SELECT status, n FROM job_status_counts WHERE n > 0")).all()
+        )
+    assert counts == {"completed": 10_000}
+    store.close()
+
+
+SEED_TABLE = {
+    "sqlite": """CREATE TABLE background_jobs (
+        id TEXT PRIMARY KEY, user_id TEXT, job_type TEXT, status TEXT NOT NULL,
+        progress INTEGER DEFAULT 0, message TEXT, input_data TEXT, result TEXT, error TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, completed_at TEXT)""",
+    "postgresql": """CREATE TABLE background_jobs (
+        id UUID PRIMARY KEY DEFAULT gen_random_uuid(), user_id UUID, job_type TEXT,
+        status TEXT NOT NULL, progress INTEGER DEFAULT 0, message TEXT, input_data JSONB,
+        result JSONB, error TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), started_at TIMESTAMPTZ,
+        completed_at TIMESTAMPTZ)""",
+}
+
+
+def test_an_existing_seed_table_is_upgraded_in_place(database, agent_factory):
+    """A table with only the seed's columns and rows already in it: the agent adds what it
+    needs, counts what is there, and a second start changes nothing."""
+    kind = "sqlite" if database.startswith("sqlite") else "postgresql"
+    engine = create_engine(_normalise(database))
+    now = utcnow()
+    ts = (lambda d: iso(d)) if kind == "sqlite" else (lambda d: d)
+    with engine.begin() as conn:
+        conn.execute(text(SEED_TABLE[kind]))
+        for i, status in enumerate(["pending", "pending", "processing", "completed", "failed"]):
+            conn.execute(
+                text(
+                    "INSERT INTO background_jobs (id, job_type, status, error, created_at, "
+                    "updated_at, started_at, completed_at) VALUES (:id, 'story', :status, :error, "
+                    ":created, :updated, :started, :done)"
+                ),
+                {
+                    "id": f"00000000-0000-4000-8000-00000000000{i}",
+                    "status": status,
+                    "error": "Out of memory" if status == "failed" else None,
+                    "created": ts(now - timedelta(minutes=30)),
+                    "updated": ts(now - timedelta(minutes=20 if status == "processing" else 1)),
+                    "started": ts(now - timedelta(minutes=25)) if status != "pending" else None,
+                    "done": ts(now - timedelta(minutes=1))
+                    if status in ("completed", "failed")
+                    else None,
+                },
+            )
+    engine.dispose()
+    a = agent_factory()
+    h = httpx.get(a.url + "/api/jobs/health").json()
+    assert h["metrics"]["queueDepth"] == 2
+    assert h["health"]["stuckJobsCount"] == 1
+    assert h["metrics"]["successRate"] == 50.0
+    jobs = httpx.get(a.url + "/api/jobs", params={"status": "failed"}).json()["jobs"]
+    assert [j["error"] for j in jobs] == ["Out of memory"]
+    job_id = jobs[0]["id"]
+    assert httpx.post(a.url + f"/api/jobs/{job_id}/retry").json()["status"] == "pending"
+    assert httpx.post(a.url + "/api/admin/recover-stuck").json() == {"recovered": 1, "failed": 0}
+    r = httpx.post(a.url + "/api/admin/backups", timeout=60)
+    assert r.status_code == 201 and r.json()["jobs"] == 5
+    assert (
+        httpx.post(a.url + f"/api/admin/backups/{r.json()['name']}/restore", timeout=60).status_code
+        == 200
+    )
+    a.stop()
+    b = agent_factory(database=a.database)  # migrating again is a no-op
+    # the retried and the recovered job wait too now
+    assert httpx.get(b.url + "/api/jobs/health").json()["metrics"]["queueDepth"] == 4
