@@ -17,7 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_example_config_is_valid_and_complete():
-    cfg = load_config(ROOT / "config.example.yaml", env={})
+    from jobtui.alerting.config import load_watch_config
+    from jobtui.capacity import load_capacity_config
+    from jobtui.incident import load_incident_config
+    from jobtui.logs import load_logging_config
+
+    env = {
+        name: "https://hooks.example.com/x" if "URL" in name else "secret"
+        for name in ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SMTP_PASS", "ALERT_WEBHOOK_URL")
+    }
+    cfg = load_config(ROOT / "config.example.yaml", env=env)
+    # the sections other modules own validate too
+    watch = load_watch_config(cfg, env=env)
+    assert len(watch.notifiers) == 4
+    assert load_logging_config(cfg, env=env).syslog is not None
+    load_capacity_config(cfg, env=env)
+    assert load_incident_config(cfg, env=env).notifiers == ("oncall-email", "incident-bridge")
     assert cfg.thresholds == Thresholds()  # the example documents the defaults
     assert set(cfg.targets) == {"local", "production"}
     assert cfg.errors.classify("Storage quota exhausted").category == "Quota"
