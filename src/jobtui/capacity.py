@@ -292,13 +292,9 @@ def recommend(
 
 def load_capacity_config(config: Config, env: Mapping[str, str] | None = None) -> CapacityConfig:
     """Validate the ``capacity:`` section; :class:`ConfigError` names the file and the key."""
-    from jobtui.config import ConfigError
+    from jobtui.config import load_section
 
-    try:
-        return parse_capacity(config.raw.get("capacity"), os.environ if env is None else env)
-    except ConfigError as exc:
-        where = str(config.path) if config.path else "config"
-        raise ConfigError(f"{where}: {exc}") from None
+    return load_section(config, "capacity", parse_capacity, env)
 
 
 def parse_capacity(data: Any, env: Mapping[str, str]) -> CapacityConfig:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -28,6 +28,7 @@ from jobtui.rules import (
     Thresholds,
 )
 
+T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8787"
 DEFAULT_PORT = 8787
 
@@ -408,6 +409,21 @@ def _check(sec: Section) -> CheckConfig:
     rt.done()
     sec.done()
     return cfg
+
+
+def load_section(
+    config: Config,
+    name: str,
+    parse: Callable[[Any, Mapping[str, str]], T],
+    env: Mapping[str, str] | None = None,
+) -> T:
+    """Validate a section another module owns (passed through in ``Config.raw``) with its
+    ``parse(data, env)``; a :class:`ConfigError` is prefixed with the file's path."""
+    try:
+        return parse(config.raw.get(name), os.environ if env is None else env)
+    except ConfigError as exc:
+        where = str(config.path) if config.path else "config"
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def resolve_target(

@@ -878,13 +878,9 @@ def _default_state_file(config: Config) -> Path | None:
 
 def load_incident_config(config: Config, env: Mapping[str, str] | None = None) -> IncidentConfig:
     """Validate the ``incident:`` section; :class:`ConfigError` names the file and the key."""
-    from jobtui.config import ConfigError
+    from jobtui.config import load_section
 
-    try:
-        return parse_incident(config.raw.get("incident"), os.environ if env is None else env)
-    except ConfigError as exc:
-        where = str(config.path) if config.path else "config"
-        raise ConfigError(f"{where}: {exc}") from None
+    return load_section(config, "incident", parse_incident, env)
 
 
 def parse_incident(data: Any, env: Mapping[str, str]) -> IncidentConfig:

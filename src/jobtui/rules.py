@@ -116,7 +116,7 @@ RESPONSE_TIME = Rule(
 )
 RULE_NAMES: tuple[str, ...] = (*(r.name for r in RULES), STALLED.name, "system_down")
 
-_FIGURE = {
+FIGURE_OF: dict[str, str] = {  # rule → the Figures field it judges
     "queue_depth": "queue_depth",
     "error_rate": "error_rate",
     "processing_time": "average_processing_time",
@@ -130,7 +130,7 @@ def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
     """Every rule that trips, at its highest level (critical suppresses the warning)."""
     found: list[Finding] = []
     for rule in RULES:
-        value = getattr(fig, _FIGURE[rule.name])
+        value = getattr(fig, FIGURE_OF[rule.name])
         if value is None:
             continue
         for level, levels in (("critical", thresholds.critical), ("warning", thresholds.warning)):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jobtui.alerting.observe import ALL_RULES
-from jobtui.config import Config, ConfigError, Secret, Section
+from jobtui.config import Config, ConfigError, Secret, Section, load_section
 
 Level = Literal["warning", "critical"]
 NOTIFIER_TYPES = ("slack_webhook", "slack_bot", "email", "webhook")
@@ -106,12 +106,8 @@ def default_state_file(env: Mapping[str, str] = os.environ) -> Path:
 
 def load_watch_config(config: Config, env: Mapping[str, str] | None = None) -> WatchConfig:
     """Validate ``watch`` and ``notifiers``; :class:`ConfigError` names the file and the key."""
-    env = os.environ if env is None else env
-    try:
-        return parse_watch(config.raw.get("watch"), config.raw.get("notifiers"), env)
-    except ConfigError as exc:
-        where = str(config.path) if config.path else "config"
-        raise ConfigError(f"{where}: {exc}") from None
+    notifiers = config.raw.get("notifiers")
+    return load_section(config, "watch", lambda data, e: parse_watch(data, notifiers, e), env)
 
 
 def parse_watch(watch: Any, notifiers: Any, env: Mapping[str, str]) -> WatchConfig:

@@ -16,6 +16,7 @@ from jobtui.client import ClientError, Timed, safe_url
 from jobtui.config import CheckConfig, Target
 from jobtui.contract import Health, Status
 from jobtui.rules import (
+    FIGURE_OF,
     RANK,
     RESPONSE_TIME,
     RULE_NAMES,
@@ -46,14 +47,6 @@ LABELS: dict[str, str] = {
     SYSTEM_DOWN: "System down",
 }
 UNITS: dict[str, str] = {r.name: r.unit for r in (*RULES, RESPONSE_TIME)}
-_FIGURE = {
-    "queue_depth": "queue_depth",
-    "error_rate": "error_rate",
-    "processing_time": "average_processing_time",
-    "wait_time": "wait_time",
-    "resource_utilization": "resource_utilization",
-    "stuck_jobs": "stuck_jobs",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +123,7 @@ def observe(
     found: dict[str, Finding] = {f.rule: f for f in evaluate(figures, thresholds)}
     results = []
     for rule in RULES:
-        value = getattr(figures, _FIGURE[rule.name])
+        value = getattr(figures, FIGURE_OF[rule.name])
         warn = getattr(thresholds.warning, rule.name)
         crit = getattr(thresholds.critical, rule.name)
         f = found.get(rule.name)

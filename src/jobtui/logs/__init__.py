@@ -105,13 +105,9 @@ def parse_size(value: Any) -> int:
 
 def load_logging_config(config: Config, env: Mapping[str, str] | None = None) -> LoggingConfig:
     """Validate the ``logging:`` section; :class:`ConfigError` names the file and the key."""
-    from jobtui.config import ConfigError
+    from jobtui.config import load_section
 
-    try:
-        return parse_logging(config.raw.get("logging"), os.environ if env is None else env)
-    except ConfigError as exc:
-        where = str(config.path) if config.path else "config"
-        raise ConfigError(f"{where}: {exc}") from None
+    return load_section(config, "logging", parse_logging, env)
 
 
 def parse_logging(data: Any, env: Mapping[str, str]) -> LoggingConfig:
