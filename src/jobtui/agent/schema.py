@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jobtui.agent.db import Dialect
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DURATION_BUCKETS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
 )  # fmt: skip
@@ -133,6 +133,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] =
     (2, _rollups),
     (3, _metrics_table),
     (4, _triggers_v4),
+    (5, _triggers_v4),  # PostgreSQL: progress-only updates skip the rollups
 )
 
 
@@ -360,6 +361,15 @@ def _pg_apply(rels: tuple[tuple[str, int], ...], width: int) -> str:
     return "\n    ".join(out)
 
 
+_PG_UNCHANGED = """
+    IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                   WHERE (o.status, o.created_at, o.started_at, o.completed_at)
+                         IS DISTINCT FROM (n.status, n.created_at, n.started_at, n.completed_at))
+    THEN
+      RETURN NULL;  -- progress and messages: nothing any rollup counts
+    END IF;
+"""
+
 _PG_FINISHED = """
     WITH t AS (
       SELECT n.status, EXTRACT(EPOCH FROM n.completed_at - n.started_at) AS secs
@@ -390,7 +400,7 @@ def _postgres_triggers(conn: Connection, width: int) -> None:
         "DELETE": ("REFERENCING OLD TABLE AS old_rows", _pg_apply((("old_rows", -1),), width)),
         "UPDATE": (
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            _pg_apply((("old_rows", -1), ("new_rows", 1)), width) + _PG_FINISHED,
+            _PG_UNCHANGED + _pg_apply((("old_rows", -1), ("new_rows", 1)), width) + _PG_FINISHED,
         ),
     }
     drop_triggers(conn, Dialect("postgresql"))
