@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from jobtui.config import DashboardConfig, Secret, Target
 from jobtui.dashboard.app import DashboardApp
 
 MADE: list[DashboardApp] = []
-FAST = DashboardConfig(health_interval=0.2, metrics_interval=0.4, jobs_page_size=100)
+FAST = DashboardConfig(health_interval=0.5, metrics_interval=1.0, jobs_page_size=100)
 SIZE = (120, 40)
 
 
@@ -75,8 +76,19 @@ def screen(app: DashboardApp | Any) -> str:
 
 async def shows(pilot: Pilot[Any], *texts: str, timeout: float = 10.0) -> str:
     """Wait until every one of ``texts`` is on screen; the screen's text."""
-    await until(pilot, lambda: all(t in screen(pilot.app) for t in texts), timeout, f"{texts}")
+    try:
+        await until(pilot, lambda: all(t in screen(pilot.app) for t in texts), timeout, "text")
+    except AssertionError as exc:
+        missing = [t for t in texts if t not in screen(pilot.app)]
+        raise AssertionError(f"not on screen: {missing}\n{exc}") from None
     return screen(pilot.app)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    """The dashboard only speaks HTTP, so one kind of store is enough here (the agent's own
+    tests run on PostgreSQL too): SQLite, which keeps this suite fast."""
+    return f"sqlite:///{tmp_path / 'jobs.db'}"
 
 
 @pytest.fixture(autouse=True)

@@ -103,8 +103,9 @@ async def test_sparklines_follow_recent_values(seed_server):
                 what=f"depth {depth}",
             )
         await pilot.pause(0.1)
-        spark = app.query_one("#card-queue").query_one("Sparkline")
-        assert [v for v in spark.data if v in (5, 9, 2)][-3:] == [5, 9, 2]
+        card = app.query_one("#card-queue")
+        assert card._data[2][-3:] == (5, 9, 2)
+        await until(pilot, lambda: "▁" in screen(app) and "█" in screen(app), what="sparkline")
 
 
 async def test_hidden_overview_is_not_rerendered(seed_server):

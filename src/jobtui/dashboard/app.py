@@ -46,6 +46,7 @@ T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 ERRORS_HOURS = 24
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
+COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 
 
 def css_path() -> Path:
@@ -107,6 +108,8 @@ class DashboardApp(App[int]):
         self._hours = 24
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
+        self._flush_pending = False
+        self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
         self.poller = Poller(target, timeout=timeout, client_factory=client_factory)
         self._add_feeds()
@@ -240,7 +243,9 @@ class DashboardApp(App[int]):
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)
-        self._show_chrome()
+        if u.feed == "metrics" and self.active_tab != "performance":
+            # asked once at the start (it seeds the sparklines); then only while shown
+            self.poller.set_active("metrics", False)
         touched = {
             "health": ("overview",),
             "host": ("overview",),
@@ -248,10 +253,20 @@ class DashboardApp(App[int]):
             "jobs": ("jobs",),
             "errors": ("errors",),
         }.get(u.feed, ())
-        for tab in touched:
-            self._dirty.add(tab)
-        if self.active_tab in touched:
-            self._render_tab(self.active_tab)
+        self._dirty.update(touched)
+        self._chrome_dirty = True
+        if not self._flush_pending:  # answers that arrive together are painted together
+            self._flush_pending = True
+            self.set_timer(COALESCE, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self.leaving:
+            return
+        if self._chrome_dirty:
+            self._chrome_dirty = False
+            self.guard("status", self._show_chrome)
+        self._render_tab(self.active_tab)
 
     def _admin_answered(self, u: Update) -> None:
         if self._flag_read_only:
@@ -311,6 +326,8 @@ class DashboardApp(App[int]):
 
     def _tick(self) -> None:
         """Every second: the ages and countdowns (nothing else repaints)."""
+        if self.leaving:
+            return
         self.guard("status", self._show_status)
         if self.active_tab == "overview":
             view = self.main.query_one(OverviewView)
@@ -377,9 +394,7 @@ class DashboardApp(App[int]):
             text.append("connecting…", style="dim")
             return text
         text.append("● ", style="green")
-        text.append(f"live · every {self.settings.health_interval:g}s", style="dim")
-        if st.response is not None:
-            text.append(f" · last answer {st.response * 1000:.0f} ms", style="dim")
+        text.append(f"live · polling every {self.settings.health_interval:g}s", style="dim")
         return text
 
     # ------------------------------------------------------------------ tabs
@@ -389,6 +404,7 @@ class DashboardApp(App[int]):
         if self.leaving:
             return
         tab = event.pane.id or "overview"
+        self.poller.set_active("metrics", tab == "performance", kick=tab == "performance")
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
         view = await self._ensure_view(tab)

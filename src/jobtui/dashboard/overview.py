@@ -3,12 +3,13 @@ recommendations and the local host (the seed's SystemHealth component)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid, Vertical, VerticalScroll
 
 from jobtui.config import Target
 from jobtui.contract import Health
@@ -18,6 +19,7 @@ from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
+LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
 NARROW = 96  # columns: below this, cards and panels go two by two
 STATUS_ICON = {"healthy": "●", "warning": "▲", "critical": "✖"}
 
@@ -26,8 +28,13 @@ class OverviewView(VerticalScroll):
     """Everything about the system's health on one screen."""
 
     def compose(self) -> ComposeResult:
-        yield Text1(id="banner", classes="-unknown")
-        yield Text1(id="alerts", classes="panel")
+        with Vertical(id="banner", classes="-unknown"):
+            yield Text1(id="banner-head")
+            yield Text1(id="banner-where")
+            yield Text1(id="banner-stale")
+        with Grid(id="notes"):
+            yield Text1(id="alerts", classes="panel")
+            yield Text1(id="recommendations", classes="panel")
         with Grid(id="cards"):
             yield Card("Queue depth", id="card-queue")
             yield Card("Success rate", id="card-success")
@@ -38,7 +45,6 @@ class OverviewView(VerticalScroll):
             yield Text1(id="operational", classes="panel")
             yield Text1(id="stuck", classes="panel")
             yield Text1(id="host", classes="panel")
-        yield Text1(id="recommendations", classes="panel")
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
@@ -71,14 +77,19 @@ class OverviewView(VerticalScroll):
         self._recommendations(h)
 
     def tick(self, state: State, target: Target, now: datetime) -> None:
-        """The banner, whose "updated Ns ago" changes every second."""
-        self.query_one("#banner", Text1).set(banner(state, target, now))
-        banner_widget = self.query_one("#banner", Text1)
+        """The banner, whose "updated Ns ago" changes every second (one line repaints)."""
+        self.query_one("#banner-head", Text1).set(banner_head(state, target))
+        self.query_one("#banner-where", Text1).set(banner_where(state, target, now))
+        stale = banner_stale(state, now)
+        stale_widget = self.query_one("#banner-stale", Text1)
+        stale_widget.display = stale is not None
+        stale_widget.set(stale or "")
+        banner_widget = self.query_one("#banner", Vertical)
         h = state.health.value
         for name in ("healthy", "warning", "critical"):
-            banner_widget.flag(f"-{name}", h is not None and h.status == name)
-        banner_widget.flag("-unknown", h is None)
-        banner_widget.flag("-stale", state.health.stale)
+            banner_widget.set_class(h is not None and h.status == name, f"-{name}")
+        banner_widget.set_class(h is None, "-unknown")
+        banner_widget.set_class(state.health.stale, "-stale")
 
     def _alerts(self, h: Health | None) -> None:
         widget = self.query_one("#alerts", Text1)
@@ -87,16 +98,9 @@ class OverviewView(VerticalScroll):
             return
         if not h.health.alerts:
             widget.set(Text("No active alerts", style="dim"))
-            widget.flag("-active", False)
             return
         colour = STATUS_STYLE.get(h.status, "yellow")
-        text = Text()
-        for i, alert in enumerate(h.health.alerts):
-            text.append("\n" if i else "")
-            text.append("▲ ", style=colour)
-            text.append(alert)
-        widget.set(text)
-        widget.flag("-active", True)
+        widget.set(listing(h.health.alerts, "▲ ", colour))
 
     def _cards(self, state: State, h: Health | None, now: datetime) -> None:
         t = state.trends.snapshot()
@@ -164,7 +168,6 @@ class OverviewView(VerticalScroll):
         widget = self.query_one("#stuck", Text1)
         if h is None:
             widget.set(Text("—", style="dim"))
-            widget.flag("-warn", False)
             return
         n = h.health.stuck_jobs_count
         text = Text()
@@ -179,7 +182,6 @@ class OverviewView(VerticalScroll):
                 text.append(" R ", style="bold reverse")
                 text.append(" reset to pending")
         widget.set(text)
-        widget.flag("-warn", n > 0)
 
     def _host(self, s: HostStats | None) -> None:
         widget = self.query_one("#host", Text1)
@@ -207,16 +209,24 @@ class OverviewView(VerticalScroll):
         if h is None or not h.health.recommendations:
             widget.set(Text("No recommendations" if h else "—", style="dim"))
             return
-        text = Text()
-        for i, rec in enumerate(h.health.recommendations):
-            text.append("\n" if i else "")
-            text.append("→ ", style="yellow")
-            text.append(rec)
-        widget.set(text)
+        widget.set(listing(h.health.recommendations, "→ ", "yellow"))
 
 
-def banner(state: State, target: Target, now: datetime) -> Text:
-    """Status and message; where, how fresh and how fast; what is wrong with the data."""
+def listing(items: Sequence[str], bullet: str, colour: str) -> Text:
+    """At most :data:`LIST_LINES` lines (the panels keep their size: no layout on change)."""
+    shown = list(items[:LIST_LINES])
+    if len(items) > LIST_LINES:
+        shown[-1] = f"… and {len(items) - LIST_LINES + 1} more"
+    text = Text()
+    for i, item in enumerate(shown):
+        text.append("\n" if i else "")
+        text.append(bullet, style=colour)
+        text.append(item)
+    return text
+
+
+def banner_head(state: State, target: Target) -> Text:
+    """The status and the server's message (or why there is none)."""
     feed = state.health
     h = feed.value
     text = Text()
@@ -227,26 +237,39 @@ def banner(state: State, target: Target, now: datetime) -> Text:
         else:
             text.append("○ CONNECTING  ", style="bold")
             text.append(f"waiting for the first answer from {target.url}")
-    else:
-        style = STATUS_STYLE.get(h.status, "white")
-        text.append(f"{STATUS_ICON.get(h.status, '●')} {h.status.upper()}  ", style=f"bold {style}")
-        text.append(h.message, style="bold")
-        if feed.stale:
-            text.append("  STALE", style="bold reverse yellow")
-    text.append("\n")
+        return text
+    style = STATUS_STYLE.get(h.status, "white")
+    text.append(f"{STATUS_ICON.get(h.status, '●')} {h.status.upper()}  ", style=f"bold {style}")
+    text.append(h.message, style="bold")
+    if feed.stale:
+        text.append("  STALE", style="bold reverse yellow")
+    return text
+
+
+def banner_where(state: State, target: Target, now: datetime) -> Text:
+    """Where, how fresh, how fast: the line that changes every second."""
+    feed = state.health
     name = shown_name(target)
-    text.append(f"{name} · {target.url}" if name else target.url, style="dim")
+    text = Text(f"{name} · {target.url}" if name else target.url, style="dim")
     age = feed.age(now)
     if age is not None:
-        text.append(f" · updated {span(age)} ago", style="dim")
+        text.append(f" · updated {span(age)} ago")
     if state.response is not None:
-        text.append(f" · response {state.response * 1000:.0f} ms", style="dim")
-    if h is not None:
-        text.append(f" · server time {local(h.timestamp)}", style="dim")
-    if feed.stale:
-        text.append("\n")
-        text.append(f"showing the last good data, from {span(age or 0)} ago: ", style="yellow")
-        text.append(feed.error or "")
+        text.append(f" · response {state.response * 1000:.0f} ms")
+    if feed.value is not None:
+        text.append(f" · server time {local(feed.value.timestamp)}")
+    return text
+
+
+def banner_stale(state: State, now: datetime) -> Text | None:
+    """What is wrong with the data on screen, or None when it is fresh."""
+    feed = state.health
+    if not feed.stale:
+        return None
+    text = Text(
+        f"showing the last good data, from {span(feed.age(now) or 0)} ago: ", style="yellow"
+    )
+    text.append(feed.error or "")
     return text
 
 

@@ -1,0 +1,258 @@
+"""Actions that change the server: each confirmed first, each disabled when read-only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
+from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
+from tests.support import Canned, add_job, seed_health
+
+
+def statuses(agent) -> dict[str, str]:
+    with agent.store.read() as conn:
+        return dict(conn.execute(text("SELECT id, status FROM background_jobs")).all())
+
+
+def posts(server) -> list[str]:
+    return [r[1] for r in server.requests if r[0] == "POST"]
+
+
+def add_stuck(agent, n: int) -> list[str]:
+    return [
+        add_job(
+            agent.store,
+            status="processing",
+            created=timedelta(minutes=30),
+            started=timedelta(minutes=29),
+            updated=timedelta(minutes=20),
+            attempts=1,
+        )
+        for _ in range(n)
+    ]
+
+
+async def confirm_shown(pilot) -> str:
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirmation")
+    return await shows(pilot, "(y)", "No (n)")
+
+
+async def test_recover_stuck_says_how_many_and_how_many_were(agent):
+    stuck = add_stuck(agent, 3)
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "3 stuck")
+        await pilot.press("R")
+        text = await confirm_shown(pilot)
+        assert "Reset 3 stuck job(s) on test to pending?" in text
+        await pilot.press("y")
+        await noted(pilot, "Recovered 3 stuck job(s).")
+        assert {statuses(agent)[i] for i in stuck} == {"pending"}
+        await shows(pilot, "0 — none stuck")
+
+
+async def test_recover_stuck_answered_no_changes_nothing(agent):
+    stuck = add_stuck(agent, 2)
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "2 stuck")
+        await pilot.press("R")
+        await confirm_shown(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
+        await pilot.pause(0.3)
+        assert {statuses(agent)[i] for i in stuck} == {"processing"}
+        assert not [n for n in app.notes if "Recovered" in n]
+
+
+async def test_recover_on_a_seed_server_offers_its_system_recovery(seed_server):
+    seed_server.set(
+        "GET",
+        "/api/jobs/health",
+        Canned(body=seed_health(health={"alerts": [], "recommendations": [], "stuckJobsCount": 4})),
+    )
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "4 stuck")
+        await pilot.press("R")
+        text = await confirm_shown(pilot)
+        assert "Reset 4 stuck job(s)" in text
+        await pilot.press("y")
+        await until(pilot, lambda: "System recovery" in screen(app), what="second question")
+        text = await confirm_shown(pilot)
+        assert "does not provide recover-stuck" in text
+        assert "/api/admin/recovery" not in posts(seed_server)
+        await pilot.press("y")
+        await noted(pilot, "System recovery completed successfully")
+        assert posts(seed_server) == ["/api/admin/recover-stuck", "/api/admin/recovery"]
+
+
+async def test_backup_not_provided_says_so_without_asking(seed_server):
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="health")
+        await pilot.press("b")
+        await noted(pilot, "Backup: GET /api/admin/backups: not provided by this server")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert posts(seed_server) == []
+
+
+async def test_backup_is_confirmed_then_made(seed_server):
+    seed_server.set(
+        "GET",
+        "/api/admin/backups",
+        Canned(
+            body={
+                "backups": [
+                    {
+                        "name": "jobs-20261128.json",
+                        "createdAt": "2026-11-28T03:00:00Z",
+                        "size": 2048,
+                    }
+                ]
+            }
+        ),
+    )
+    seed_server.set(
+        "POST",
+        "/api/admin/backups",
+        Canned(body={"name": "jobs-20261129.json", "jobs": 1234, "size": 524288}),
+    )
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="health")
+        await pilot.press("b")
+        text = await confirm_shown(pilot)
+        assert "Latest backup: jobs-20261128.json" in text
+        await pilot.press("y")
+        await noted(pilot, "Backup jobs-20261129.json: 1,234 jobs, 512.0 KB.")
+        assert posts(seed_server) == ["/api/admin/backups"]
+
+
+async def test_retry_and_cancel_from_the_jobs_tab(agent):
+    failed = add_job(
+        agent.store,
+        status="failed",
+        error="Network request failed",
+        created=timedelta(minutes=3),
+        started=timedelta(minutes=3),
+        finished=timedelta(minutes=2),
+        attempts=3,
+    )
+    pending = add_job(agent.store, status="pending", created=timedelta(minutes=1))
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, failed[:8], pending[:8])
+        await pilot.press("f")  # failed only: the failed job is the one selected
+        await until(pilot, lambda: pending[:8] not in screen(app), what="failed only")
+        await pilot.press("e")
+        text = await confirm_shown(pilot)
+        assert f"Retry job {failed}?" in text
+        await pilot.press("y")
+        await noted(pilot, f"Job {failed} is now pending.")
+        assert statuses(agent)[failed] == "pending"
+        await pilot.press("a")  # all again; the newest (pending) job is first
+        await shows(pilot, pending[:8])
+        await until(pilot, lambda: app.view("jobs").selected().id == pending, what="selection")
+        await pilot.press("c")
+        text = await confirm_shown(pilot)
+        assert f"Cancel job {pending}?" in text
+        await pilot.press("y")
+        await noted(pilot, f"Job {pending} is now cancelled.")
+        assert statuses(agent)[pending] == "cancelled"
+
+
+async def test_a_refused_action_is_one_line(agent):
+    done = add_job(
+        agent.store,
+        status="completed",
+        created=timedelta(minutes=3),
+        started=timedelta(minutes=3),
+        finished=timedelta(minutes=2),
+        attempts=1,
+    )
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, done[:8])
+        await pilot.press("c")
+        await confirm_shown(pilot)
+        await pilot.press("y")
+        message = await noted(pilot, "409")
+        assert "only" in message and "\n" not in message
+        assert statuses(agent)[done] == "completed"
+
+
+async def test_retry_from_the_job_detail(agent):
+    failed = add_job(
+        agent.store,
+        status="failed",
+        error="Out of memory: worker heap limit reached\nat Worker.run (worker.js:42)",
+        created=timedelta(minutes=3),
+        started=timedelta(minutes=3),
+        finished=timedelta(minutes=2),
+        attempts=3,
+    )
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, failed[:8])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        await shows(pilot, failed, "at Worker.run (worker.js:42)", "3 of 3", "Completed")
+        await pilot.press("e")
+        await confirm_shown(pilot)
+        await pilot.press("y")
+        await noted(pilot, "is now pending")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail again")
+        await shows(pilot, "pending")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, JobDetailScreen), what="closed")
+
+
+async def test_read_only_disables_every_action(agent):
+    stuck = add_stuck(agent, 1)
+    app = make_app(agent.url, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "1 stuck", "READ-ONLY", "read-only: started with --read-only")
+        for key in ("R", "b"):
+            await pilot.press(key)
+        await pilot.press("3")
+        await shows(pilot, stuck[0][:8])
+        for key in ("e", "c"):
+            await pilot.press(key)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        for key in ("e", "c"):
+            await pilot.press(key)
+        await pilot.pause(0.2)
+        assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)
+        assert statuses(agent)[stuck[0]] == "processing"
+        for action in ("recover_stuck", "backup"):
+            assert app.check_action(action, ()) is None  # dimmed in the footer
+
+
+async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):
+    agent = agent_factory(
+        env={"JOBTUI_ADMIN_TOKEN": "admin-secret", "JOBTUI_READ_TOKEN": "read-secret"}
+    )
+    add_stuck(agent, 1)
+    app = make_app(agent.url, token="read-secret")
+    async with app.run_test(size=SIZE) as pilot:
+        text = await shows(
+            pilot, "READ-ONLY", "the admin check said", "1 stuck", "recovery disabled"
+        )
+        assert "read-secret" not in text and "admin-secret" not in text
+        await pilot.press("R")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
+    admin = make_app(agent.url, token="admin-secret")
+    async with admin.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: admin.state.admin.value, what="admin check")
+        assert admin.read_only is None
+        await pilot.press("R")
+        await confirm_shown(pilot)
