@@ -27,8 +27,8 @@ CATEGORY_COLUMNS = (
     ("Recommendation", "recommendation", 70),
 )
 JOB_COLUMNS = (
-    ("ID", "id", 10),
-    ("Type", "type", 20),
+    ("ID", "id", 8),
+    ("Type", "type", 18),
     ("Tries", "attempts", 6),
     ("Failed", "failed", 10),
     ("Error", "error", 70),
@@ -205,7 +205,7 @@ class ErrorsView(Vertical):
             failed = j.completed_at or j.updated_at
             table.add_row(
                 short_id(j.id),
-                excerpt(j.type, 20),
+                excerpt(j.type, 18),
                 f"{j.attempts}/{j.max_attempts}",
                 ago(failed, now),
                 Text(excerpt(j.error, 200), style="red"),

@@ -35,14 +35,14 @@ JOB_STYLE = {
     "cancelled": "dim",
 }
 COLUMNS = (
-    ("ID", "id", 10),
-    ("Type", "type", 20),
-    ("Status", "status", 11),
+    ("ID", "id", 8),
+    ("Type", "type", 18),
+    ("Status", "status", 10),
     ("Progress", "progress", 8),
-    ("Tries", "attempts", 6),
-    ("Age", "age", 9),
-    ("Duration", "duration", 9),
-    ("Error", "error", 48),
+    ("Tries", "attempts", 5),
+    ("Age", "age", 7),
+    ("Duration", "duration", 8),
+    ("Error", "error", 120),  # clipped by the screen; the detail shows it all
 )
 
 
@@ -272,7 +272,7 @@ class JobsView(Vertical):
     def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
         return (
             short_id(j.id),
-            excerpt(j.type, 20),
+            excerpt(j.type, 18),
             Text(j.status, style=JOB_STYLE.get(j.status, "")),
             f"{j.progress}%",
             f"{j.attempts}/{j.max_attempts}",
