@@ -1,0 +1,261 @@
+"""SVG snapshots of every tab and dialog, on fixed data with a frozen clock and host.
+
+Regenerate after an intended change of the look with ``pytest tests/dashboard/test_snapshots.py
+--snapshot-update`` and review the SVGs (``snapshot_report.html`` shows the differences).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jobtui.client import Client, Timed
+from jobtui.config import DashboardConfig, Target
+from jobtui.contract import iso
+from jobtui.dashboard.app import DashboardApp
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
+from jobtui.dashboard.help import HelpScreen
+from jobtui.dashboard.hostinfo import HostStats
+from tests.dashboard.conftest import screen
+from tests.support import Canned, SeedServer, seed_health, seed_metrics
+
+NOW = datetime(2026, 11, 29, 3, 0, 5, tzinfo=UTC)
+SIZE = (120, 40)
+HOST = HostStats("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+SHOWN_URL = "http://jobs.internal:8787"
+ONCE = DashboardConfig(health_interval=3600, metrics_interval=3600, jobs_page_size=100)
+
+
+class FixedTimeClient(Client):
+    """The real client, reporting a fixed response time (the one moving figure on screen)."""
+
+    async def health(self) -> Timed[Any]:
+        answer = await super().health()
+        return Timed(answer.value, 0.012)
+
+
+def job(n: int, status: str, **extra: Any) -> dict[str, Any]:
+    created = NOW - timedelta(minutes=5 * n + 1)
+    body: dict[str, Any] = {
+        "id": f"{n:08x}-7c1e-4a55-9d3f-2b6e{n:08x}",
+        "type": ("story_generation", "image_generation", "pdf_export")[n % 3],
+        "status": status,
+        "progress": {"completed": 100, "processing": 40}.get(status, 0),
+        "message": None,
+        "error": None,
+        "attempts": 1 if status != "pending" else 0,
+        "maxAttempts": 3,
+        "createdAt": iso(created),
+        "updatedAt": iso(created + timedelta(seconds=50)),
+        "startedAt": iso(created + timedelta(seconds=10)) if status != "pending" else None,
+        "completedAt": iso(created + timedelta(seconds=50))
+        if status in ("completed", "failed")
+        else None,
+    }
+    body.update(extra)
+    return body
+
+
+ERRORS = {
+    "Database": "Database connection failed: could not connect to server on port 5432",
+    "Rate Limiting": "OpenAI API Error: Rate limit exceeded (429 Too Many Requests)",
+    "Validation": "Invalid input: story prompt is empty",
+}
+JOBS = [
+    job(0, "processing"),
+    job(1, "pending"),
+    job(2, "failed", error=ERRORS["Database"], attempts=3),
+    job(3, "completed"),
+    job(4, "failed", error=ERRORS["Rate Limiting"], attempts=2),
+    job(5, "completed"),
+    job(6, "cancelled"),
+    job(7, "failed", error=ERRORS["Validation"], attempts=1),
+    job(8, "completed"),
+]
+
+
+def serve_fixed_data(server: SeedServer) -> None:
+    health = seed_health(
+        status="warning",
+        message="Queue depth is high",
+        timestamp="2026-11-29T03:00:00.000Z",
+        metrics={
+            "queueDepth": 27,
+            "waitTime": 95000,
+            "resourceUtilization": 60.0,
+            "lastProcessedAt": "2026-11-29T02:59:58.000Z",
+        },
+        health={
+            "alerts": ["WARNING: Queue depth 27 > 20", "WARNING: Stuck jobs 3 > 2"],
+            "recommendations": [
+                "Increase processing capacity or find what is slow.",
+                "Recover stuck jobs (R, or `jobtui recover --stuck-only`).",
+            ],
+            "stuckJobsCount": 3,
+        },
+    )
+    server.set("GET", "/api/jobs/health", Canned(body=health))
+    metrics = seed_metrics(120, start=datetime(2026, 11, 29, 1, 0, tzinfo=UTC))
+    server.set(
+        "GET",
+        "/api/monitoring/metrics",
+        Canned(body={"count": 120, "timespan": "24 hours", "metrics": metrics}),
+    )
+    server.set("GET", "/api/jobs", Canned(body={"jobs": JOBS, "nextCursor": "more"}))
+    for j in JOBS:
+        server.set("GET", f"/api/jobs/{j['id']}", Canned(body=j))
+    categories = [
+        {
+            "category": "Database",
+            "priority": "critical",
+            "count": 12,
+            "recommendation": "Check database connectivity and credentials",
+            "lastSeen": JOBS[2]["completedAt"],
+            "sample": ERRORS["Database"],
+            "jobIds": [JOBS[2]["id"]],
+        },
+        {
+            "category": "Rate Limiting",
+            "priority": "high",
+            "count": 7,
+            "recommendation": "Implement rate limiting and backoff strategy for OpenAI API calls",
+            "lastSeen": JOBS[4]["completedAt"],
+            "sample": ERRORS["Rate Limiting"],
+            "jobIds": [JOBS[4]["id"]],
+        },
+        {
+            "category": "Validation",
+            "priority": "low",
+            "count": 2,
+            "recommendation": "Improve input validation and user feedback",
+            "lastSeen": JOBS[7]["completedAt"],
+            "sample": ERRORS["Validation"],
+            "jobIds": [JOBS[7]["id"]],
+        },
+    ]
+    server.set(
+        "GET",
+        "/api/monitoring/errors",
+        Canned(body={"hours": 24, "total": 21, "analysed": 21, "categories": categories}),
+    )
+
+
+@pytest.fixture
+def fixed(seed_server: SeedServer) -> Iterator[DashboardApp]:
+    """The app on fixed answers, a frozen clock and host, in UTC."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    serve_fixed_data(seed_server)
+    app = DashboardApp(
+        Target("prod", SHOWN_URL),  # on screen; the client talks to the test server
+        settings=ONCE,
+        timeout=2.0,
+        clock=lambda: NOW,
+        host_sampler=lambda: HOST,
+        client_factory=lambda url, token, **kw: FixedTimeClient(seed_server.url, token, **kw),
+    )
+    yield app
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+async def settle(pilot: Any, predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        await pilot.pause(0.05)
+    assert predicate(), screen(pilot.app)
+    await pilot.pause(0.1)
+
+
+def started(app: DashboardApp) -> bool:
+    s = app.state
+    return bool(s.health.value and s.host.value and s.metrics.value)
+
+
+def test_overview(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed) and "3 stuck" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_performance(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        await settle(
+            pilot, lambda: "Processing performance" in screen(fixed) and "jobs/min" in screen(fixed)
+        )
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_jobs(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("3")
+        await settle(pilot, lambda: "pdf_export" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_errors(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("4")
+        await settle(pilot, lambda: "sample: Database connection failed" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_job_detail(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("3")
+        await settle(pilot, lambda: "pdf_export" in screen(fixed))
+        await pilot.press("down", "down", "enter")
+        await settle(
+            pilot, lambda: isinstance(fixed.screen, JobDetailScreen) and "5432" in screen(fixed)
+        )
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_stale_after_a_failure(snap_compare, fixed, seed_server):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        seed_server.set(
+            "GET", "/api/jobs/health", Canned(502, "<html>Bad Gateway</html>", "text/html")
+        )
+        await pilot.press("r")
+        await settle(pilot, lambda: fixed.state.health.stale and "STALE" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_recover_confirmation(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("R")
+        await settle(pilot, lambda: isinstance(fixed.screen, ConfirmScreen))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare, fixed):
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(fixed.screen, HelpScreen))
+
+    assert snap_compare(fixed, terminal_size=(120, 50), run_before=run_before)
