@@ -20,9 +20,10 @@ GRACE = 3.0  # seconds the app gets to exit cleanly
 
 
 class Hangup:
-    def __init__(self, exit_app: Callable[[], None], *, fd: int = 0):
+    def __init__(self, exit_app: Callable[[], None], *, fd: int = 0, grace: float | None = GRACE):
         self._exit_app = exit_app
         self._fd = fd
+        self._grace = grace  # None: never force the exit (tests)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.lost = threading.Event()
 
@@ -62,7 +63,8 @@ class Hangup:
         if self.lost.is_set():
             return
         self.lost.set()
-        timer = threading.Timer(GRACE, os._exit, args=(EXIT_CODE,))
-        timer.daemon = True  # a clean exit does not wait for it
-        timer.start()
+        if self._grace is not None:
+            timer = threading.Timer(self._grace, os._exit, args=(EXIT_CODE,))
+            timer.daemon = True  # a clean exit does not wait for it
+            timer.start()
         self._exit_app()
