@@ -54,7 +54,7 @@ TIME_COLUMNS = frozenset({"created_at", "updated_at", "started_at", "completed_a
 JSON_COLUMNS = frozenset({"payload"})
 NAME = re.compile(r"^jobs_backup_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?Z)\.json(\.gz)?$")
 BATCH = 2000
-RESTORE_CACHE_KB = 65536
+RESTORE_CACHE_KB = 32768
 BULK_MIN = 5000  # restores at least this big (and a tenth of the table) load in bulk
 
 
