@@ -275,7 +275,9 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
     assert (
         len(list((tmp_path / "backups").glob("jobs_backup_*Z.json"))) == 2
     )  # the sequence's and recovery's
-    assert a.store.count_stuck(datetime.now(UTC), timedelta(minutes=10)) == 0  # recovered
+    assert (
+        a.store.snapshot(datetime.now(UTC), timedelta(hours=24), timedelta(minutes=10)).stuck == 0
+    )  # recovered
 
 
 def test_a_failed_backup_and_recovery_still_alert(agent_factory, tmp_path):

@@ -67,7 +67,6 @@ class Agent:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_sample = 0.0
         self._started = time.monotonic()
-        self.on_pause: list[Callable[[bool], Any]] = []
         self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -242,8 +241,6 @@ class Agent:
 
     def pause_processing(self, paused: bool) -> None:
         self.processing_paused = paused
-        for hook in self.on_pause:
-            hook(paused)
 
     async def recovery(self) -> RecoveryResult:
         """The seed's system recovery: pause, back up, recover stuck jobs, resume.

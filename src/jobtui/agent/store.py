@@ -137,10 +137,6 @@ class JobStore:
         with self._guard(), self.engine.begin() as conn:
             yield conn
 
-    def ping(self) -> None:
-        with self.read() as conn:
-            conn.execute(text("SELECT 1"))
-
     def _job(self, row: Row[Any]) -> Job:
         f = self.d.from_ts
         return Job(
@@ -375,18 +371,6 @@ class JobStore:
             ).all()
         failed = sum(1 for r in rows if r[0] == "failed")
         return len(rows) - failed, failed
-
-    def count_stuck(self, now: datetime, stuck_after: timedelta) -> int:
-        with self.read() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "SELECT COUNT(*) FROM background_jobs "
-                        "WHERE status = 'processing' AND updated_at < :cutoff"
-                    ),
-                    {"cutoff": self.d.ts(now - stuck_after)},
-                ).scalar_one()
-            )
 
     # ------------------------------------------------------------------ workload (demo, tests)
 
