@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from textual.pilot import Pilot
 
 from jobtui.config import DashboardConfig, Secret, Target
 from jobtui.dashboard.app import DashboardApp
+from tests.support import SeedServer
 
 MADE: list[DashboardApp] = []
 FAST = DashboardConfig(health_interval=0.5, metrics_interval=1.0, jobs_page_size=100)
@@ -63,7 +65,7 @@ async def until(
         value = predicate()
         if value:
             return value
-        await pilot.pause(0.03)
+        await pilot.pause(0.05)
     raise AssertionError(
         f"timed out waiting for {what or predicate}: screen was\n{screen(pilot.app)}"
     )
@@ -82,6 +84,23 @@ async def shows(pilot: Pilot[Any], *texts: str, timeout: float = 10.0) -> str:
         missing = [t for t in texts if t not in screen(pilot.app)]
         raise AssertionError(f"not on screen: {missing}\n{exc}") from None
     return screen(pilot.app)
+
+
+class QuickSeedServer(SeedServer):
+    """The seed-only server, stopping in 0.05 s instead of 0.5 s (``serve_forever`` polls
+    for shutdown at that interval): this suite starts one in most tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+
+@pytest.fixture
+def seed_server() -> Iterator[SeedServer]:
+    with QuickSeedServer() as server:
+        yield server
 
 
 @pytest.fixture

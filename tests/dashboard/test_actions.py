@@ -155,9 +155,12 @@ async def test_retry_and_cancel_from_the_jobs_tab(agent):
         await pilot.press("y")
         await noted(pilot, f"Job {failed} is now pending.")
         assert statuses(agent)[failed] == "pending"
-        await pilot.press("a")  # all again; the newest (pending) job is first
-        await shows(pilot, pending[:8])
-        await until(pilot, lambda: app.view("jobs").selected().id == pending, what="selection")
+        await pilot.press("a", "slash", *pending, "enter")  # all, then the other job by id
+        await until(
+            pilot,
+            lambda: (j := app.view("jobs").selected()) is not None and j.id == pending,
+            what="the pending job selected",
+        )
         await pilot.press("c")
         text = await confirm_shown(pilot)
         assert f"Cancel job {pending}?" in text

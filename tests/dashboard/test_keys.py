@@ -6,7 +6,7 @@ from jobtui.config import Target
 from jobtui.dashboard import keys
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.targets import TargetScreen
-from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
+from tests.dashboard.conftest import SIZE, QuickSeedServer, make_app, noted, screen, shows, until
 from tests.support import Canned, SeedServer, seed_health
 
 
@@ -14,13 +14,15 @@ def health_calls(server: SeedServer) -> int:
     return sum(1 for r in server.requests if r[1].startswith("/api/jobs/health"))
 
 
-async def test_number_keys_switch_tabs(agent):
+async def test_number_keys_switch_tabs_and_the_footer_follows(agent):
     app = make_app(agent.url)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:
         await shows(pilot, "Queue depth")
+        await shows(pilot, "Refresh", "Pause", "Recover stuck", "Backup", "Target", "Help", "Quit")
         for key, tab, marker in (
             ("2", "performance", "Timespan"),
             ("3", "jobs", "Status all"),
+            ("3", "jobs", "Cancel job"),  # the Jobs tab's own keys are in the footer too
             ("4", "errors", "Failed jobs in the last 24 h"),
             ("1", "overview", "Queue depth"),
         ):
@@ -55,7 +57,7 @@ async def test_pause_stops_polling_and_resume_catches_up(seed_server):
         await until(pilot, lambda: "PAUSED" not in screen(app), what="no PAUSED")
 
 
-async def test_help_lists_every_key(seed_server):
+async def test_help_lists_every_key_and_q_quits(seed_server):
     app = make_app(seed_server.url)
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.press("question_mark")
@@ -65,14 +67,10 @@ async def test_help_lists_every_key(seed_server):
             assert k.help in text, k
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
-
-
-async def test_footer_shows_the_registry_keys(agent):
-    app = make_app(agent.url)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await shows(pilot, "Refresh", "Pause", "Recover stuck", "Backup", "Target", "Help", "Quit")
-        await pilot.press("3")
-        await shows(pilot, "Search", "Status", "Failed", "Retry", "Cancel job")
+        await pilot.press("q")  # and q quits
+        await pilot.pause(0.05)
+        assert app._exit
+    assert app.return_code == 0
 
 
 async def test_command_palette_offers_every_key(seed_server):
@@ -98,7 +96,7 @@ async def test_command_palette_offers_every_key(seed_server):
 
 
 async def test_switch_target(seed_server):
-    with SeedServer() as other:
+    with QuickSeedServer() as other:
         other.set("GET", "/api/jobs/health", Canned(body=seed_health(message="Staging is fine")))
         targets = {
             "prod": Target("prod", seed_server.url),
@@ -124,16 +122,6 @@ async def test_switch_target_with_only_one(seed_server):
         await pilot.press("t")
         await noted(pilot, "Only one target")
         assert not isinstance(app.screen, TargetScreen)
-
-
-async def test_q_quits(seed_server):
-    app = make_app(seed_server.url)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.state.health.value, what="first answer")
-        await pilot.press("q")
-        await pilot.pause(0.05)
-        assert app._exit
-    assert app.return_code == 0
 
 
 def _slow():

@@ -24,13 +24,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from jobtui.config import DashboardConfig, Target
-from jobtui.dashboard import keys
+from jobtui.dashboard import feeds, keys
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
+from jobtui.dashboard.feeds import JobsQuery
 from jobtui.dashboard.format import ago, shown_name, size, span
 from jobtui.dashboard.help import HelpScreen
-from jobtui.dashboard.jobs import JobsQuery, JobsResult, JobsView
+from jobtui.dashboard.jobs import JobsView
 from jobtui.dashboard.overview import STATUS_STYLE, OverviewView
 from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
-ERRORS_HOURS = 24
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 
@@ -78,6 +78,7 @@ class Polled(Message):
 class DashboardApp(App[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
+    AUTO_FOCUS = "#overview-view"
     BINDINGS = keys.bindings("app")
 
     def __init__(
@@ -92,6 +93,7 @@ class DashboardApp(App[int]):
         host_sampler: Callable[[], Any] | None = None,
         client_factory: ClientFactory | None = None,
         handle_signals: bool = False,
+        poller: Poller | None = None,
     ):
         super().__init__()
         self.animation_level = "none"  # over SSH, animation is only traffic and CPU
@@ -102,48 +104,21 @@ class DashboardApp(App[int]):
         self.read_only: str | None = "started with --read-only" if read_only else None
         self._flag_read_only = read_only
         self._handle_signals = handle_signals
-        self._host_sampler = host_sampler
         self._dirty: set[str] = set(TABS)
         self._jobs_query = JobsQuery()
-        self._hours = 24
+        self._hours = feeds.DEFAULT_HOURS
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
-        self.poller = Poller(target, timeout=timeout, client_factory=client_factory)
-        self._add_feeds()
-
-    # ------------------------------------------------------------------ feeds
-
-    def _add_feeds(self) -> None:
-        s, p = self.settings, self.poller
-        p.add("health", lambda c: c.health(), s.health_interval)
-        p.add("host", self._sample_host, s.health_interval)
-        p.add("metrics", self._metrics_fetch(self._hours), s.metrics_interval)
-        p.add("admin", _admin_check, None)
-        p.add("jobs", self._jobs_fetch(self._jobs_query), s.health_interval, active=False)
-        p.add("errors", lambda c: c.errors(ERRORS_HOURS), s.metrics_interval, active=False)
-
-    async def _sample_host(self, client: Client) -> Any:
-        if self._host_sampler is None:
-            from jobtui.dashboard.hostinfo import HostSampler
-
-            self._host_sampler = HostSampler()
-        return self._host_sampler()
-
-    @staticmethod
-    def _metrics_fetch(hours: int) -> Callable[[Client], Awaitable[Any]]:
-        return lambda c: c.metrics_history(hours)
-
-    def _jobs_fetch(self, query: JobsQuery) -> Callable[[Client], Awaitable[Any]]:
-        limit = self.settings.jobs_page_size
-
-        async def fetch(c: Client) -> JobsResult:
-            page = await c.jobs(status=query.status, q=query.q, limit=limit, cursor=query.cursor)
-            return JobsResult(query, page)
-
-        return fetch
+        self.poller = poller or feeds.make_poller(
+            target,
+            self.settings,
+            timeout=timeout,
+            host_sampler=host_sampler,
+            client_factory=client_factory,
+        )
 
     def start_polling(self) -> None:
         """Start asking now (before ``run``, so the first answer is ready for the first frame)."""
@@ -178,7 +153,6 @@ class DashboardApp(App[int]):
         self.set_interval(1.0, self._tick)
         self._show_chrome()
         self._render_tab(self.active_tab)
-        self.main.query_one("#overview-view").focus()
 
     def on_unmount(self) -> None:
         self.poller.stop()
@@ -271,12 +245,14 @@ class DashboardApp(App[int]):
     def _admin_answered(self, u: Update) -> None:
         if self._flag_read_only:
             return
+        before = self.read_only
         if u.kind == "unauthorized":
             self.read_only = f"the admin check said: {u.error}"
         elif u.error is None:
             self.read_only = None
-        self.refresh_bindings()
-        self._dirty.add("overview")
+        if self.read_only != before:  # the footer rebuilds itself: only when it must
+            self.refresh_bindings()
+            self._dirty.add("overview")
 
     def _render_tab(self, tab: str) -> None:
         if tab not in self._dirty:
@@ -429,14 +405,14 @@ class DashboardApp(App[int]):
     @on(PerformanceView.TimespanChanged)
     def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
         self._hours = message.hours
-        self.poller.set_fetch("metrics", self._metrics_fetch(message.hours))
+        self.poller.set_fetch("metrics", feeds.metrics_fetch(message.hours))
         self._dirty.add("performance")
         self._render_tab("performance")
 
     @on(JobsView.QueryChanged)
     def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
         self._jobs_query = message.query
-        self.poller.set_fetch("jobs", self._jobs_fetch(message.query))
+        self.poller.set_fetch("jobs", feeds.jobs_fetch(message.query, self.settings.jobs_page_size))
         self._dirty.add("jobs")
         self._render_tab("jobs")
 
@@ -692,8 +668,3 @@ class DashboardApp(App[int]):
         view = self.view("errors")
         if view is not None:
             view.show_category(category, jobs, problem, self.state.clock())
-
-
-async def _admin_check(client: Client) -> bool:
-    await client.admin_check()
-    return True

@@ -3,7 +3,7 @@ searched with ``/``; Enter opens a job, retry and cancel are confirmed by the ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
@@ -13,8 +13,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from jobtui.contract import Job, JobsPage
+from jobtui.contract import Job
 from jobtui.dashboard import keys
+from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Text1
@@ -44,20 +45,6 @@ COLUMNS = (
     ("Duration", "duration", 8),
     ("Error", "error", 120),  # clipped by the screen; the detail shows it all
 )
-
-
-@dataclass(frozen=True, slots=True)
-class JobsQuery:
-    status: str | None = None
-    q: str | None = None
-    cursor: str | None = None
-    page: int = 1  # 1-based, for people
-
-
-@dataclass(frozen=True, slots=True)
-class JobsResult:
-    query: JobsQuery
-    page: JobsPage
 
 
 class JobsView(Vertical):
