@@ -41,7 +41,7 @@ async def test_summary_cards_and_charts(seed_server):
             "Average queue depth",
             "3.0",  # mean of i % 7 over 120 samples (2.975)
             "95.0%",
-            "0.6 min",  # mean of 30000 + i * 100 ms
+            "36.0 s",  # mean of 30000 + i * 100 ms
             "Queue depth over time",
             "Success vs. error rate",
             "Processing performance",

@@ -120,10 +120,6 @@ class DashboardApp(App[int]):
             client_factory=client_factory,
         )
 
-    def start_polling(self) -> None:
-        """Start asking now (before ``run``, so the first answer is ready for the first frame)."""
-        self.poller.start()
-
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:

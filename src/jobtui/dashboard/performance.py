@@ -12,7 +12,7 @@ from textual.message import Message
 
 from jobtui.contract import MetricsHistory
 from jobtui.dashboard import keys
-from jobtui.dashboard.format import span
+from jobtui.dashboard.format import ms, span
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1
 
@@ -116,7 +116,7 @@ class PerformanceView(Vertical):
         avg_time = sum(m.average_processing_time for m in samples) / n
         queue.show(f"{avg_queue:.1f}", "jobs waiting to be processed")
         success.show(f"{avg_success:.1f}%", "jobs completed successfully")
-        time_.show(f"{avg_time / 60000:.1f} min", "time to complete jobs")
+        time_.show(ms(avg_time), "time to complete jobs")
 
     def _charts(self, history: MetricsHistory | None) -> None:
         from jobtui.dashboard.charts import Series
