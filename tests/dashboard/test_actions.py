@@ -54,7 +54,7 @@ async def test_recover_stuck_says_how_many_and_how_many_were(agent):
         await shows(pilot, "0 — none stuck")
 
 
-async def test_recover_stuck_answered_no_changes_nothing(agent):
+async def test_recover_stuck_answered_no_changes_nothing_then_a_backup(agent):
     stuck = add_stuck(agent, 2)
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
@@ -66,6 +66,13 @@ async def test_recover_stuck_answered_no_changes_nothing(agent):
         await pilot.pause(0.3)
         assert {statuses(agent)[i] for i in stuck} == {"processing"}
         assert not [n for n in app.notes if "Recovered" in n]
+        # our agent provides backups: b asks, then makes one
+        await pilot.press("b")
+        text = await confirm_shown(pilot)
+        assert "Back up the jobs table on test?" in text
+        await pilot.press("y")
+        message = await noted(pilot, "Backup ")
+        assert "2 jobs" in message
 
 
 async def test_recover_on_a_seed_server_offers_its_system_recovery(seed_server):
