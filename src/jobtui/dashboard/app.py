@@ -376,7 +376,11 @@ class DashboardApp(App[int]):
         if self.leaving:
             return
         tab = event.pane.id or "overview"
-        self.poller.set_active("metrics", tab == "performance", kick=tab == "performance")
+        answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
+        # the first answer seeds the sparklines; after it, metrics only while they are shown
+        self.poller.set_active(
+            "metrics", tab == "performance" or not answered, kick=tab == "performance"
+        )
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
         view = await self._ensure_view(tab)
