@@ -447,6 +447,7 @@ def notifier_sender(config: Config, cfg: IncidentConfig, target: str, url: str) 
     """Send through the configured notifiers (``incident.notifiers``, else all of them), once
     each, with their timeouts; failures are returned, never raised."""
     from jobtui.alerting.config import load_watch_config
+    from jobtui.alerting.dispatch import send_once
     from jobtui.alerting.message import Batch, Item
     from jobtui.alerting.notifiers import build
     from jobtui.config import ConfigError
@@ -474,12 +475,7 @@ def notifier_sender(config: Config, cfg: IncidentConfig, target: str, url: str) 
 
         async def one(n: Notifier) -> tuple[str, str | None]:
             try:
-                await asyncio.wait_for(n.send(batch), n.config.delivery.timeout + 5)
-                return n.config.name, None
-            except TimeoutError:
-                return n.config.name, "no answer in time"
-            except Exception as exc:  # NotifyError, or a bug: one line either way
-                return n.config.name, str(exc) or type(exc).__name__
+                return await send_once(n, batch)
             finally:
                 await n.aclose()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from jobtui.alerting.config import WatchConfig
-from jobtui.alerting.dispatch import Dispatcher
+from jobtui.alerting.dispatch import Dispatcher, send_once
 from jobtui.alerting.engine import Engine, Transition
 from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers import Notifier, build
@@ -158,20 +158,9 @@ class Watcher:
         item = Item("test", "firing", "warning", "Test notification from jobtui watch --test", now)
         batch = self._batch([item], now, self.client.shown_url)
         results: list[tuple[str, str | None]] = []
-
-        async def one(n: Notifier) -> tuple[str, str | None]:
-            try:
-                await asyncio.wait_for(n.send(batch), n.config.delivery.timeout + 5)
-                return n.config.name, None
-            except TimeoutError:
-                return n.config.name, "no answer in time"
-            except Exception as exc:  # NotifyError, or a bug: one line either way
-                return n.config.name, str(exc) or type(exc).__name__
-
         try:
-            results = list(
-                await asyncio.gather(*(one(n) for n in self.dispatcher.notifiers.values()))
-            )
+            notifiers = self.dispatcher.notifiers.values()
+            results = list(await asyncio.gather(*(send_once(n, batch) for n in notifiers)))
         finally:
             await self.dispatcher.close()
             await self.client.aclose()

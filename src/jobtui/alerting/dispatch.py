@@ -24,6 +24,17 @@ log = logging.getLogger("jobtui.watch")
 Delivered = Callable[[str, tuple[Item, ...]], None]
 
 
+async def send_once(n: Notifier, batch: Batch) -> tuple[str, str | None]:
+    """One attempt, no retry (``watch --test``, an incident's alerts): (name, error or None)."""
+    try:
+        await asyncio.wait_for(n.send(batch), n.config.delivery.timeout + 5)
+        return n.config.name, None
+    except TimeoutError:
+        return n.config.name, "no answer in time"
+    except Exception as exc:  # NotifyError, or a bug: one line either way
+        return n.config.name, str(exc) or type(exc).__name__
+
+
 class Dispatcher:
     def __init__(
         self,
