@@ -162,7 +162,10 @@ async def test_retry_and_cancel_from_the_jobs_tab(agent):
         await pilot.press("y")
         await noted(pilot, f"Job {failed} is now pending.")
         assert statuses(agent)[failed] == "pending"
-        await pilot.press("a", "slash", *pending, "enter")  # all, then the other job by id
+        await pilot.press("a", "slash")  # all, then the other job by id
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "jobs-search",
+                    what="the search box")  # fmt: skip
+        await pilot.press(*pending, "enter")
         await until(
             pilot,
             lambda: (j := app.view("jobs").selected()) is not None and j.id == pending,

@@ -68,7 +68,12 @@ async def test_status_keys_and_search(agent):
         await pilot.press(*"Database", "enter")
         await shows(pilot, "Search “Database”", "story_generation")
         await until(pilot, lambda: rows(app) == 1, what="one match")
-        await pilot.press("slash", "escape")  # Esc closes the box, the search stays
+        await pilot.press("slash")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "jobs-search",
+                    what="the search box")  # fmt: skip
+        await pilot.press("escape")  # Esc closes the box, the search stays
+        await until(pilot, lambda: app.focused is None or app.focused.id != "jobs-search",
+                    what="the box closed")  # fmt: skip
         await shows(pilot, "Search “Database”")
         await pilot.press("a")  # all: every status, no search
         await until(pilot, lambda: rows(app) == 4, what="all again")

@@ -127,7 +127,7 @@ class JobsView(Vertical):
     def on_key(self, event: object) -> None:
         key = getattr(event, "key", "")
         box = self.query_one("#jobs-search", Input)
-        if key == "escape" and box.has_focus:
+        if key == "escape" and box.display:  # even if its focus() has not landed yet
             box.display = False
             self.focus_main()
             getattr(event, "stop", lambda: None)()
