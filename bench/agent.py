@@ -106,28 +106,40 @@ def fill(path: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
-def start_agent(path: Path) -> tuple[subprocess.Popen[str], str]:
+def start_agent(database: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """``jobtui serve`` on a free loopback port against ``database``; returns (process, URL).
+    The caller stops the process (terminate, wait)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
-    cfg = path.parent / "bench.yaml"
+    cfg = folder / "bench.yaml"
     cfg.write_text("agent:\n  metrics_interval: 5s\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobtui", "serve", "--port", "0", "--database", f"sqlite:///{path}", "--config", str(cfg), "--log-level", "warn"],
+        [sys.executable, "-m", "jobtui", "serve", "--port", "0", "--database", database, "--config", str(cfg), "--log-level", "warn"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,
+        cwd=folder,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        proc.wait(5)
+        raise RuntimeError(f"agent did not start on {database}")
     return proc, line.strip().rsplit(" ", 1)[-1]
 
 
-def get(conn: http.client.HTTPConnection, path: str) -> None:
-    conn.request("GET", path)
+def request(conn: http.client.HTTPConnection, method: str, path: str) -> bytes:
+    conn.request(method, path)
     resp = conn.getresponse()
-    resp.read()
+    body = resp.read()
     if resp.status != 200:
-        raise RuntimeError(f"{path}: {resp.status}")
+        raise RuntimeError(f"{method} {path}: {resp.status} {body[:200]!r}")
+    return body
+
+
+def get(conn: http.client.HTTPConnection, path: str) -> None:
+    request(conn, "GET", path)
 
 
 def measure(conn: http.client.HTTPConnection, path: str, n: int) -> tuple[float, float]:
@@ -163,7 +175,7 @@ def main() -> None:
             path = Path(tmp) / "bench.db"
             took = fill(path, n)
             print(f"{n:>9}  {'(fill through triggers)':<24} {took:>7.1f}s  {n / took:>8.0f} rows/s")
-            proc, url = start_agent(path)
+            proc, url = start_agent(f"sqlite:///{path}", Path(tmp))
             try:
                 host, port = url.removeprefix("http://").rsplit(":", 1)
                 conn = http.client.HTTPConnection(host, int(port), timeout=30)
