@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
+from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from jobtui.agent.db import _normalise
 from jobtui.agent.store import JobStore, NewJob
@@ -120,3 +121,36 @@ def test_an_existing_seed_table_is_upgraded_in_place(database, agent_factory):
     b = agent_factory(database=a.database)  # migrating again is a no-op
     # the retried and the recovered job wait too now
     assert httpx.get(b.url + "/api/jobs/health").json()["metrics"]["queueDepth"] == 4
+
+
+def test_a_deep_page_is_an_index_seek(database):
+    """Keyset pages cost the same at any depth: the cursor bounds the index range itself.
+    (With bound parameters, SQLite seeks on a row value but not on "a < x OR (a = x AND
+    b < y)"; it then walked every newer row: 12 ms at page 2,000 of 1M jobs.)"""
+    store = JobStore(database)
+    store.migrate()
+    store.enqueue([NewJob("t") for _ in range(30)], utcnow())
+    statements: list[tuple[str, Any]] = []
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params)),
+    )
+    first, cursor = store.jobs_page(status="pending", limit=10)
+    second, _ = store.jobs_page(status="pending", limit=10, cursor=cursor)
+    assert cursor and {j.id for j in first}.isdisjoint(j.id for j in second)
+    stmt, params = statements[-1]
+    with store.engine.connect() as conn:
+        if database.startswith("sqlite"):
+            plan = " ".join(
+                str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt, params)
+            )
+            assert "(created_at,id)<" in plan, plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_bitmapscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + stmt, params))
+            assert (
+                "Index Cond: ((status = " in plan and "created_at" in plan.split("Index Cond")[1]
+            ), plan
+    store.close()
