@@ -454,16 +454,19 @@ def backfill(conn: Connection, d: Dialect, width: int) -> None:
         if d.sqlite
         else "EXTRACT(EPOCH FROM completed_at - started_at)"
     )
-    # Totals and the whole histogram from one scan of the finished jobs.
+    # Totals and the whole histogram from one scan of the finished jobs. SQLite would copy
+    # ``secs`` (two julianday() calls) into each of the 18 sums: materialised, it is computed once.
     limits = (*DURATION_BUCKETS, INF)
     sums = ", ".join(f"SUM(CASE WHEN secs <= {le!r} THEN 1 ELSE 0 END)" for le in limits)
     row = conn.execute(
         text(
-            f"""SELECT SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
+            f"""WITH finished AS {"MATERIALIZED " if d.sqlite else ""}(
+              SELECT status, {secs} AS secs FROM background_jobs
+              WHERE status IN ('completed', 'failed'))
+            SELECT SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
                    SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
                    COALESCE(SUM(secs), 0), COUNT(secs), {sums}
-            FROM (SELECT status, {secs} AS secs FROM background_jobs
-                  WHERE status IN ('completed', 'failed')) AS finished"""
+            FROM finished"""
         )
     ).one()
     conn.execute(text("DELETE FROM job_counters"))
