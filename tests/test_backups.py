@@ -395,3 +395,112 @@ def test_the_listing_ignores_temporaries(agent):
     folder.mkdir(exist_ok=True)
     (folder / ".jobs_backup_2026-01-01T00-00-00.000Z.json.partial").write_text("[")
     assert admin(agent, "GET", "/api/admin/backups").json()["backups"] == []
+
+
+def _tamper(backups: Backups, name: str, changes: dict[int, str]) -> None:
+    """Replace records (by number) with the given lines and give the file a matching checksum,
+    as a hand-edited or foreign "backup" would have."""
+    import hashlib
+
+    path = backups.dir / name
+    lines = path.read_text().splitlines()
+    for n, line in changes.items():
+        lines[n] = line + ("," if lines[n].endswith(",") else "")
+    path.write_text("\n".join(lines) + "\n")
+    meta_path = backups.dir / (name + ".meta.json")
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+
+
+def _record(backups: Backups, name: str, n: int) -> dict:
+    return json.loads((backups.dir / name).read_text().splitlines()[n].rstrip(","))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"progress": "5"}, "progress is not a whole number"),
+        ({"attempts": True}, "attempts is not a whole number"),
+        ({"message": 5}, "message is not text"),
+        ({"type": None}, "missing type"),
+        ({"id": ""}, "missing id"),
+        ({"created_at": "2026-02-30T08:00:00.000Z"}, "created_at is not a timestamp"),
+        ({"completed_at": "yesterday"}, "completed_at is not a timestamp"),
+        ("[1, 2]", "not an object"),
+        ('{"id": "x", "status": ', "is not valid JSON"),
+    ],
+)
+def test_a_bad_record_late_in_a_big_restore_is_named_and_nothing_is_written(
+    tmp_path, database, change, reason
+):
+    """6,000 jobs (the bulk path: triggers and indexes dropped): record 5,999 is bad. The
+    restore is refused naming it, and table, rollups and triggers are as they were."""
+    store = JobStore(database)
+    store.migrate()
+    bulk_fill(store, 6000)
+    backups = Backups(store, tmp_path / "b")
+    name = backups.create().name
+    if isinstance(change, str):
+        line = change
+    else:
+        line = json.dumps({**_record(backups, name, 5999), **change})
+    _tamper(backups, name, {5999: line})
+    with store.write() as conn:
+        conn.execute(text("DELETE FROM background_jobs WHERE id > 'job-0003000'"))
+    before, sums = table(store), rollups(store)
+
+    with pytest.raises(BackupError) as err:
+        backups.restore(name)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{name}: record 5999") and message.endswith(reason)
+    with pytest.raises(BackupError, match="record 5999"):
+        backups.restore(name, dry_run=True)
+    assert table(store) == before and rollups(store) == sums
+    add_job(store, status="failed", error="after", started=2 * MIN, finished=MIN)
+    assert rollups(store)[0] != sums[0]  # the triggers are back: the new job is counted
+    store.close()
+
+
+def test_records_in_other_shapes_are_normalised_as_before(tmp_path, database):
+    """Records a backup does not write itself (numeric id, offsets, missing optional columns)
+    take the full check and are stored like the canonical ones."""
+    store = JobStore(database)
+    store.migrate()
+    add_job(store, status="completed", started=2 * MIN, finished=MIN)
+    add_job(store, status="completed", started=2 * MIN, finished=MIN)
+    backups = Backups(store, tmp_path / "b")
+    name = backups.create().name
+    _tamper(
+        backups,
+        name,
+        {
+            1: json.dumps(
+                {
+                    "id": 42,
+                    "type": "t",
+                    "status": "completed",
+                    "payload": {"k": ["ü", 1.5]},
+                    "created_at": "2026-11-01T08:30:00+02:00",
+                    "updated_at": "2026-11-01T06:31:00Z",
+                    "started_at": "2026-11-01T06:30:30.5+00:00",
+                    "completed_at": "2026-11-01T06:31:00.000Z",
+                }
+            )
+        },
+    )
+    with store.write() as conn:
+        conn.execute(text("DELETE FROM background_jobs"))
+    result = backups.restore(name)
+    assert (result.inserted, result.updated) == (2, 0)
+    job = store.get_job("42")
+    assert job is not None and (job.status, job.progress, job.attempts) == ("completed", 0, 0)
+    assert iso(job.created_at) == "2026-11-01T06:30:00.000Z"
+    assert iso(job.started_at) == "2026-11-01T06:30:30.500Z"
+    with store.read() as conn:
+        sql = text("SELECT payload FROM background_jobs WHERE id = '42'")
+        payload = conn.execute(sql).one()[0]
+    assert (json.loads(payload) if isinstance(payload, str) else payload) == {"k": ["ü", 1.5]}
+    assert rollups(store)[0] == (("completed", 2),)
+    store.close()

@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import io
 import json
+import operator
 import os
 import re
 import time
@@ -277,21 +278,27 @@ class Backups:
 
     # ------------------------------------------------------------------ restore
 
-    def _records(self, path: Path) -> Iterator[dict[str, Any]]:
-        """The rows of a backup, streamed: one JSON object a line between ``[`` and ``]``."""
+    def _chunks(self, path: Path) -> Iterator[tuple[int, list[Any]]]:
+        """The records of a backup, streamed a batch at a time: (number of the batch's first
+        record, its records). The file is one JSON object a line between ``[`` and ``]``."""
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rb") as f:  # type: ignore[operator]
             first = f.readline().strip()
             if first != b"[":
                 raise BackupError(f"{path.name}: not a JSON array of jobs")
-            for n, raw in enumerate(f, start=1):
+            lines: list[bytes] = []
+            n = 1
+            for raw in f:
                 line = raw.strip()
                 if line == b"]":
+                    if lines:
+                        yield n, _parse(lines, n, path.name)
                     return
-                try:
-                    yield json.loads(line.rstrip(b","))
-                except ValueError:
-                    raise BackupError(f"{path.name}: record {n} is not valid JSON") from None
+                lines.append(line.rstrip(b","))
+                if len(lines) == BATCH:
+                    yield n, _parse(lines, n, path.name)
+                    n += len(lines)
+                    lines = []
             raise BackupError(f"{path.name}: truncated (no closing bracket)")
 
     def restore(self, name: str, *, dry_run: bool = False) -> RestoreResult:
@@ -331,13 +338,11 @@ class Backups:
     def _batches(self, path: Path) -> Iterator[list[tuple[Any, ...]]]:
         """Checked records as bind tuples (in COLUMNS order), a batch at a time."""
         d = self.store.d
-        batch: list[tuple[Any, ...]] = []
-        for n, record in enumerate(self._records(path), start=1):
-            batch.append(_bind(record, n, path.name, d))
-            if len(batch) == BATCH:
-                yield batch
-                batch = []
-        if batch:
+        for first, records in self._chunks(path):
+            batch = []
+            for n, record in enumerate(records, start=first):
+                row = _canonical(record)
+                batch.append(row if row is not None else _bind(record, n, path.name, d))
             yield batch
 
     def _existing(self, conn: Any, ids: list[str]) -> int:
@@ -361,6 +366,10 @@ class Backups:
         count_sql = text("SELECT COUNT(*) FROM background_jobs")
         count = 0
         with self.store.write() as conn:
+            if d.sqlite:
+                # pysqlite opens its transaction at the first INSERT, not before DDL: without
+                # this, the triggers and indexes dropped below would stay dropped on a refusal.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             before = int(conn.execute(count_sql).scalar_one())
             # A restore that rewrites much of the table is faster with the indexes rebuilt and
             # the rollups recomputed once; a small one into a big table goes row by row.
@@ -419,7 +428,75 @@ def _name_time(stamp: str) -> datetime:
 _INT_COLUMNS = ("progress", "attempts", "max_attempts")
 
 
-_CANONICAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+def _is_canonical(value: str) -> bool:
+    """ISO 8601 in UTC with milliseconds and a ``Z`` (``2026-11-01T08:30:00.000Z``), a real
+    date and time: such a timestamp is stored as it is. (The separators pin the layout: with
+    them, ``fromisoformat`` accepts nothing else of this length.)"""
+    if len(value) != 24 or value[10] != "T" or value[19] != "." or value[23] != "Z":
+        return False
+    if value[4] != "-" or value[7] != "-" or value[13] != ":" or value[16] != ":":
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_values = operator.itemgetter(*COLUMNS)
+_STATUSES = frozenset(JOB_STATUSES)
+
+
+def _parse(lines: list[bytes], first: int, name: str) -> list[Any]:
+    """Parse a batch of lines as one JSON array (one call, not one per line); if that fails,
+    find the first line that is not valid JSON on its own."""
+    try:
+        records = json.loads(b"[" + b",".join(lines) + b"]")
+        if len(records) == len(lines):
+            return records  # type: ignore[no-any-return]
+    except ValueError:
+        pass
+    out = []
+    for n, line in enumerate(lines, start=first):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            raise BackupError(f"{name}: record {n} is not valid JSON") from None
+    return out
+
+
+def _canonical(record: Any) -> tuple[Any, ...] | None:
+    """Bind values for a record exactly as a backup writes it (every column present, whole
+    numbers, canonical UTC timestamps), else None: :func:`_bind` then checks it in full.
+    Canonical timestamps bind as text on both stores (PostgreSQL parses them)."""
+    try:
+        v = _values(record)
+    except (KeyError, TypeError):
+        return None
+    job_id, type_, status, progress, message, payload, error, attempts, max_attempts = v[:9]
+    created, updated, started, completed = v[9:]
+    if (
+        type(job_id) is str
+        and job_id
+        and type(type_) is str
+        and type(status) is str
+        and status in _STATUSES
+        and type(progress) is int
+        and type(attempts) is int
+        and type(max_attempts) is int
+        and (message is None or type(message) is str)
+        and (error is None or type(error) is str)
+        and type(created) is str
+        and _is_canonical(created)
+        and type(updated) is str
+        and _is_canonical(updated)
+        and (started is None or (type(started) is str and _is_canonical(started)))
+        and (completed is None or (type(completed) is str and _is_canonical(completed)))
+    ):
+        if payload is None:
+            return v  # type: ignore[no-any-return]
+        return (*v[:5], json.dumps(payload), *v[6:])
+    return None
 
 
 def _bind(record: Any, n: int, name: str, d: Any) -> tuple[Any, ...]:
@@ -445,7 +522,7 @@ def _bind(record: Any, n: int, name: str, d: Any) -> tuple[Any, ...]:
             if value is None:
                 if col in ("created_at", "updated_at"):
                     raise BackupError(f"{where}: missing {col}")
-            elif not (d.sqlite and isinstance(value, str) and _CANONICAL.match(value)):
+            elif not (d.sqlite and isinstance(value, str) and _is_canonical(value)):
                 try:
                     value = d.ts(parse_time(value))
                 except (TypeError, ValueError):
