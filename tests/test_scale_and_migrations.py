@@ -154,3 +154,52 @@ def test_a_deep_page_is_an_index_seek(database):
                 "Index Cond: ((status = " in plan and "created_at" in plan.split("Index Cond")[1]
             ), plan
     store.close()
+
+
+def _index_names(store: JobStore) -> set[str]:
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'background_jobs'"
+        if store.d.sqlite
+        else "SELECT indexname FROM pg_indexes "
+        "WHERE tablename = 'background_jobs' AND schemaname = current_schema()"
+    )
+    with store.read() as conn:
+        return {r[0] for r in conn.execute(text(sql))}
+
+
+def test_v6_makes_the_stuck_and_finished_indexes_partial(database):
+    """A v5 store loses its full (status, updated_at) and (status, completed_at) indexes for
+    partial ones, once; the stuck-jobs and recent-failures queries use them."""
+    store = JobStore(database)
+    store.migrate()
+    with store.write() as conn:  # back to what v5 had
+        conn.execute(text("DROP INDEX ix_jobs_stuck"))
+        conn.execute(text("DROP INDEX ix_jobs_finished"))
+        conn.execute(
+            text("CREATE INDEX ix_jobs_status_updated ON background_jobs (status, updated_at)")
+        )
+        conn.execute(
+            text("CREATE INDEX ix_jobs_status_completed ON background_jobs (status, completed_at)")
+        )
+        conn.execute(text("UPDATE jobtui_meta SET value = '5' WHERE key = 'schema_version'"))
+    assert store.migrate() == 5
+    assert store.migrate() == 6
+    names = _index_names(store)
+    assert {"ix_jobs_stuck", "ix_jobs_finished"} <= names
+    assert not names & {"ix_jobs_status_updated", "ix_jobs_status_completed"}
+    now = utcnow()
+    queries = {
+        "ix_jobs_stuck": "SELECT COUNT(*) FROM background_jobs "
+        "WHERE status = 'processing' AND updated_at < :t",
+        "ix_jobs_finished": "SELECT id FROM background_jobs WHERE status = 'failed' "
+        "AND completed_at >= :t ORDER BY completed_at DESC LIMIT 10",
+    }
+    with store.read() as conn:
+        if not store.d.sqlite:
+            conn.execute(text("SET enable_seqscan = off"))
+        for index, sql in queries.items():
+            explain = "EXPLAIN QUERY PLAN " if store.d.sqlite else "EXPLAIN "
+            rows = conn.execute(text(explain + sql), {"t": store.d.ts(now)}).all()
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert index in plan, plan
+    store.close()

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jobtui.agent.db import Dialect
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DURATION_BUCKETS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
 )  # fmt: skip
@@ -49,9 +49,14 @@ INDEXES: tuple[tuple[str, str], ...] = (
     ("ix_jobs_created", "(created_at, id)"),
     ("ix_jobs_status_created", "(status, created_at, id)"),
     ("ix_jobs_type_created", "(type, created_at, id)"),
-    ("ix_jobs_status_updated", "(status, updated_at)"),
-    ("ix_jobs_status_completed", "(status, completed_at)"),
+    # Partial: a job has an entry only while a query can want it (stuck jobs are processing,
+    # last finish and recent failures have a completed_at). PostgreSQL writes an entry in
+    # every index whose predicate holds on each version of a row whose status changes, so
+    # recovering jobs to pending (or claiming them) skips these two.
+    ("ix_jobs_stuck", "(status, updated_at) WHERE status = 'processing'"),
+    ("ix_jobs_finished", "(status, completed_at) WHERE completed_at IS NOT NULL"),
 )
+RETIRED_INDEXES = ("ix_jobs_status_updated", "ix_jobs_status_completed")  # before v6
 
 
 def _columns(conn: Connection, d: Dialect, table: str) -> set[str]:
@@ -128,12 +133,20 @@ def _triggers_v4(conn: Connection, d: Dialect, bucket: int) -> None:
     install_triggers(conn, d, bucket)
 
 
+def _partial_indexes(conn: Connection, _d: Dialect, _bucket: int) -> None:
+    """6: the stuck-jobs and finished-jobs indexes become partial (:data:`INDEXES`)."""
+    for name in RETIRED_INDEXES:
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    create_indexes(conn)  # the three others exist already
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] = (
     (1, _jobs_table),
     (2, _rollups),
     (3, _metrics_table),
     (4, _triggers_v4),
     (5, _triggers_v4),  # PostgreSQL: progress-only updates skip the rollups
+    (6, _partial_indexes),
 )
 
 
@@ -243,7 +256,7 @@ TRIGGERS_SQLITE = (
 
 def drop_indexes(conn: Connection) -> None:
     """For bulk loads: maintaining five indexes row by row costs more than rebuilding them."""
-    for name, _ in INDEXES:
+    for name in (*(name for name, _ in INDEXES), *RETIRED_INDEXES):
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
