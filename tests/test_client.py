@@ -134,3 +134,15 @@ async def test_latest_metrics_none_on_404(seed_server):
     )
     async with Client(seed_server.url) as c:
         assert await c.latest_metrics() is None
+
+
+def test_tls_is_verified_whatever_the_scheme():
+    """https gets the CA bundle; http never handshakes, but its context still verifies."""
+    import ssl
+
+    from jobtui.client import _tls
+
+    assert _tls("https://jobs.example.com") is True
+    plain = _tls("http://127.0.0.1:8000")
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -21,6 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from jobtui.config import DashboardConfig, Target
@@ -47,6 +50,8 @@ T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
+FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
+HOST_WAIT = 1.0  # seconds a host reading waits for the server's answer, to share its frame
 
 
 def css_path() -> Path:
@@ -109,9 +114,11 @@ class DashboardApp(App[int]):
         self._hours = feeds.DEFAULT_HOURS
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
-        self._flush_pending = False
+        self._flush_at: float | None = None  # when the next paint is due (loop time)
+        self._flush_timer: Timer | None = None
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
+        self._incident = False  # a report is being written
         self.poller = poller or feeds.make_poller(
             target,
             self.settings,
@@ -145,8 +152,19 @@ class DashboardApp(App[int]):
 
             Hangup(lambda: self.exit(129)).install(asyncio.get_running_loop())
         self.poller.start()
-        self.poller.attach(lambda u: self.post_message(Polled(u)))
+        mounting = threading.get_ident()
+
+        def sink(u: Update) -> None:
+            if threading.get_ident() == mounting:  # an answer from before the UI was up:
+                self.guard(u.feed, self._take, u)  # it is in the first frame, not the next
+            else:
+                self.post_message(Polled(u))
+
+        self.poller.attach(sink)
         self.set_interval(1.0, self._tick)
+        # What start-up built (Textual, the stylesheet, the widgets) lives as long as the app:
+        # out of the collector's way, a full collection no longer walks it (≈50 ms each).
+        self.set_timer(FREEZE_AFTER, lambda: gc.freeze())
         self._show_chrome()
         self._render_tab(self.active_tab)
 
@@ -210,6 +228,26 @@ class DashboardApp(App[int]):
         self.guard(message.update.feed, self._apply, message.update)
 
     def _apply(self, u: Update) -> None:
+        self._take(u)
+        if u.feed == "host":  # sampled just before the health request: wait for its answer
+            self._paint_within(HOST_WAIT)
+        else:
+            self._chrome_dirty = True
+            self._paint_within(COALESCE)
+
+    def _paint_within(self, seconds: float) -> None:
+        """Paint at most ``seconds`` from now: answers that arrive together share one frame
+        (a frame of the Overview costs several milliseconds, most of the idle CPU)."""
+        due = asyncio.get_running_loop().time() + seconds
+        if self._flush_at is not None and self._flush_at <= due:
+            return
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+        self._flush_at = due
+        self._flush_timer = self.set_timer(seconds, self._flush)
+
+    def _take(self, u: Update) -> None:
+        """Put an answer in the state and mark the views it touches."""
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)
@@ -224,13 +262,9 @@ class DashboardApp(App[int]):
             "errors": ("errors",),
         }.get(u.feed, ())
         self._dirty.update(touched)
-        self._chrome_dirty = True
-        if not self._flush_pending:  # answers that arrive together are painted together
-            self._flush_pending = True
-            self.set_timer(COALESCE, self._flush)
 
     def _flush(self) -> None:
-        self._flush_pending = False
+        self._flush_at = self._flush_timer = None
         if self.leaving:
             return
         if self._chrome_dirty:
