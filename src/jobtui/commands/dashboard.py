@@ -70,6 +70,7 @@ def open_dashboard(config: Config, target: Target, *, read_only: bool = False) -
             read_only=read_only,
             handle_signals=True,
             poller=poller,
+            config=config,
         )
         app.run()
     finally:

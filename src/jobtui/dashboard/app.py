@@ -26,7 +26,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from jobtui.config import DashboardConfig, Target
+from jobtui.capacity import CapacityConfig, load_capacity_config
+from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import feeds, keys
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
@@ -99,12 +100,20 @@ class DashboardApp(App[int]):
         client_factory: ClientFactory | None = None,
         handle_signals: bool = False,
         poller: Poller | None = None,
+        config: Config | None = None,
     ):
         super().__init__()
         self.animation_level = "none"  # over SSH, animation is only traffic and CPU
         self.target = target
         self.targets = dict(targets or {})
         self.settings = settings or DashboardConfig()
+        self.config = config or Config()  # the capacity, logging and incident sections
+        self.capacity: CapacityConfig | None = None
+        self.capacity_problem: str | None = None
+        try:
+            self.capacity = load_capacity_config(self.config)
+        except ConfigError as exc:
+            self.capacity_problem = str(exc)
         self.state = State(clock=clock) if clock else State()
         self.read_only: str | None = "started with --read-only" if read_only else None
         self._flag_read_only = read_only
@@ -136,7 +145,11 @@ class DashboardApp(App[int]):
             yield Text1(id="pill")
         with DashboardTabs(initial="overview", id="tabs"):
             with TabPane("1 Overview", id="overview"):
-                yield OverviewView(id="overview-view")
+                yield OverviewView(
+                    id="overview-view",
+                    capacity=self.capacity,
+                    capacity_problem=self.capacity_problem,
+                )
             # the other views are built the first time their tab is shown (a faster start)
             yield TabPane("2 Performance", id="performance")
             yield TabPane("3 Jobs", id="jobs")

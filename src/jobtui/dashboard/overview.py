@@ -1,16 +1,19 @@
 """The Overview tab: status, alerts, cards with sparklines, components, settings, stuck jobs,
-recommendations and the local host (the seed's SystemHealth component)."""
+recommendations, the local host (the seed's SystemHealth component) and the capacity
+recommendation (scale up / hold / scale down, from the metrics history and this host)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 
+from jobtui.capacity import CapacityConfig, Host, Recommendation, recommend
 from jobtui.config import Target
 from jobtui.contract import Health
 from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
@@ -22,10 +25,31 @@ STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
 LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
 NARROW = 96  # columns: below this, cards and panels go two by two
 STATUS_ICON = {"healthy": "●", "warning": "▲", "critical": "✖"}
+CAPACITY_LINES = 4  # reasons shown under the capacity verdict
+CAPACITY_STYLE = {"scale up": "bold yellow", "hold": "bold green", "scale down": "bold cyan"}
+CAPACITY_ICON = {"scale up": "▲", "hold": "●", "scale down": "▼"}
+REASON_MARK = {"up": ("▲ ", "yellow"), "down": ("▼ ", "cyan"), "hold": ("= ", "dim"),
+               "unknown": ("? ", "dim")}  # fmt: skip
+REASON_ORDER = {"up": 0, "unknown": 1, "hold": 2, "down": 3}
 
 
 class OverviewView(VerticalScroll):
     """Everything about the system's health on one screen."""
+
+    def __init__(
+        self,
+        *,
+        capacity: CapacityConfig | None = None,
+        capacity_problem: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``capacity``: the thresholds of the ``capacity:`` section; ``capacity_problem``:
+        why that section could not be read (shown in the panel instead)."""
+        super().__init__(**kwargs)
+        self.capacity = capacity or CapacityConfig()
+        self.capacity_problem = capacity_problem
+        self.recommendation: Recommendation | None = None
+        self._capacity_inputs: tuple[Any, Any] = (None, None)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="banner", classes="-unknown"):
@@ -45,6 +69,7 @@ class OverviewView(VerticalScroll):
             yield Text1(id="operational", classes="panel")
             yield Text1(id="stuck", classes="panel")
             yield Text1(id="host", classes="panel")
+        yield Text1(id="capacity", classes="panel")
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
@@ -57,6 +82,7 @@ class OverviewView(VerticalScroll):
             "#stuck": "Stuck jobs",
             "#host": "This host",
             "#recommendations": "Recommendations",
+            "#capacity": "Capacity",
         }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
@@ -75,6 +101,7 @@ class OverviewView(VerticalScroll):
         self._stuck(h, read_only)
         self._host(state.host.value)
         self._recommendations(h)
+        self._capacity(state, now)
 
     def tick(self, state: State, target: Target, now: datetime) -> None:
         """The banner, whose "updated Ns ago" changes every second (one line repaints)."""
@@ -210,6 +237,63 @@ class OverviewView(VerticalScroll):
             widget.set(Text("No recommendations" if h else "—", style="dim"))
             return
         widget.set(listing(h.health.recommendations, "→ ", "yellow"))
+
+    def _capacity(self, state: State, now: datetime) -> None:
+        """The scaling verdict, again only when the metrics history or the host reading is
+        a new one (``recommend`` takes well under a millisecond on 500 samples: no thread)."""
+        widget = self.query_one("#capacity", Text1)
+        if self.capacity_problem:
+            widget.set(Text(f"capacity: {self.capacity_problem}", style="red"))
+            return
+        history, stats = state.metrics.value, state.host.value
+        last_history, last_stats = self._capacity_inputs
+        if history is last_history and stats is last_stats and self.recommendation is not None:
+            return
+        self._capacity_inputs = (history, stats)
+        if history is None and stats is None:
+            widget.set(Text("—", style="dim"))
+            return
+        host = host_of(stats) if stats is not None else None
+        rec = recommend(history.metrics if history is not None else (), host, self.capacity)
+        self.recommendation = rec
+        widget.set(capacity_text(rec))
+        widget.border_subtitle = capacity_source(rec, now)
+
+
+def host_of(s: HostStats) -> Host:
+    """The dashboard's host reading, as the capacity rules take it."""
+    return Host(s.hostname, s.cpu_percent, s.memory_percent, s.cores, s.load, uptime=0.0)
+
+
+def capacity_text(rec: Recommendation) -> Text:
+    """The verdict and its summary on one line, then the reasons that decided it, the ones
+    that call for scaling up first (at most :data:`CAPACITY_LINES`)."""
+    text = Text(no_wrap=True, overflow="ellipsis")  # a fixed box: cut, never reflow
+    style = "bold red" if rec.urgent else CAPACITY_STYLE[rec.action]
+    verdict = rec.action.upper() + (" (urgent)" if rec.urgent else "")
+    text.append(f"{CAPACITY_ICON[rec.action]} {verdict}  ", style=style)
+    text.append(rec.summary)
+    reasons = sorted(rec.why(), key=lambda r: (REASON_ORDER[r.verdict], not r.critical))
+    shown = reasons[:CAPACITY_LINES]
+    for i, r in enumerate(shown):
+        text.append("\n")
+        if i == CAPACITY_LINES - 1 and len(reasons) > CAPACITY_LINES:
+            text.append(f"… and {len(reasons) - i} more (jobtui capacity lists them)", "dim")
+            break
+        mark, colour = REASON_MARK[r.verdict]
+        text.append(mark, style="red" if r.critical else colour)
+        text.append(r.text)
+    return text
+
+
+def capacity_source(rec: Recommendation, now: datetime) -> str:
+    """What the verdict is based on, for the panel's bottom border."""
+    parts = []
+    if rec.latest is not None:
+        parts.append(f"{rec.samples} samples, newest {ago(rec.latest.timestamp, now)}")
+    if rec.host is not None:
+        parts.append(f"host {rec.host.hostname}")
+    return " · ".join(parts)
 
 
 def listing(items: Sequence[str], bullet: str, colour: str) -> Text:

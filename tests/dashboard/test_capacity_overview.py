@@ -1,0 +1,82 @@
+"""The capacity recommendation on the Overview: from the metrics history and this host."""
+
+from __future__ import annotations
+
+import httpx
+
+from jobtui.config import Config
+from jobtui.dashboard.hostinfo import HostStats
+from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
+from tests.support import Canned, add_jobs, seed_metrics, wait_for
+
+CALM = HostStats("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+BUSY = HostStats("web-1", 97.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+
+
+def capacity_panel(app) -> str:
+    return str(app.main.query_one("#capacity").render())
+
+
+async def test_a_deep_queue_in_the_agents_history_says_scale_up(agent):
+    add_jobs(agent.store, [{"status": "pending"} for _ in range(35)])
+
+    def sampled() -> bool:
+        r = httpx.get(f"{agent.url}/api/monitoring/metrics", params={"latest": "true"})
+        return r.status_code == 200 and r.json()["queueDepth"] == 35
+
+    wait_for(sampled, timeout=15)  # the agent samples its figures every second here
+    app = make_app(agent.url, host_sampler=lambda: CALM)
+    async with app.run_test(size=SIZE) as pilot:
+        text = await shows(
+            pilot, "Capacity", "▲ SCALE UP  Queue depth 35 > 30: consider scaling up"
+        )
+        assert "▲ Queue depth 35 > 30" in text
+        source = app.main.query_one("#capacity").border_subtitle  # what it is based on
+        assert "samples, newest" in source and source.endswith("host web-1")
+        assert "host web-1" in text
+
+
+async def test_it_follows_the_host_readings(seed_server):
+    host = {"now": CALM}
+    app = make_app(seed_server.url, host_sampler=lambda: host["now"])
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "● HOLD  Nothing calls for scaling up; not enough history to scale down")
+        assert "? Queue depth trend: not enough history for 30 min" in screen(app)
+        host["now"] = BUSY
+        await shows(pilot, "▲ SCALE UP (urgent)  CPU 97.0% > 95.0% (critical)")
+        assert "▲ CPU 97.0% > 95.0% (critical)" in screen(app)
+        host["now"] = CALM
+        await shows(pilot, "● HOLD")
+
+
+async def test_it_follows_the_metrics_history(seed_server):
+    app = make_app(seed_server.url, host_sampler=lambda: CALM)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "● HOLD")
+        deep = seed_metrics(40)
+        for m in deep[-5:]:
+            m["queueDepth"] = 60
+        seed_server.set(
+            "GET",
+            "/api/monitoring/metrics",
+            Canned(body={"count": 40, "timespan": "24 hours", "metrics": deep}),
+        )
+        await pilot.press("2")  # the Performance tab asks for the history again
+        await until(pilot, lambda: app.state.metrics.value.metrics[-1].queue_depth == 60)
+        await pilot.press("1")
+        await shows(pilot, "▲ SCALE UP (urgent)  Queue depth 60 > 50 (critical)")
+
+
+async def test_a_bad_capacity_section_is_one_line_in_the_panel(seed_server):
+    cfg = Config(raw={"capacity": {"cpu": {"scale_up": 99, "critical": 90}}})
+    app = make_app(seed_server.url, host_sampler=lambda: CALM, config=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "capacity: config: capacity.cpu: expected scale_down ≤ scale_up")
+        assert "HOLD" not in capacity_panel(app)
+
+
+async def test_its_thresholds_come_from_the_config(seed_server):
+    cfg = Config(raw={"capacity": {"cpu": {"scale_up": 10, "scale_down": 5, "critical": 50}}})
+    app = make_app(seed_server.url, host_sampler=lambda: CALM, config=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "▲ SCALE UP  CPU 12.0% > 10.0%: consider scaling up")
