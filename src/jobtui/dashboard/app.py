@@ -29,6 +29,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import feeds, keys
+from jobtui.dashboard.backups import BackupsScreen
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
@@ -497,6 +498,13 @@ class DashboardApp(App[int]):
                     f"{k.help} — key {k.shown}",
                     partial(self.run_key, k),
                 )
+        scope = getattr(screen, "SCOPE", None)  # a screen's own keys, while it is shown
+        for k in keys.scoped(scope) if scope in keys.SCREENS else ():
+            yield SystemCommand(
+                f"{k.label} ({keys.SCOPES[k.scope]})",
+                f"{k.help} — key {k.shown}",
+                partial(self.run_screen_key, k, screen),
+            )
 
     async def run_key(self, key: keys.Key) -> None:
         """Do what ``key`` does, from the command palette (switching tab first if needed)."""
@@ -600,6 +608,21 @@ class DashboardApp(App[int]):
             self._failed("Backup", exc)
             return
         self.notify(f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}.", title="Backup", timeout=8)
+
+    async def run_screen_key(self, key: keys.Key, screen: Screen[Any]) -> None:
+        """Do what a screen's ``key`` does, from the command palette."""
+        if key.changes and self.read_only:
+            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
+            return
+        await self.run_action(key.action, screen)
+
+    def action_backups(self) -> None:
+        """The Backups screen; its keys that change the server are off when read-only."""
+        if isinstance(self.screen, BackupsScreen):
+            return
+        self.push_screen(
+            BackupsScreen(self.target.name, self.request, self.state.clock, self.poller.kick)
+        )
 
     @work(exclusive=True, group="action", exit_on_error=False)
     async def action_switch_target(self) -> None:

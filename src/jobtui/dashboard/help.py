@@ -1,4 +1,5 @@
-"""The help screen: every key of the registry, by where it works."""
+"""The help screen: every key of the registry, by where it works (the app, each tab, each
+screen), marked when it changes the server."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def keys_table(read_only: str | None) -> Table:
         rows = [k for k in KEYS if k.scope == scope]
         if not rows:
             continue
-        table.add_row("", Text(title, style="bold underline"))
+        table.add_row("", Text(title, style="bold underline"))  # one block a scope, no gaps
         for k in rows:
             text = Text(k.help)
             if k.changes:
@@ -31,7 +32,6 @@ def keys_table(read_only: str | None) -> Table:
                 if read_only:
                     text.append(" · disabled (read-only)", style="dim")
             table.add_row(k.shown, text)
-        table.add_row("", "")
     table.add_row("ctrl+p", "Command palette: every action above, by name")
     return table
 

@@ -1,7 +1,8 @@
 """The one registry of keys: the footer, the help screen and the command palette read it.
 
-Each :class:`Key` belongs to a scope: ``app`` (works everywhere) or a view (``performance``,
-``jobs``, ``errors``, ``detail``), whose widget gets the matching bindings. Keys that change
+Each :class:`Key` belongs to a scope: ``app`` (works everywhere), a view (``performance``,
+``jobs``, ``errors``) or a screen (``detail``, ``backups``), whose widget gets the
+matching bindings. Keys that change
 something on the server are marked ``changes``: ``--read-only`` (or a 401/403 from the admin
 check) disables exactly those.
 """
@@ -18,6 +19,7 @@ SCOPES: dict[str, str] = {
     "jobs": "Jobs tab",
     "errors": "Errors tab",
     "detail": "Job detail",
+    "backups": "Backups screen",
 }
 
 TABS = Binding.Group("Tabs", compact=True)
@@ -68,6 +70,13 @@ KEYS: tuple[Key, ...] = (
         display="R",
     ),
     Key("b", "backup", "Backup", "Back up the jobs table on the server (asks first)", changes=True),
+    Key(
+        "B",
+        "backups",
+        "Backups",
+        "List the server's backups: back up, restore or prune from there",
+        display="B",
+    ),
     Key("t", "switch_target", "Target", "Switch to another target (environment) from the config"),
     Key("question_mark", "help", "Help", "Show every key", display="?"),
     Key("q", "quit", "Quit", "Quit jobtui"),
@@ -107,7 +116,29 @@ KEYS: tuple[Key, ...] = (
     Key("e", "retry", "Retry", "Retry this job (asks first)", "detail", changes=True),
     Key("c", "cancel_job", "Cancel job", "Cancel this job (asks first)", "detail", changes=True),
     Key("escape", "close", "Close", "Close the job detail", "detail", display="esc"),
+    # Backups screen
+    Key("b", "backup", "Back up", "Take a backup now (asks first)", "backups", changes=True),
+    Key(
+        "enter",
+        "restore",
+        "Restore",
+        "Restore the selected backup (a dry run, then type its name)",
+        "backups",
+        changes=True,
+    ),
+    Key(
+        "x",
+        "prune",
+        "Prune",
+        "Delete backups older than N days (asks, 7 by default)",
+        "backups",
+        changes=True,
+    ),
+    Key("r", "reload", "Refresh", "Read the list of backups again", "backups"),
+    Key("escape", "close", "Close", "Close the backups screen", "backups", display="esc"),
 )
+
+SCREENS = ("detail", "backups")  # scopes of a screen: in the palette while it is shown
 
 
 def scoped(scope: str) -> list[Key]:

@@ -1,0 +1,485 @@
+"""The Backups screen (key ``B``): the server's backups, and back up, restore and prune.
+
+Every action asks first; a restore runs as a dry run (what would be inserted and updated),
+then waits for the backup's name to be typed. All three change the server, so read-only
+disables them. A server without ``/api/admin/backups`` gets a note, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Input, Static
+
+from jobtui.contract import BackupInfo, BackupList, RestoreResult
+from jobtui.dashboard import keys
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.format import ago, local, size, span
+from jobtui.dashboard.poller import describe, error_kind
+from jobtui.dashboard.widgets import Text1
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+
+T = TypeVar("T")
+Request = Callable[[Callable[["Client"], Awaitable[T]]], Awaitable[T]]
+KEEP_DAYS = 7.0  # prune's default, as ``jobtui prune``
+MAX_DAYS = 3650.0  # the contract's upper bound for olderThanDays
+COLUMNS = ("Name", "Created", "Age", "Size", "Jobs", "Checksum")
+
+
+def checksum_cell(b: BackupInfo) -> Text:
+    """✓ ok, ✗ corrupt, or ? when the server does not say."""
+    if b.verified is None:
+        return Text("? unchecked", style="dim")
+    if b.verified:
+        return Text("✓ ok", style="green")
+    return Text("✗ corrupt", style="bold red")
+
+
+def older_than(backups: tuple[BackupInfo, ...], days: float, now: datetime) -> int:
+    """How many backups of a listing (newest first) a prune of ``days`` would delete: the
+    newest is always kept."""
+    cutoff = now - timedelta(days=days)
+    return sum(1 for b in backups[1:] if b.created_at < cutoff)
+
+
+def parse_days(text: str) -> float | None:
+    """Days typed into the prune dialog, or None when it is not a number from 0 to 3650."""
+    try:
+        days = float(text.strip())
+    except ValueError:
+        return None
+    return days if 0 <= days <= MAX_DAYS else None
+
+
+class BackupsTable(DataTable[str | Text], inherit_bindings=False):
+    """A table that leaves Enter to the screen (restore), so the footer shows it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        b for b in DataTable.BINDINGS if isinstance(b, Binding) and b.key != "enter"
+    ]
+
+
+class BackupsScreen(ModalScreen[None]):
+    """``GET /api/admin/backups`` as a table; ``b``, Enter and ``x`` act on it."""
+
+    SCOPE = "backups"
+    BINDINGS = keys.bindings(SCOPE)
+
+    def __init__(
+        self,
+        target: str,
+        request: Request[Any],
+        clock: Callable[[], datetime],
+        changed: Callable[[], None] = lambda: None,
+    ):
+        """``request`` runs a client call off the UI thread; ``changed`` is called after a
+        restore (the dashboard polls again)."""
+        super().__init__(classes="dialog")
+        self.target = target
+        self._request = request
+        self._clock = clock
+        self._changed = changed
+        self.listing: BackupList | None = None
+        self.problem: str | None = None
+        self.not_provided = False
+        self.reading = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="backups") as box:
+            box.border_title = f"Backups on {self.target}"
+            yield Text1(id="backups-head")
+            yield Text1(id="backups-note")
+            table = BackupsTable(id="backups-table", cursor_type="row", zebra_stripes=True)
+            for label in COLUMNS:
+                table.add_column(label, key=label.lower())
+            yield table
+            yield Text1(id="backups-selected")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#backups-note", Text1).display = False
+        self.query_one("#backups-table", DataTable).focus()
+        self._paint()
+        self.reload()
+
+    # ------------------------------------------------------------------ reading
+
+    @work(exclusive=True, group="backups-list", exit_on_error=False)
+    async def reload(self) -> None:
+        """Read the listing again (on open, after every action, and on ``r``)."""
+        self.reading = True
+        self._paint()
+        try:
+            listing = await self._request(lambda c: c.backups())
+        except Exception as exc:
+            self.not_provided = error_kind(exc) == "not_provided"
+            self.problem = describe(exc)
+        else:
+            self.listing, self.problem, self.not_provided = listing, None, False
+        self.reading = False
+        if self.is_attached:
+            self._paint()
+
+    def selected(self) -> BackupInfo | None:
+        table = self.query_one("#backups-table", DataTable)
+        if self.listing is None or not table.row_count or self.not_provided:
+            return None
+        row = table.cursor_row
+        backups = self.listing.backups
+        return backups[row] if 0 <= row < len(backups) else None
+
+    # ------------------------------------------------------------------ painting
+
+    def _paint(self) -> None:
+        now = self._clock()
+        head = self.query_one("#backups-head", Text1)
+        note = self.query_one("#backups-note", Text1)
+        table = self.query_one("#backups-table", DataTable)
+        if self.not_provided:
+            head.set(Text("Backups", style="bold"))
+            note.set(
+                Text(
+                    "Backups are not provided by this server (it has no /api/admin/backups); "
+                    "`jobtui serve` provides them.",
+                    style="yellow",
+                )
+            )
+            note.display = True
+            table.display = False
+            self.query_one("#backups-selected", Text1).set("")
+            return
+        table.display = True
+        head.set(self._head(now))
+        if self.listing is not None and self.listing.directory:
+            self.query_one("#backups", Vertical).border_subtitle = self.listing.directory
+        if self.problem is not None:
+            note.set(Text(f"✖ {self.problem}", style="red"))
+        elif self.listing is not None and not self.listing.backups:
+            note.set(Text("There is no backup yet: press b to take one.", style="dim"))
+        note.display = self.problem is not None or (
+            self.listing is not None and not self.listing.backups
+        )
+        self._fill(table, now)
+        self._show_selected()
+
+    def _head(self, now: datetime) -> Text:
+        text = Text()
+        if self.listing is None:
+            text.append("reading the list of backups…" if self.reading else "no list", "dim")
+            return text
+        backups = self.listing.backups
+        n = len(backups)
+        text.append(f"{n} backup{'s' if n != 1 else ''}", style="bold")
+        if backups:
+            text.append(f" · newest {ago(backups[0].created_at, now)}", style="dim")
+            total = sum(b.size for b in backups)
+            text.append(f" · {size(total)} in all", style="dim")
+        corrupt = sum(1 for b in backups if b.verified is False)
+        if corrupt:
+            text.append(f" · {corrupt} corrupt", style="bold red")
+        if self.reading:
+            text.append(" · reading…", style="dim")
+        return text
+
+    def _fill(self, table: DataTable[str | Text], now: datetime) -> None:
+        backups = self.listing.backups if self.listing is not None else ()
+        keep = None  # the row under the cursor, by name (the listing may have changed)
+        if table.row_count:
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        table.clear()
+        for b in backups:
+            table.add_row(
+                b.name,
+                local(b.created_at, "%Y-%m-%d %H:%M"),
+                span((now - b.created_at).total_seconds()),
+                Text(size(b.size), justify="right"),
+                Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
+                checksum_cell(b),
+                key=b.name,
+            )
+        if keep is not None and any(b.name == keep for b in backups):
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    @on(DataTable.RowHighlighted, "#backups-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        widget = self.query_one("#backups-selected", Text1)
+        b = self.selected()
+        if b is None:
+            widget.set("")
+            return
+        if b.verified is False:
+            text = Text(f"✗ {b.name} does not verify", style="bold red")
+            if b.problem:  # the server's reason, without the name said again
+                text.append(f": {b.problem.removeprefix(f'{b.name}: ')}", style="red")
+            text.append(" — a restore would be refused", style="dim")
+        else:
+            text = Text(f"{b.name}", style="bold")
+            text.append(f" · created {local(b.created_at)}", style="dim")
+            text.append(" · enter: dry run, then restore", style="dim")
+        widget.set(text)
+
+    # ------------------------------------------------------------------ actions
+
+    def _blocked(self) -> bool:
+        read_only = getattr(self.app, "read_only", None)
+        if read_only:
+            self.app.notify(f"Disabled: read-only ({read_only}).", severity="warning")
+            return True
+        return False
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        severity = "warning" if error_kind(exc) == "not_provided" else "error"
+        self.app.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "backups") and getattr(self.app, "read_only", None):
+            return None  # shown dimmed in the footer, does nothing
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @work(exclusive=True, group="backups-action", exit_on_error=False)
+    async def action_backup(self) -> None:
+        if self._blocked():
+            return
+        body = Text(f"Back up the jobs table on {self.target}?\n\n")
+        backups = self.listing.backups if self.listing is not None else ()
+        if backups:
+            last = backups[0]
+            body.append(
+                f"Latest backup: {last.name}, {ago(last.created_at, self._clock())}, "
+                f"{size(last.size)}",
+                style="dim",
+            )
+        else:
+            body.append("There is no backup yet.", style="dim")
+        if not await self.app.push_screen_wait(
+            ConfirmScreen("Backup", body, "Back up", danger=False)
+        ):
+            return
+        try:
+            r = await self._request(lambda c: c.create_backup())
+        except Exception as exc:
+            self._failed("Backup", exc)
+            return
+        self.app.notify(
+            f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}.", title="Backup", timeout=8
+        )
+        self.reload()
+
+    @work(exclusive=True, group="backups-action", exit_on_error=False)
+    async def action_restore(self) -> None:
+        if self._blocked():
+            return
+        b = self.selected()
+        if b is None:
+            self.app.notify("No backup selected.", timeout=3)
+            return
+        name = b.name
+        dialog = RestoreScreen(name, self.target, lambda: self._request(dry_run(name)))
+        if not await self.app.push_screen_wait(dialog):
+            return
+        try:
+            r = await self._request(lambda c: c.restore_backup(name))
+        except Exception as exc:
+            self._failed(f"Restore {name}", exc)
+            return
+        self.app.notify(
+            f"Restored {r.name}: {r.inserted:,} inserted, {r.updated:,} updated ({r.jobs:,} jobs).",
+            title="Restore",
+            timeout=10,
+        )
+        self._changed()
+        self.reload()
+
+    @work(exclusive=True, group="backups-action", exit_on_error=False)
+    async def action_prune(self) -> None:
+        if self._blocked():
+            return
+        backups = self.listing.backups if self.listing is not None else ()
+        days = await self.app.push_screen_wait(PruneScreen(self.target, backups, self._clock()))
+        if days is None:
+            return
+        try:
+            r = await self._request(lambda c: c.prune_backups(days))
+        except Exception as exc:
+            self._failed("Prune", exc)
+            return
+        n = len(r.deleted)
+        self.app.notify(
+            f"Pruned {n} backup{'s' if n != 1 else ''} older than {days:g} days; kept {r.kept}.",
+            title="Prune",
+            timeout=8,
+        )
+        self.reload()
+
+
+def dry_run(name: str) -> Callable[[Client], Awaitable[RestoreResult]]:
+    return lambda c: c.restore_backup(name, dry_run=True)
+
+
+class RestoreScreen(ModalScreen[bool]):
+    """What a restore would do (its dry run), then the backup's name typed to confirm it.
+    Answers True only for the exact name after a dry run that succeeded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, name: str, target: str, dry_run: Callable[[], Awaitable[RestoreResult]]):
+        super().__init__(classes="dialog")
+        self.backup = name
+        self._target = target
+        self._dry_run = dry_run
+        self.result: RestoreResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-wide") as box:
+            box.border_title = "Restore a backup"
+            body = Text(f"Restore {self.backup} into the jobs table on {self._target}?\n\n")
+            body.append(
+                "Jobs in the backup replace the rows with the same id; other jobs stay.",
+                style="dim",
+            )
+            yield Static(body, id="dialog-body")
+            yield Static(Text("Dry run: checking what it would do…", style="dim"), id="dry-run")
+            yield Static(Text("Type the backup's name to restore it:"), id="restore-prompt")
+            yield Input(placeholder=self.backup, id="restore-name")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Restore", id="yes", variant="error", disabled=True)
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#restore-name", Input).focus()
+        self.check()
+
+    @work(exit_on_error=False)
+    async def check(self) -> None:
+        widget = self.query_one("#dry-run", Static)
+        try:
+            r = await self._dry_run()
+        except Exception as exc:
+            text = Text("✖ The dry run failed: ", style="bold red")
+            text.append(describe(exc), style="red")
+            text.append("\nNothing can be restored from it.", style="dim")
+            widget.update(text)
+            return
+        self.result = r
+        text = Text("Dry run: ", style="bold")
+        text.append(f"it would insert {r.inserted:,} and update {r.updated:,}")
+        text.append(f" of {r.jobs:,} jobs; nothing was written.", style="dim")
+        widget.update(text)
+        self._typed(self.query_one("#restore-name", Input).value)
+
+    def _typed(self, value: str) -> None:
+        for button in self.query("#yes").results(Button):  # none yet while composing
+            button.disabled = not self.accepts(value)
+
+    def accepts(self, value: str) -> bool:
+        return self.result is not None and value.strip() == self.backup
+
+    @on(Input.Changed, "#restore-name")
+    def _changed(self, event: Input.Changed) -> None:
+        self._typed(event.value)
+
+    @on(Input.Submitted, "#restore-name")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self.accepts(event.value):
+            self.dismiss(True)
+        elif self.result is None:
+            self.app.notify("Wait for the dry run to succeed first.", severity="warning")
+        else:
+            self.app.notify(f"Type {self.backup} exactly to restore it.", severity="warning")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes" and self.accepts(self.query_one("#restore-name", Input).value):
+            self.dismiss(True)
+        elif event.button.id == "no":
+            self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PruneScreen(ModalScreen[float | None]):
+    """How many days of backups to keep (7 unless changed); answers the days, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, target: str, backups: tuple[BackupInfo, ...], now: datetime):
+        super().__init__(classes="dialog")
+        self._target = target
+        self._backups = backups
+        self._now = now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as box:
+            box.border_title = "Prune backups"
+            body = Text(f"Delete the backups on {self._target} older than how many days?\n\n")
+            body.append("The newest backup is always kept.", style="dim")
+            yield Static(body, id="dialog-body")
+            yield Input(f"{KEEP_DAYS:g}", id="prune-days", restrict=r"[0-9.]*", max_length=7)
+            yield Static(id="prune-preview")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Prune", id="yes", variant="error")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#prune-days", Input).focus()
+        self._preview(self.query_one("#prune-days", Input).value)
+
+    def _preview(self, value: str) -> None:
+        days = parse_days(value)
+        widget = self.query_one("#prune-preview", Static)
+        for button in self.query("#yes").results(Button):  # none yet while composing
+            button.disabled = days is None
+        if days is None:
+            widget.update(Text("Days: a number from 0 to 3650.", style="red"))
+            return
+        n = older_than(self._backups, days, self._now)
+        widget.update(
+            Text(
+                f"By the list: {n} of {len(self._backups)} backup(s) are older than {days:g} days.",
+                style="dim",
+            )
+        )
+
+    @on(Input.Changed, "#prune-days")
+    def _changed(self, event: Input.Changed) -> None:
+        self._preview(event.value)
+
+    @on(Input.Submitted, "#prune-days")
+    def _submitted(self, event: Input.Submitted) -> None:
+        days = parse_days(event.value)
+        if days is not None:
+            self.dismiss(days)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes":
+            days = parse_days(self.query_one("#prune-days", Input).value)
+            if days is not None:
+                self.dismiss(days)
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

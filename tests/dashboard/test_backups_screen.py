@@ -1,0 +1,257 @@
+"""The Backups screen (B) against the real agent: list, back up, restore, prune, read-only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import text
+from textual.widgets import Button, DataTable, Input
+
+from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
+from jobtui.dashboard.confirm import ConfirmScreen
+from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
+from tests.support import add_job
+
+ADMIN = {"JOBTUI_ADMIN_TOKEN": "admin-secret", "JOBTUI_READ_TOKEN": "read-secret"}
+
+
+def backup(agent, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = httpx.post(f"{agent.url}/api/admin/backups", headers=headers, timeout=10)
+    r.raise_for_status()
+    return r.json()["name"]
+
+
+def files(agent) -> list[str]:
+    if not agent.backups_dir.exists():
+        return []
+    return sorted(p.name for p in agent.backups_dir.glob("jobs_backup_*") if "meta" not in p.name)
+
+
+def statuses(agent) -> dict[str, str]:
+    with agent.store.read() as conn:
+        return dict(conn.execute(text("SELECT id, status FROM background_jobs")).all())
+
+
+async def open_backups(pilot, *texts: str) -> BackupsScreen:
+    await until(pilot, lambda: pilot.app.state.health.value, what="first answer")
+    await pilot.press("B")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BackupsScreen), what="backups")
+    await shows(pilot, *texts)
+    return pilot.app.screen
+
+
+async def test_lists_backups_with_a_checksum_column_and_esc_closes(agent):
+    for _ in range(3):
+        add_job(agent.store, status="pending")
+    good = backup(agent)
+    bad = backup(agent)
+    path = agent.backups_dir / bad
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, good, bad, "Checksum", "✓ ok", "✗ corrupt", "1 corrupt")
+        text_ = screen(app)
+        assert "2 backups" in text_
+        row = next(line for line in text_.splitlines() if good in line)
+        assert "3" in row.split(good)[1]  # its job count
+        # the corrupt one is the newest, under the cursor: why it does not verify
+        await shows(pilot, f"✗ {bad} does not verify", "checksum mismatch")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, BackupsScreen), what="closed")
+        assert app.active_tab == "overview"
+
+
+async def test_back_up_from_the_screen_asks_then_the_list_grows(agent):
+    add_job(agent.store, status="pending")
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, "0 backups", "There is no backup yet")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        await shows(pilot, "Back up the jobs table on test?")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
+        await pilot.pause(0.2)
+        assert files(agent) == []
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        await pilot.press("y")
+        message = await noted(pilot, "Backup jobs_backup_")
+        assert "1 jobs" in message
+        name = files(agent)[0]
+        await shows(pilot, "1 backup ", name, "✓ ok")
+
+
+async def test_restore_shows_a_dry_run_and_needs_the_name_typed(agent):
+    ids = [add_job(agent.store, status="pending") for _ in range(4)]
+    name = backup(agent)
+    with agent.store.write() as conn:
+        conn.execute(
+            text("UPDATE background_jobs SET status = 'failed' WHERE id = :i"), {"i": ids[0]}
+        )
+        conn.execute(text("DELETE FROM background_jobs WHERE id = :i"), {"i": ids[1]})
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, name)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "Dry run: it would insert 1 and update 3 of 4 jobs; nothing was written")
+        dialog = app.screen
+        restore = dialog.query_one("#yes", Button)
+        assert restore.disabled
+        # enter without the name, then a wrong name: refused, nothing written
+        await pilot.press("enter")
+        await noted(pilot, f"Type {name} exactly")
+        await pilot.press(*"jobs_backup")
+        await pilot.press("enter")
+        assert isinstance(app.screen, RestoreScreen) and restore.disabled
+        await pilot.pause(0.2)
+        assert ids[1] not in statuses(agent)
+        dialog.query_one("#restore-name", Input).value = ""
+        await pilot.press(*name)
+        await until(pilot, lambda: not restore.disabled, what="Restore enabled")
+        await pilot.press("enter")
+        await noted(pilot, f"Restored {name}: 1 inserted, 3 updated (4 jobs).")
+        assert {statuses(agent)[i] for i in ids} == {"pending"}
+        assert isinstance(app.screen, BackupsScreen)
+
+
+async def test_restore_of_a_corrupt_backup_cannot_be_confirmed(agent):
+    add_job(agent.store, status="pending")
+    name = backup(agent)
+    path = agent.backups_dir / name
+    path.write_bytes(path.read_bytes()[:-20])
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, "✗ corrupt")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "The dry run failed", "checksum mismatch")
+        await pilot.press(*name)
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#yes", Button).disabled
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
+
+
+async def test_prune_asks_for_days_seven_by_default_and_reports(agent):
+    add_job(agent.store, status="pending")
+    names = [backup(agent) for _ in range(3)]
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, "3 backups")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen), what="prune dialog")
+        await shows(pilot, "older than how many days?")
+        days = app.screen.query_one("#prune-days", Input)
+        assert days.value == "7"
+        await shows(pilot, "By the list: 0 of 3 backup(s) are older than 7 days")
+        await pilot.press("backspace", "x", "0")  # letters are not taken
+        assert days.value == "0"
+        await shows(pilot, "By the list: 2 of 3 backup(s) are older than 0 days")
+        await pilot.press("enter")
+        await noted(pilot, "Pruned 2 backups older than 0 days; kept 1.")
+        assert files(agent) == [names[-1]]
+        await shows(pilot, "1 backup ")
+        # Esc answers no
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen), what="prune dialog")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
+        assert files(agent) == [names[-1]]
+
+
+async def test_read_only_lists_but_every_action_is_disabled(agent):
+    add_job(agent.store, status="pending")
+    name = backup(agent)
+    app = make_app(agent.url, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "READ-ONLY")
+        backups_screen = await open_backups(pilot, name)
+        for key in ("b", "enter", "x"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.screen is backups_screen, key
+        for action in ("backup", "restore", "prune"):
+            assert backups_screen.check_action(action, ()) is None  # dimmed in the footer
+        assert backups_screen.check_action("reload", ()) is True
+        # the palette's way in is blocked too, and says why
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Prune (B")
+        await shows(pilot, "Delete backups older than N days")
+        await pilot.press("enter")
+        await noted(pilot, "Disabled: read-only (started with --read-only).")
+        assert app.screen is backups_screen
+        assert files(agent) == [name]
+
+
+async def test_a_read_token_is_read_only_and_cannot_list(agent_factory):
+    agent = agent_factory(env=ADMIN)
+    app = make_app(agent.url, token="read-secret")
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "READ-ONLY", "the admin check said")
+        text_ = await open_backups(pilot, "this needs the admin token")
+        assert text_.check_action("backup", ()) is None
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "read-secret" not in screen(app)
+    admin = make_app(agent.url, token="admin-secret")
+    async with admin.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: admin.state.admin.value, what="admin check")
+        await open_backups(pilot, "0 backups")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(admin.screen, ConfirmScreen), what="confirmation")
+        await shows(pilot, "Back up (y)", "No (n)")
+
+
+async def test_a_seed_server_says_not_provided(seed_server):
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        backups_screen = await open_backups(pilot, "not provided by this server")
+        assert "✖" not in screen(app)
+        assert not backups_screen.query_one("#backups-table", DataTable).display
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, BackupsScreen), what="closed")
+        assert not [r for r in seed_server.requests if r[0] == "POST"]
+
+
+async def test_the_palette_offers_the_screen_keys_while_it_is_shown(agent):
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        backups_screen = await open_backups(pilot, "0 backups")
+        titles = {c.title for c in app.get_system_commands(backups_screen)}
+        for label in ("Back up", "Restore", "Prune", "Refresh"):
+            assert f"{label} (Backups screen)" in titles
+        main = {c.title for c in app.get_system_commands(app.main)}
+        assert "Backups" in main and "Prune (Backups screen)" not in main
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Prune (B")
+        await shows(pilot, "Delete backups older than N days")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen), what="prune dialog")
+
+
+async def test_restore_kicks_the_dashboard(agent):
+    ids = [add_job(agent.store, status="pending", created=timedelta(minutes=1)) for _ in range(2)]
+    name = backup(agent)
+    with agent.store.write() as conn:
+        conn.execute(text("DELETE FROM background_jobs"))
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "Queue depth")
+        await until(pilot, lambda: app.state.health.value.metrics.queue_depth == 0, what="empty")
+        await open_backups(pilot, name)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "it would insert 2 and update 0")
+        await pilot.press(*name, "enter")
+        await noted(pilot, "Restored")
+        await until(
+            pilot, lambda: app.state.health.value.metrics.queue_depth == 2, what="queue of 2"
+        )
+        assert set(statuses(agent)) == set(ids)

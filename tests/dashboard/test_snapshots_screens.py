@@ -1,0 +1,80 @@
+"""SVG snapshots of the Backups screen and its restore and prune dialogs, on fixed data with
+a frozen clock (the fixture of ``test_snapshots``).
+
+Regenerate after an intended change of the look with ``--snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
+from tests.dashboard.conftest import screen
+from tests.dashboard.test_snapshots import SIZE, fixed, settle, started  # noqa: F401
+from tests.support import Canned
+
+OK = "jobs_backup_2026-11-29T02-00-00.000Z.json"
+CORRUPT = "jobs_backup_2026-11-28T02-00-00.000Z.json"
+OLD = "jobs_backup_2026-11-20T02-00-00.000Z.json"
+BACKUPS = {
+    "directory": "/var/lib/jobtui/backups",
+    "backups": [
+        {"name": OK, "createdAt": "2026-11-29T02:00:00.000Z", "size": 5_432_100,
+         "jobs": 18_240, "verified": True},
+        {"name": CORRUPT, "createdAt": "2026-11-28T02:00:00.000Z", "size": 5_301_000,
+         "jobs": 17_904, "verified": False,
+         "problem": f"{CORRUPT}: checksum mismatch (corrupt or changed)"},
+        {"name": OLD, "createdAt": "2026-11-20T02:00:00.000Z", "size": 4_980_000,
+         "jobs": 16_013, "verified": True},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def backups_server(seed_server: Any) -> Any:
+    seed_server.set("GET", "/api/admin/backups", Canned(body=BACKUPS))
+    seed_server.set(
+        "POST",
+        f"/api/admin/backups/{OK}/restore",
+        Canned(body={"name": OK, "jobs": 18_240, "inserted": 312, "updated": 17_928,
+                     "dryRun": True}),
+    )  # fmt: skip
+    return seed_server
+
+
+async def open_backups(pilot: Any, app: Any) -> None:
+    await settle(pilot, lambda: started(app))
+    await pilot.press("B")
+    await settle(pilot, lambda: isinstance(app.screen, BackupsScreen) and OLD in screen(app))
+
+
+def test_backups_screen(snap_compare, fixed, backups_server):  # noqa: F811
+    async def run_before(pilot: Any) -> None:
+        await open_backups(pilot, fixed)
+        await pilot.press("down")
+        await settle(pilot, lambda: "does not verify" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_restore_dialog(snap_compare, fixed, backups_server):  # noqa: F811
+    async def run_before(pilot: Any) -> None:
+        await open_backups(pilot, fixed)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(fixed.screen, RestoreScreen))
+        await settle(pilot, lambda: "it would insert 312" in screen(fixed))
+        await pilot.press(*"jobs_backup_2026")
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_prune_dialog(snap_compare, fixed, backups_server):  # noqa: F811
+    async def run_before(pilot: Any) -> None:
+        await open_backups(pilot, fixed)
+        await pilot.press("x")
+        await settle(pilot, lambda: isinstance(fixed.screen, PruneScreen))
+        await settle(pilot, lambda: "By the list: 1 of 3" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
