@@ -504,3 +504,37 @@ def test_records_in_other_shapes_are_normalised_as_before(tmp_path, database):
     assert (json.loads(payload) if isinstance(payload, str) else payload) == {"k": ["ü", 1.5]}
     assert rollups(store)[0] == (("completed", 2),)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("changed", "bulk"),
+    [
+        ("id IN ('job-0000007', 'job-0011000')", False),  # a few rows: row by row
+        ("id > 'job-0004000'", True),  # most rows, but not the first ones: bulk halfway
+    ],
+)
+def test_a_restore_over_a_changed_table_brings_back_rows_and_rollups(
+    tmp_path, database, changed, bulk, monkeypatch
+):
+    drops: list[bool] = []
+    drop = schema.drop_indexes
+    monkeypatch.setattr(schema, "drop_indexes", lambda *a: drops.append(True) or drop(*a))
+    store = JobStore(database)
+    store.migrate()
+    bulk_fill(store, 12_000)
+    backups = Backups(store, tmp_path / "b")
+    name = backups.create().name
+    before, sums = table(store), rollups(store)
+    with store.write() as conn:
+        conn.execute(text(f"UPDATE background_jobs SET status = 'cancelled' WHERE {changed}"))
+        conn.execute(text("DELETE FROM background_jobs WHERE id = 'job-0000100'"))
+    assert rollups(store) != sums
+
+    drops.clear()
+    result = backups.restore(name)
+    assert (result.inserted, result.updated) == (1, 11_999)
+    assert drops == ([True] if bulk else [])
+    assert table(store) == before and rollups(store) == sums
+    add_job(store, status="failed", error="after", started=2 * MIN, finished=MIN)
+    assert rollups(store)[0] != sums[0]  # the triggers are in place
+    store.close()

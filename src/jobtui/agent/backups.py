@@ -357,39 +357,59 @@ class Backups:
         return total
 
     def _upsert_all(self, path: Path, name: str, header: Header) -> tuple[int, int]:
-        """Upsert every record in one transaction. Returns (records, inserted)."""
+        """Upsert every record in one transaction. Returns (records, inserted).
+
+        A record equal to its row is not written (no index entry, no trigger). A restore
+        that writes much of the table is faster with the triggers and secondary indexes
+        dropped, the indexes rebuilt and the rollups recomputed once at the end: that is
+        decided up front when enough inserts are certain, else as soon as the rows written
+        so far project past the threshold (a tenth of the table, at least ``BULK_MIN``)."""
         d = self.store.d
         cols = ", ".join(COLUMNS)
         marks = ", ".join([d.placeholder] * len(COLUMNS))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
-        sql = f"INSERT INTO background_jobs ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
+        rest = [c for c in COLUMNS if c != "id"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in rest)
+        old = ", ".join(f"background_jobs.{c}" for c in rest)
+        new = ", ".join(f"excluded.{c}" for c in rest)
+        differs = "IS NOT" if d.sqlite else "IS DISTINCT FROM"
+        sql = (
+            f"INSERT INTO background_jobs ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE ({old}) {differs} ({new})"
+        )
         count_sql = text("SELECT COUNT(*) FROM background_jobs")
-        count = 0
+        count = written = 0
         with self.store.write() as conn:
             if d.sqlite:
                 # pysqlite opens its transaction at the first INSERT, not before DDL: without
                 # this, the triggers and indexes dropped below would stay dropped on a refusal.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             before = int(conn.execute(count_sql).scalar_one())
-            # A restore that rewrites much of the table is faster with the indexes rebuilt and
-            # the rollups recomputed once; a small one into a big table goes row by row.
-            bulk = header.jobs >= max(BULK_MIN, before // 10)
-            if bulk:
-                if d.sqlite:  # room to sort while the indexes are rebuilt (this connection only)
-                    conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
-                schema.drop_triggers(conn, d)
-                schema.drop_indexes(conn)
-            for chunk in self._batches(path):
-                conn.exec_driver_sql(sql, chunk)  # type: ignore[arg-type]
-                count += len(chunk)
-            self._check_count(name, count, header)  # raises: the transaction rolls back
-            if bulk:
-                schema.create_indexes(conn)
-                schema.install_triggers(conn, d, self.store.bucket)
-                schema.backfill(conn, d, self.store.bucket)
-            after = int(conn.execute(count_sql).scalar_one())
-            if bulk and d.sqlite:
-                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default
+            threshold = max(BULK_MIN, before // 10)
+            bulk = False
+            try:
+                for chunk in self._batches(path):
+                    if not bulk and (
+                        header.jobs - before >= threshold  # at least that many inserts
+                        or (count and written * header.jobs >= threshold * count)
+                    ):
+                        bulk = True
+                        if d.sqlite:  # room to sort while the indexes are rebuilt
+                            conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
+                        schema.drop_triggers(conn, d)
+                        schema.drop_indexes(conn)
+                    written += conn.exec_driver_sql(sql, chunk).rowcount  # type: ignore[arg-type]
+                    count += len(chunk)
+                self._check_count(name, count, header)  # raises: the transaction rolls back
+                if bulk:
+                    # Rollups first, while the secondary indexes are gone: SQLite would
+                    # otherwise read a million rows through them, a random page at a time.
+                    schema.backfill(conn, d, self.store.bucket)
+                    schema.create_indexes(conn)
+                    schema.install_triggers(conn, d, self.store.bucket)
+                after = int(conn.execute(count_sql).scalar_one())
+            finally:
+                if bulk and d.sqlite:
+                    conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default
         return count, after - before
 
     # ------------------------------------------------------------------ prune
