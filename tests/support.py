@@ -181,6 +181,21 @@ def add_job(
     )[0]  # fmt: skip
 
 
+def add_stuck(
+    store: JobStore, n: int = 1, *, stalled: timedelta = timedelta(minutes=20)
+) -> list[str]:
+    """``n`` jobs stuck in ``processing``: no update for ``stalled`` (past the default
+    10-minute threshold), started nine minutes before that."""
+    job = dict(
+        status="processing",
+        created=stalled + timedelta(minutes=10),
+        started=stalled + timedelta(minutes=9),
+        updated=stalled,
+        attempts=1,
+    )
+    return add_jobs(store, [job] * n)
+
+
 def add_jobs(
     store: JobStore, specs: list[dict[str, Any]], now: datetime | None = None
 ) -> list[str]:

@@ -13,7 +13,7 @@ import yaml
 
 from jobtui.alerting.observe import ALL_RULES
 from jobtui.cli import main
-from tests.support import Canned, SeedServer, add_job, add_jobs, jobtui_cmd, seed_health
+from tests.support import Canned, SeedServer, add_job, add_jobs, add_stuck, jobtui_cmd, seed_health
 
 # the host's real CPU/memory must not make these tests flaky
 CALM = {"warning": {"resource_utilization": 100}, "critical": {"resource_utilization": 100}}
@@ -88,17 +88,7 @@ def test_stuck_jobs_and_error_rate_critical(
     agent_factory: Any, capsys: Any, tmp_path: Path
 ) -> None:
     agent = agent_factory({"thresholds": SMALL})
-    add_jobs(
-        agent.store,
-        [
-            {
-                "status": "processing",
-                "started": timedelta(minutes=25),
-                "updated": timedelta(minutes=20),
-            }
-        ]
-        * 3,
-    )
+    add_stuck(agent.store, 3)
     add_job(
         agent.store,
         status="failed",

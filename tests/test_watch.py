@@ -23,7 +23,7 @@ from jobtui.alerting.daemon import Watcher
 from jobtui.cli import main
 from jobtui.config import Target, load_config
 from tests.alerting_support import Receiver, Reply, running_receiver
-from tests.support import AgentProcess, add_job, add_jobs, jobtui_cmd, wait_for
+from tests.support import AgentProcess, add_job, add_jobs, add_stuck, jobtui_cmd, wait_for
 
 CALM = {"warning": {"resource_utilization": 100}, "critical": {"resource_utilization": 100}}
 SMALL = {
@@ -233,17 +233,7 @@ async def test_system_down_and_stuck_jobs(
     agent_factory: Any, receiver: Receiver, tmp_path: Path
 ) -> None:
     agent = agent_factory({"thresholds": SMALL})
-    add_jobs(
-        agent.store,
-        [
-            {
-                "status": "processing",
-                "started": timedelta(minutes=30),
-                "updated": timedelta(minutes=20),
-            }
-        ]
-        * 3,
-    )
+    add_stuck(agent.store, 3)
     cfg = write(tmp_path, receiver, {"interval": "100ms", "for": 2})
     await run_watcher(
         cfg, agent.url, lambda: ("firing", "critical", "stuck_jobs") in alerts(receiver)

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
-from tests.support import Canned, add_job, seed_health
+from tests.support import Canned, add_job, add_stuck, seed_health
 
 
 def statuses(agent) -> dict[str, str]:
@@ -21,27 +21,13 @@ def posts(server) -> list[str]:
     return [r[1] for r in server.requests if r[0] == "POST"]
 
 
-def add_stuck(agent, n: int) -> list[str]:
-    return [
-        add_job(
-            agent.store,
-            status="processing",
-            created=timedelta(minutes=30),
-            started=timedelta(minutes=29),
-            updated=timedelta(minutes=20),
-            attempts=1,
-        )
-        for _ in range(n)
-    ]
-
-
 async def confirm_shown(pilot) -> str:
     await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirmation")
     return await shows(pilot, "(y)", "No (n)")
 
 
 async def test_recover_stuck_says_how_many_and_how_many_were(agent):
-    stuck = add_stuck(agent, 3)
+    stuck = add_stuck(agent.store, 3)
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "3 stuck")
@@ -55,7 +41,7 @@ async def test_recover_stuck_says_how_many_and_how_many_were(agent):
 
 
 async def test_recover_stuck_answered_no_changes_nothing_then_a_backup(agent):
-    stuck = add_stuck(agent, 2)
+    stuck = add_stuck(agent.store, 2)
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "2 stuck")
@@ -228,7 +214,7 @@ async def test_retry_from_the_job_detail(agent):
 
 
 async def test_read_only_disables_every_action(agent):
-    stuck = add_stuck(agent, 1)
+    stuck = add_stuck(agent.store, 1)
     app = make_app(agent.url, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "1 stuck", "READ-ONLY", "read-only: started with --read-only")
@@ -253,7 +239,7 @@ async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):
     agent = agent_factory(
         env={"JOBTUI_ADMIN_TOKEN": "admin-secret", "JOBTUI_READ_TOKEN": "read-secret"}
     )
-    add_stuck(agent, 1)
+    add_stuck(agent.store, 1)
     app = make_app(agent.url, token="read-secret")
     async with app.run_test(size=SIZE) as pilot:
         text = await shows(

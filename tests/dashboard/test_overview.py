@@ -6,19 +6,12 @@ from datetime import timedelta
 
 from jobtui.dashboard.overview import OverviewView
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
-from tests.support import Canned, add_job, add_jobs, seed_health
+from tests.support import Canned, add_job, add_jobs, add_stuck, seed_health
 
 
 async def test_overview_shows_the_agents_health(agent):
     add_jobs(agent.store, [{"status": "pending", "created": timedelta(minutes=2)}] * 3)
-    add_job(
-        agent.store,
-        status="processing",
-        created=timedelta(minutes=40),
-        started=timedelta(minutes=39),
-        updated=timedelta(minutes=30),
-        attempts=1,
-    )
+    add_stuck(agent.store, stalled=timedelta(minutes=30))
     add_job(
         agent.store,
         status="failed",
