@@ -1,5 +1,5 @@
-"""SVG snapshots of the Backups screen and its restore and prune dialogs, on fixed data with
-a frozen clock (the fixture of ``test_snapshots``).
+"""SVG snapshots of the Backups screen, its restore and prune dialogs, and the log view, on
+fixed data with a frozen clock (the fixture of ``test_snapshots``).
 
 Regenerate after an intended change of the look with ``--snapshot-update`` and review the SVGs.
 """
@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from jobtui.config import Config
 from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
+from jobtui.dashboard.logview import LogViewScreen
 from tests.dashboard.conftest import screen
 from tests.dashboard.test_snapshots import SIZE, fixed, settle, started  # noqa: F401
 from tests.support import Canned
@@ -30,6 +32,15 @@ BACKUPS = {
          "jobs": 16_013, "verified": True},
     ],
 }  # fmt: skip
+LOG = """\
+2026-11-29 02:59:50.120 INFO jobtui.agent: jobtui agent listening on http://127.0.0.1:8787
+2026-11-29 02:59:51.004 HTTP jobtui.http: [4f2a9c1e] GET /api/jobs/health 200 3.1 ms
+2026-11-29 02:59:55.310 WARN jobtui.agent: Queue depth 27 > 20
+2026-11-29 02:59:58.871 ERROR jobtui.agent: Job 0000000c failed: Database connection failed: \
+could not connect to server on port 5432
+2026-11-29 03:00:01.442 INFO jobtui.agent: Job 00000008 completed successfully in 42.0 s
+2026-11-29 03:00:02.015 DEBUG jobtui.agent: metrics sample stored (queue 27, 120 jobs/h)
+"""
 
 
 @pytest.fixture
@@ -76,5 +87,20 @@ def test_prune_dialog(snap_compare, fixed, backups_server):  # noqa: F811
         await pilot.press("x")
         await settle(pilot, lambda: isinstance(fixed.screen, PruneScreen))
         await settle(pilot, lambda: "By the list: 1 of 3" in screen(fixed))
+
+    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+
+
+def test_log_view(snap_compare, fixed, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(tmp_path)  # the path on screen is the configured, relative one
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "all.log").write_text(LOG)
+    fixed.config = Config(raw={"logging": {"agent_log": "logs/all.log"}})
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("l")
+        await settle(pilot, lambda: isinstance(fixed.screen, LogViewScreen))
+        await settle(pilot, lambda: "metrics sample stored" in screen(fixed))
 
     assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)

@@ -44,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
         health_interval=min(config.dashboard.health_interval, DEMO_HEALTH_INTERVAL),
         metrics_interval=min(config.dashboard.metrics_interval, DEMO_METRICS_INTERVAL),
     )
-    config = dataclasses.replace(config, dashboard=dashboard)
     tmp = Path(tempfile.mkdtemp(prefix="jobtui-demo-"))
+    # the log view (key l) follows the demo agent's log (its cwd is tmp, its log dir "logs")
+    logging = {**(config.raw.get("logging") or {}), "agent_log": str(tmp / "logs" / "all.log")}
+    raw = {**config.raw, "logging": logging}
+    config = dataclasses.replace(config, dashboard=dashboard, raw=raw)
     agent: subprocess.Popen[str] | None = None
     try:
         agent, url = start_agent(tmp)

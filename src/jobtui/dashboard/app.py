@@ -624,6 +624,58 @@ class DashboardApp(App[int]):
             BackupsScreen(self.target.name, self.request, self.state.clock, self.poller.kick)
         )
 
+    def action_log_view(self) -> None:
+        """The agent's log file, followed while the screen is open."""
+        from jobtui.dashboard.logview import LogViewScreen  # loads the logging module
+        from jobtui.logs import load_logging_config
+
+        if isinstance(self.screen, LogViewScreen):
+            return
+        try:
+            path, problem = load_logging_config(self.config).agent_log_path(), None
+        except ConfigError as exc:
+            path, problem = None, str(exc)
+        self.push_screen(LogViewScreen(path, problem))
+
+    @work(group="incident", exit_on_error=False)
+    async def action_incident(self) -> None:
+        """Classify the incident and write its report (reads only: allowed when read-only)."""
+        if self._incident:
+            self.notify("The incident report is being written…", timeout=3)
+            return
+        self._incident = True
+        self.notify("Writing the incident report…", title="Incident", timeout=4)
+        target, config = self.target, self.config
+        secrets = [target.token] if target.token else []
+
+        async def write(c: Client) -> Any:
+            from jobtui.alerting.observe import target_label  # off the UI thread
+            from jobtui.incident import write_report
+
+            return await write_report(c, config, target=target_label(target), secrets=secrets)
+
+        try:
+            written = await self.request(write)
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                reason = str(exc)
+            elif isinstance(exc, OSError):
+                reason = f"cannot write it: {exc.strerror or exc}"
+            else:
+                reason = describe(exc)
+            self.notify(f"Incident report not written: {reason}", severity="error", timeout=10)
+            return
+        finally:
+            self._incident = False
+        level = written.assessment.severity
+        severity = "error" if level in (1, 2) else "warning" if level == 3 else "information"
+        self.notify(
+            f"{written.assessment.title}\nReport: {written.path}",
+            title="Incident report",
+            severity=severity,
+            timeout=20,
+        )
+
     @work(exclusive=True, group="action", exit_on_error=False)
     async def action_switch_target(self) -> None:
         choices = list(self.targets.values())

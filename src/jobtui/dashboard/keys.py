@@ -1,7 +1,7 @@
 """The one registry of keys: the footer, the help screen and the command palette read it.
 
 Each :class:`Key` belongs to a scope: ``app`` (works everywhere), a view (``performance``,
-``jobs``, ``errors``) or a screen (``detail``, ``backups``), whose widget gets the
+``jobs``, ``errors``) or a screen (``detail``, ``backups``, ``logs``), whose widget gets the
 matching bindings. Keys that change
 something on the server are marked ``changes``: ``--read-only`` (or a 401/403 from the admin
 check) disables exactly those.
@@ -20,6 +20,7 @@ SCOPES: dict[str, str] = {
     "errors": "Errors tab",
     "detail": "Job detail",
     "backups": "Backups screen",
+    "logs": "Log view",
 }
 
 TABS = Binding.Group("Tabs", compact=True)
@@ -77,6 +78,8 @@ KEYS: tuple[Key, ...] = (
         "List the server's backups: back up, restore or prune from there",
         display="B",
     ),
+    Key("l", "log_view", "Logs", "Follow the agent's log file (logging.agent_log in the config)"),
+    Key("i", "incident", "Incident", "Classify the incident and write its report (only reads)"),
     Key("t", "switch_target", "Target", "Switch to another target (environment) from the config"),
     Key("question_mark", "help", "Help", "Show every key", display="?"),
     Key("q", "quit", "Quit", "Quit jobtui"),
@@ -136,9 +139,11 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("r", "reload", "Refresh", "Read the list of backups again", "backups"),
     Key("escape", "close", "Close", "Close the backups screen", "backups", display="esc"),
+    # Log view
+    Key("escape", "close", "Close", "Close the log view (following stops)", "logs", display="esc"),
 )
 
-SCREENS = ("detail", "backups")  # scopes of a screen: in the palette while it is shown
+SCREENS = ("detail", "backups", "logs")  # scopes of a screen: in the palette while it is shown
 
 
 def scoped(scope: str) -> list[Key]:
