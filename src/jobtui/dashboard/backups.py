@@ -359,7 +359,7 @@ class RestoreScreen(ModalScreen[bool]):
             yield Static(body, id="dialog-body")
             yield Static(Text("Dry run: checking what it would do…", style="dim"), id="dry-run")
             yield Static(Text("Type the backup's name to restore it:"), id="restore-prompt")
-            yield Input(placeholder=self.backup, id="restore-name")
+            yield Input(placeholder="the name above, exactly", id="restore-name")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Restore", id="yes", variant="error", disabled=True)
                 yield Button("Cancel (esc)", id="no")

@@ -290,7 +290,8 @@ def capacity_source(rec: Recommendation, now: datetime) -> str:
     """What the verdict is based on, for the panel's bottom border."""
     parts = []
     if rec.latest is not None:
-        parts.append(f"{rec.samples} samples, newest {ago(rec.latest.timestamp, now)}")
+        samples = f"{rec.samples} sample{'s' if rec.samples != 1 else ''}"
+        parts.append(f"{samples}, newest {ago(rec.latest.timestamp, now)}")
     if rec.host is not None:
         parts.append(f"host {rec.host.hostname}")
     return " · ".join(parts)
