@@ -538,3 +538,20 @@ def test_a_restore_over_a_changed_table_brings_back_rows_and_rollups(
     add_job(store, status="failed", error="after", started=2 * MIN, finished=MIN)
     assert rollups(store)[0] != sums[0]  # the triggers are in place
     store.close()
+
+
+def test_a_job_listed_twice_takes_its_last_record(tmp_path, database):
+    store = JobStore(database)
+    store.migrate()
+    add_job(store, status="pending", message="one", job_id="a")
+    add_job(store, status="failed", message="two", job_id="b", started=2 * MIN, finished=MIN)
+    backups = Backups(store, tmp_path / "b")
+    name = backups.create().name
+    _tamper(backups, name, {2: json.dumps({**_record(backups, name, 2), "id": "a"})})
+    with store.write() as conn:
+        conn.execute(text("DELETE FROM background_jobs"))
+    result = backups.restore(name)
+    assert (result.jobs, result.inserted) == (2, 1)
+    assert [(row[0], row[2]) for row in table(store)] == [("a", "failed")]
+    assert rollups(store)[0] == (("failed", 1),)
+    store.close()

@@ -325,7 +325,8 @@ class Backups:
             return RestoreResult(
                 name=name, jobs=count, inserted=count - existing, updated=existing, dry_run=True
             )
-        count, inserted = self._upsert_all(path, name, header)
+        load = self._upsert_all if self.store.d.sqlite else self._copy_all
+        count, inserted = load(path, name, header)
         return RestoreResult(name=name, jobs=count, inserted=inserted, updated=count - inserted)
 
     @staticmethod
@@ -410,6 +411,57 @@ class Backups:
             finally:
                 if bulk and d.sqlite:
                     conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default
+        return count, after - before
+
+    def _copy_all(self, path: Path, name: str, header: Header) -> tuple[int, int]:
+        """PostgreSQL: COPY every checked record into a temporary table, then upsert them all
+        with one statement (the statement-level triggers fold it once), in one transaction.
+        Rows equal to their record are not written; if the rows to write reach the bulk
+        threshold, triggers and secondary indexes are dropped and rebuilt around it."""
+        d = self.store.d
+        cols = ", ".join(COLUMNS)
+        rest = [c for c in COLUMNS if c != "id"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in rest)
+        differs = f"({', '.join(f'j.{c}' for c in rest)}) IS DISTINCT FROM "
+        count_sql = text("SELECT COUNT(*) FROM background_jobs")
+        count = 0
+        with self.store.write() as conn:
+            before = int(conn.execute(count_sql).scalar_one())
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE jobtui_restore (LIKE background_jobs, "
+                "n BIGINT GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+            )
+            raw: Any = conn.connection.driver_connection  # psycopg's, for COPY
+            with raw.cursor() as cur, cur.copy(f"COPY jobtui_restore ({cols}) FROM STDIN") as copy:
+                for chunk in self._batches(path):
+                    for row in chunk:
+                        copy.write_row(row)
+                    count += len(chunk)
+            self._check_count(name, count, header)  # raises: the transaction rolls back
+            written = int(
+                conn.exec_driver_sql(
+                    "SELECT COUNT(*) FROM jobtui_restore r LEFT JOIN background_jobs j "
+                    "ON j.id = r.id WHERE j.id IS NULL OR "
+                    + differs
+                    + f"({', '.join(f'r.{c}' for c in rest)})"
+                ).scalar_one()
+            )
+            bulk = written >= max(BULK_MIN, before // 10)
+            if bulk:
+                schema.drop_triggers(conn, d)
+                schema.drop_indexes(conn)
+            # The last record of an id wins, as when they were upserted one by one.
+            conn.exec_driver_sql(
+                f"INSERT INTO background_jobs AS j ({cols}) "
+                f"SELECT DISTINCT ON (id) {cols} FROM jobtui_restore ORDER BY id, n DESC "
+                f"ON CONFLICT (id) DO UPDATE SET {updates} "
+                f"WHERE {differs}({', '.join(f'excluded.{c}' for c in rest)})"
+            )
+            if bulk:
+                schema.backfill(conn, d, self.store.bucket)
+                schema.create_indexes(conn)
+                schema.install_triggers(conn, d, self.store.bucket)
+            after = int(conn.execute(count_sql).scalar_one())
         return count, after - before
 
     # ------------------------------------------------------------------ prune
