@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
+METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
@@ -265,7 +266,7 @@ class DashboardApp(App[int]):
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)
-        if u.feed == "metrics" and self.active_tab != "performance":
+        if u.feed == "metrics" and self.active_tab not in METRICS_TABS:
             # asked once at the start (it seeds the sparklines); then only while shown
             self.poller.set_active("metrics", False)
         touched = {
@@ -426,9 +427,8 @@ class DashboardApp(App[int]):
         tab = event.pane.id or "overview"
         answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
         # the first answer seeds the sparklines; after it, metrics only while they are shown
-        self.poller.set_active(
-            "metrics", tab == "performance" or not answered, kick=tab == "performance"
-        )
+        shown = tab in METRICS_TABS
+        self.poller.set_active("metrics", shown or not answered, kick=shown)
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
         view = await self._ensure_view(tab)

@@ -77,8 +77,8 @@ def make_poller(
     client_factory: ClientFactory | None = None,
 ) -> Poller:
     """The dashboard's feeds. Health and the host every health interval; metrics every
-    metrics interval while the Performance tab is shown (and once at the start, for the
-    sparklines); jobs and errors only while their tab is shown; the admin check once."""
+    metrics interval while the Overview or the Performance tab is shown (and once at the
+    start); jobs and errors only while their tab is shown; the admin check once."""
     p = Poller(target, timeout=timeout, client_factory=client_factory)
     p.add("health", lambda c: c.health(), settings.health_interval)
     p.add("host", HostFeed(host_sampler), settings.health_interval)
