@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from jobtui.config import Config
 from tests.dashboard.conftest import SIZE, make_app, noted, shows, until
-from tests.support import add_job
+from tests.support import add_stuck
 
 TOKENS = {"JOBTUI_ADMIN_TOKEN": "admin-secret", "JOBTUI_READ_TOKEN": "read-secret"}
 
@@ -15,21 +13,9 @@ def config(directory) -> Config:
     return Config(raw={"incident": {"dir": str(directory)}})
 
 
-def add_stuck(agent, n: int) -> None:
-    for _ in range(n):
-        add_job(
-            agent.store,
-            status="processing",
-            created=timedelta(minutes=30),
-            started=timedelta(minutes=29),
-            updated=timedelta(minutes=20),
-            attempts=1,
-        )
-
-
 async def test_writes_the_report_and_says_its_severity_and_path(agent_factory, tmp_path):
     agent = agent_factory(env=TOKENS)
-    add_stuck(agent, 3)
+    add_stuck(agent.store, 3)
     reports = tmp_path / "incidents"
     app = make_app(agent.url, token="admin-secret", config=config(reports))
     async with app.run_test(size=SIZE) as pilot:
