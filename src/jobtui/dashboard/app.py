@@ -23,7 +23,6 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
@@ -54,7 +53,6 @@ METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's cap
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
-HOST_WAIT = 1.0  # seconds a host reading waits for the server's answer, to share its frame
 
 
 def css_path() -> Path:
@@ -125,8 +123,7 @@ class DashboardApp(App[int]):
         self._hours = feeds.DEFAULT_HOURS
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
-        self._flush_at: float | None = None  # when the next paint is due (loop time)
-        self._flush_timer: Timer | None = None
+        self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
         self._incident = False  # a report is being written
@@ -244,22 +241,18 @@ class DashboardApp(App[int]):
 
     def _apply(self, u: Update) -> None:
         self._take(u)
-        if u.feed == "host":  # sampled just before the health request: wait for its answer
-            self._paint_within(HOST_WAIT)
-        else:
-            self._chrome_dirty = True
-            self._paint_within(COALESCE)
+        if self._background(u.feed):
+            return  # painted with the next frame: the next answer's, or the clock's (≤ 1 s)
+        self._chrome_dirty = True
+        if not self._flush_pending:  # answers that arrive together are painted together
+            self._flush_pending = True
+            self.set_timer(COALESCE, self._flush)
 
-    def _paint_within(self, seconds: float) -> None:
-        """Paint at most ``seconds`` from now: answers that arrive together share one frame
-        (a frame of the Overview costs several milliseconds, most of the idle CPU)."""
-        due = asyncio.get_running_loop().time() + seconds
-        if self._flush_at is not None and self._flush_at <= due:
-            return
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-        self._flush_at = due
-        self._flush_timer = self.set_timer(seconds, self._flush)
+    def _background(self, feed: str) -> bool:
+        """Answers that need no frame of their own: the host reading, and the metrics
+        history where no chart shows it. A frame of the Overview costs several milliseconds,
+        most of the dashboard's idle CPU."""
+        return feed == "host" or (feed == "metrics" and self.active_tab != "performance")
 
     def _take(self, u: Update) -> None:
         """Put an answer in the state and mark the views it touches."""
@@ -279,7 +272,7 @@ class DashboardApp(App[int]):
         self._dirty.update(touched)
 
     def _flush(self) -> None:
-        self._flush_at = self._flush_timer = None
+        self._flush_pending = False
         if self.leaving:
             return
         if self._chrome_dirty:
@@ -346,11 +339,13 @@ class DashboardApp(App[int]):
             view.show(self.state)
 
     def _tick(self) -> None:
-        """Every second: the ages and countdowns (nothing else repaints)."""
+        """Every second: the ages and countdowns, and the answers that waited for a frame."""
         if self.leaving:
             return
         self.guard("status", self._show_status)
-        if self.active_tab == "overview":
+        if self.active_tab in self._dirty:
+            self._render_tab(self.active_tab)
+        elif self.active_tab == "overview":
             view = self.main.query_one(OverviewView)
             self.guard("overview", view.tick, self.state, self.target, self.state.clock())
 
