@@ -8,10 +8,11 @@ import httpx
 from sqlalchemy import text
 from textual.widgets import Button, DataTable, Input
 
+from jobtui.config import DashboardConfig
 from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
 from jobtui.dashboard.confirm import ConfirmScreen
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
-from tests.support import add_job
+from tests.support import Canned, add_job
 
 ADMIN = {"JOBTUI_ADMIN_TOKEN": "admin-secret", "JOBTUI_READ_TOKEN": "read-secret"}
 
@@ -75,14 +76,12 @@ async def test_back_up_from_the_screen_asks_then_the_list_grows(agent):
         await shows(pilot, "Back up the jobs table on test?")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
-        await pilot.pause(0.2)
-        assert files(agent) == []
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
         await pilot.press("y")
         message = await noted(pilot, "Backup jobs_backup_")
         assert "1 jobs" in message
-        name = files(agent)[0]
+        [name] = files(agent)  # the first answer, no, made none
         await shows(pilot, "1 backup ", name, "✓ ok")
 
 
@@ -104,12 +103,13 @@ async def test_restore_shows_a_dry_run_and_needs_the_name_typed(agent):
         restore = dialog.query_one("#yes", Button)
         assert restore.disabled
         # enter without the name, then a wrong name: refused, nothing written
+        refused = f"Type {name} exactly to restore it."
         await pilot.press("enter")
-        await noted(pilot, f"Type {name} exactly")
+        await noted(pilot, refused)
         await pilot.press(*"jobs_backup")
         await pilot.press("enter")
-        assert isinstance(app.screen, RestoreScreen) and restore.disabled
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.notes.count(refused) == 2, what="refused twice")
+        assert app.screen is dialog and restore.disabled
         assert ids[1] not in statuses(agent)
         dialog.query_one("#restore-name", Input).value = ""
         await pilot.press(*name)
@@ -131,9 +131,10 @@ async def test_restore_of_a_corrupt_backup_cannot_be_confirmed(agent):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
         await shows(pilot, "The dry run failed", "checksum mismatch")
-        await pilot.press(*name)
-        await pilot.pause(0.1)
-        assert app.screen.query_one("#yes", Button).disabled
+        dialog = app.screen
+        await pilot.press(*name, "enter")
+        await noted(pilot, "Wait for the dry run to succeed first.")
+        assert app.screen is dialog and dialog.query_one("#yes", Button).disabled
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
 
@@ -194,8 +195,8 @@ async def test_a_read_token_is_read_only_and_cannot_list(agent_factory):
     app = make_app(agent.url, token="read-secret")
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "READ-ONLY", "the admin check said")
-        text_ = await open_backups(pilot, "this needs the admin token")
-        assert text_.check_action("backup", ()) is None
+        backups_screen = await open_backups(pilot, "this needs the admin token")
+        assert backups_screen.check_action("backup", ()) is None
         await pilot.press("b")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -241,17 +242,84 @@ async def test_restore_kicks_the_dashboard(agent):
     name = backup(agent)
     with agent.store.write() as conn:
         conn.execute(text("DELETE FROM background_jobs"))
-    app = make_app(agent.url)
+    slow = DashboardConfig(health_interval=3600, metrics_interval=3600)  # only a kick asks again
+    app = make_app(agent.url, settings=slow)
+
+    def queue_depth() -> int | None:
+        health = app.state.health.value  # None until the first answer
+        return None if health is None else health.metrics.queue_depth
+
     async with app.run_test(size=SIZE) as pilot:
-        await shows(pilot, "Queue depth")
-        await until(pilot, lambda: app.state.health.value.metrics.queue_depth == 0, what="empty")
+        await until(pilot, lambda: queue_depth() == 0, what="empty")
         await open_backups(pilot, name)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
         await shows(pilot, "it would insert 2 and update 0")
         await pilot.press(*name, "enter")
         await noted(pilot, "Restored")
-        await until(
-            pilot, lambda: app.state.health.value.metrics.queue_depth == 2, what="queue of 2"
-        )
+        await until(pilot, lambda: queue_depth() == 2, what="queue of 2")
         assert set(statuses(agent)) == set(ids)
+
+
+NAME = "jobs_backup_2026-11-29T02-00-00.000Z.json"
+
+
+def canned_backups(server, delay: float = 0.0) -> None:
+    """One backup on the seed server; its restore (dry run or not) answers after ``delay``."""
+    listing = {"backups": [{"name": NAME, "createdAt": "2026-11-29T02:00:00.000Z", "size": 10}]}
+    server.set("GET", "/api/admin/backups", Canned(body=listing))
+    answer = {"name": NAME, "jobs": 4, "inserted": 1, "updated": 3}
+    server.set("POST", f"/api/admin/backups/{NAME}/restore", Canned(body=answer, delay=delay))
+
+
+def restores(server) -> list[str]:
+    return [path for method, path, _ in server.requests if method == "POST" and "restore" in path]
+
+
+async def test_enter_twice_in_the_restore_dialog_restores_once(seed_server):
+    canned_backups(seed_server)
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        backups_screen = await open_backups(pilot, NAME)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "it would insert 1 and update 3")
+        field = app.screen.query_one("#restore-name", Input)
+        field.value = NAME
+        field.post_message(Input.Submitted(field, NAME))
+        field.post_message(Input.Submitted(field, NAME))
+        await noted(pilot, f"Restored {NAME}")
+        assert app.screen is backups_screen
+        assert len(restores(seed_server)) == 2  # the dry run and one restore
+
+
+async def test_keys_while_a_restore_runs_neither_drop_nor_repeat_it(seed_server):
+    canned_backups(seed_server, delay=0.5)
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        backups_screen = await open_backups(pilot, NAME)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "it would insert 1 and update 3")
+        await pilot.press(*NAME, "enter")
+        await until(pilot, lambda: app.screen is backups_screen, what="back")
+        for key in ("enter", "b", "x"):
+            await pilot.press(key)
+            assert app.screen is backups_screen, key
+        await noted(pilot, "is still running")
+        await noted(pilot, f"Restored {NAME}")
+        assert len(restores(seed_server)) == 2
+
+
+async def test_a_restore_says_how_it_ended_after_the_screen_closed(seed_server):
+    canned_backups(seed_server, delay=0.5)
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, NAME)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
+        await shows(pilot, "it would insert 1 and update 3")
+        await pilot.press(*NAME, "enter", "escape")
+        await until(pilot, lambda: app.screen is app.main, what="closed")
+        await noted(pilot, f"Restored {NAME}: 1 inserted, 3 updated (4 jobs).")
+        assert len(restores(seed_server)) == 2

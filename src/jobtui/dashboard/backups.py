@@ -2,13 +2,15 @@
 
 Every action asks first; a restore runs as a dry run (what would be inserted and updated),
 then waits for the backup's name to be typed. All three change the server, so read-only
-disables them. A server without ``/api/admin/backups`` gets a note, not an error.
+disables them. One runs at a time, and says how it ended even when the screen was closed
+meanwhile. A server without ``/api/admin/backups`` gets a note, not an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
@@ -19,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
-from jobtui.contract import BackupInfo, BackupList, RestoreResult
+from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.format import ago, local, size, span
@@ -61,6 +63,25 @@ def parse_days(text: str) -> float | None:
     return days if 0 <= days <= MAX_DAYS else None
 
 
+def backup_question(target: str, backups: tuple[BackupInfo, ...], now: datetime) -> ConfirmScreen:
+    """The question before a backup (``b`` here and on the dashboard), with the latest one."""
+    body = Text(f"Back up the jobs table on {target}?\n\n")
+    if backups:
+        last = backups[0]
+        body.append(
+            f"Latest backup: {last.name}, {ago(last.created_at, now)}, {size(last.size)}",
+            style="dim",
+        )
+    else:
+        body.append("There is no backup yet.", style="dim")
+    return ConfirmScreen("Backup", body, "Back up", danger=False)
+
+
+def backed_up(r: BackupResult) -> str:
+    """What a backup made, in one line."""
+    return f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}."
+
+
 class BackupsTable(DataTable[str | Text], inherit_bindings=False):
     """A table that leaves Enter to the screen (restore), so the footer shows it."""
 
@@ -93,6 +114,7 @@ class BackupsScreen(ModalScreen[None]):
         self.problem: str | None = None
         self.not_provided = False
         self.reading = False
+        self.busy: str | None = None  # the action running: "Backup", "Restore NAME", "Prune"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="backups") as box:
@@ -233,6 +255,11 @@ class BackupsScreen(ModalScreen[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "backups") and getattr(self.app, "read_only", None):
+            return None  # shown dimmed in the footer, does nothing
+        return True
+
     def _blocked(self) -> bool:
         read_only = getattr(self.app, "read_only", None)
         if read_only:
@@ -240,14 +267,27 @@ class BackupsScreen(ModalScreen[None]):
             return True
         return False
 
-    def _failed(self, what: str, exc: BaseException) -> None:
-        severity = "warning" if error_kind(exc) == "not_provided" else "error"
-        self.app.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
+    def _run(self, what: str, action: Callable[[], Awaitable[bool]]) -> None:
+        """Run ``action`` unless another one is running: a second key neither starts a second
+        request nor drops the first. It is the app's worker, not this screen's, so a request
+        already sent still says how it ended after the screen is closed. ``action`` answers
+        whether it changed anything (the list is read again); any failure is one line."""
+        if self.busy is not None:
+            self.app.notify(f"{self.busy} is still running.", timeout=3)
+            return
+        self.busy = what
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "backups") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
+        async def run() -> None:
+            try:
+                if await action() and self.is_attached:
+                    self.reload()
+            except Exception as exc:
+                severity = "warning" if error_kind(exc) == "not_provided" else "error"
+                self.app.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
+            finally:
+                self.busy = None
+
+        self.app.run_worker(run(), group="backups-action", exit_on_error=False)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -255,91 +295,75 @@ class BackupsScreen(ModalScreen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(exclusive=True, group="backups-action", exit_on_error=False)
-    async def action_backup(self) -> None:
-        if self._blocked():
-            return
-        body = Text(f"Back up the jobs table on {self.target}?\n\n")
-        backups = self.listing.backups if self.listing is not None else ()
-        if backups:
-            last = backups[0]
-            body.append(
-                f"Latest backup: {last.name}, {ago(last.created_at, self._clock())}, "
-                f"{size(last.size)}",
-                style="dim",
-            )
-        else:
-            body.append("There is no backup yet.", style="dim")
-        if not await self.app.push_screen_wait(
-            ConfirmScreen("Backup", body, "Back up", danger=False)
-        ):
-            return
-        try:
-            r = await self._request(lambda c: c.create_backup())
-        except Exception as exc:
-            self._failed("Backup", exc)
-            return
-        self.app.notify(
-            f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}.", title="Backup", timeout=8
-        )
-        self.reload()
+    def action_backup(self) -> None:
+        if not self._blocked():
+            self._run("Backup", self._backup)
 
-    @work(exclusive=True, group="backups-action", exit_on_error=False)
-    async def action_restore(self) -> None:
+    def action_restore(self) -> None:
         if self._blocked():
             return
         b = self.selected()
         if b is None:
             self.app.notify("No backup selected.", timeout=3)
             return
-        name = b.name
-        dialog = RestoreScreen(name, self.target, lambda: self._request(dry_run(name)))
-        if not await self.app.push_screen_wait(dialog):
-            return
-        try:
-            r = await self._request(lambda c: c.restore_backup(name))
-        except Exception as exc:
-            self._failed(f"Restore {name}", exc)
-            return
+        self._run(f"Restore {b.name}", partial(self._restore, b.name))
+
+    def action_prune(self) -> None:
+        if not self._blocked():
+            self._run("Prune", self._prune)
+
+    async def _backup(self) -> bool:
+        backups = self.listing.backups if self.listing is not None else ()
+        if not await self.app.push_screen_wait(
+            backup_question(self.target, backups, self._clock())
+        ):
+            return False
+        r = await self._request(lambda c: c.create_backup())
+        self.app.notify(backed_up(r), title="Backup", timeout=8)
+        return True
+
+    async def _restore(self, name: str) -> bool:
+        dry_run = partial(self._request, lambda c: c.restore_backup(name, dry_run=True))
+        if not await self.app.push_screen_wait(RestoreScreen(name, self.target, dry_run)):
+            return False
+        r = await self._request(lambda c: c.restore_backup(name))
         self.app.notify(
             f"Restored {r.name}: {r.inserted:,} inserted, {r.updated:,} updated ({r.jobs:,} jobs).",
             title="Restore",
             timeout=10,
         )
         self._changed()
-        self.reload()
+        return True
 
-    @work(exclusive=True, group="backups-action", exit_on_error=False)
-    async def action_prune(self) -> None:
-        if self._blocked():
-            return
+    async def _prune(self) -> bool:
         backups = self.listing.backups if self.listing is not None else ()
         days = await self.app.push_screen_wait(PruneScreen(self.target, backups, self._clock()))
         if days is None:
-            return
-        try:
-            r = await self._request(lambda c: c.prune_backups(days))
-        except Exception as exc:
-            self._failed("Prune", exc)
-            return
+            return False
+        r = await self._request(lambda c: c.prune_backups(days))
         n = len(r.deleted)
         self.app.notify(
             f"Pruned {n} backup{'s' if n != 1 else ''} older than {days:g} days; kept {r.kept}.",
             title="Prune",
             timeout=8,
         )
-        self.reload()
+        return True
 
 
-def dry_run(name: str) -> Callable[[Client], Awaitable[RestoreResult]]:
-    return lambda c: c.restore_backup(name, dry_run=True)
-
-
-class RestoreScreen(ModalScreen[bool]):
-    """What a restore would do (its dry run), then the backup's name typed to confirm it.
-    Answers True only for the exact name after a dry run that succeeded."""
+class Dialog(ModalScreen[T]):
+    """A dialog that answers once. A second Enter or click can arrive after the first closed
+    it; dismissing again would close the screen under it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def answer(self, result: T) -> None:
+        if self.is_active:
+            self.dismiss(result)
+
+
+class RestoreScreen(Dialog[bool]):
+    """What a restore would do (its dry run), then the backup's name typed to confirm it.
+    Answers True only for the exact name after a dry run that succeeded."""
 
     def __init__(self, name: str, target: str, dry_run: Callable[[], Awaitable[RestoreResult]]):
         super().__init__(classes="dialog")
@@ -370,6 +394,7 @@ class RestoreScreen(ModalScreen[bool]):
 
     @work(exit_on_error=False)
     async def check(self) -> None:
+        """The dry run; Restore stays disabled until it has succeeded."""
         widget = self.query_one("#dry-run", Static)
         try:
             r = await self._dry_run()
@@ -400,7 +425,7 @@ class RestoreScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#restore-name")
     def _submitted(self, event: Input.Submitted) -> None:
         if self.accepts(event.value):
-            self.dismiss(True)
+            self.answer(True)
         elif self.result is None:
             self.app.notify("Wait for the dry run to succeed first.", severity="warning")
         else:
@@ -410,18 +435,16 @@ class RestoreScreen(ModalScreen[bool]):
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "yes" and self.accepts(self.query_one("#restore-name", Input).value):
-            self.dismiss(True)
+            self.answer(True)
         elif event.button.id == "no":
-            self.dismiss(False)
+            self.answer(False)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.answer(False)
 
 
-class PruneScreen(ModalScreen[float | None]):
+class PruneScreen(Dialog[float | None]):
     """How many days of backups to keep (7 unless changed); answers the days, or None."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, target: str, backups: tuple[BackupInfo, ...], now: datetime):
         super().__init__(classes="dialog")
@@ -469,7 +492,7 @@ class PruneScreen(ModalScreen[float | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         days = parse_days(event.value)
         if days is not None:
-            self.dismiss(days)
+            self.answer(days)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -477,9 +500,9 @@ class PruneScreen(ModalScreen[float | None]):
         if event.button.id == "yes":
             days = parse_days(self.query_one("#prune-days", Input).value)
             if days is not None:
-                self.dismiss(days)
+                self.answer(days)
         else:
-            self.dismiss(None)
+            self.answer(None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)
