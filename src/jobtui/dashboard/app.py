@@ -28,12 +28,12 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import feeds, keys
-from jobtui.dashboard.backups import BackupsScreen
+from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
 from jobtui.dashboard.feeds import JobsQuery
-from jobtui.dashboard.format import ago, shown_name, size, span
+from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
 from jobtui.dashboard.overview import STATUS_STYLE, OverviewView
@@ -585,24 +585,15 @@ class DashboardApp(App[int]):
         except Exception as exc:
             self._failed("Backup", exc)
             return
-        body = Text(f"Back up the jobs table on {self.target.name}?\n\n")
-        if listing.backups:
-            last = listing.backups[0]
-            body.append(
-                f"Latest backup: {last.name}, {ago(last.created_at, self.state.clock())}, "
-                f"{size(last.size)}",
-                style="dim",
-            )
-        else:
-            body.append("There is no backup yet.", style="dim")
-        if not await self.push_screen_wait(ConfirmScreen("Backup", body, "Back up", danger=False)):
+        question = backup_question(self.target.name, listing.backups, self.state.clock())
+        if not await self.push_screen_wait(question):
             return
         try:
             r = await self.request(lambda c: c.create_backup())
         except Exception as exc:
             self._failed("Backup", exc)
             return
-        self.notify(f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}.", title="Backup", timeout=8)
+        self.notify(backed_up(r), title="Backup", timeout=8)
 
     async def run_screen_key(self, key: keys.Key, screen: Screen[Any]) -> None:
         """Do what a screen's ``key`` does, from the command palette."""
