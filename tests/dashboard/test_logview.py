@@ -7,7 +7,7 @@ from rich.style import Style
 from textual.widgets import RichLog
 
 from jobtui.config import Config
-from jobtui.dashboard.logview import LOG_LINES, TAIL_LINES, LogViewScreen
+from jobtui.dashboard.logview import LOG_LINES, POLL_SECONDS, TAIL_LINES, LogViewScreen
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
 
 
@@ -51,7 +51,7 @@ async def test_follows_the_real_agents_log_until_closed(agent):
         read = view.lines_read
         with log.open("a") as f:
             f.write("2026-11-29 03:00:01.000 INFO jobtui.agent: after closing\n")
-        await pilot.pause(1.5)
+        await pilot.pause(POLL_SECONDS * 1.5)  # nothing to wait for: a check would have come
         assert view.lines_read == read  # nothing is read once the view is closed
 
 
@@ -69,7 +69,8 @@ async def test_keeps_a_bounded_number_of_lines(tmp_path, seed_server):
             for i in range(3000):
                 f.write(f"2026-11-29 03:00:01.000 WARN x: new line {i}\n")
         await until(pilot, lambda: "new line 2999" in log_text(app), timeout=5, what="new lines")
-        assert len(rich_log.lines) <= LOG_LINES
+        assert len(rich_log.lines) == LOG_LINES  # 3,500 lines read, the oldest dropped
+        assert "old line" not in log_text(app) and "new line 999\n" not in log_text(app)
 
 
 async def test_no_path_configured_says_what_to_set(seed_server):
@@ -99,3 +100,13 @@ async def test_a_bad_logging_section_is_one_line(seed_server):
     async with app.run_test(size=SIZE) as pilot:
         await open_log(pilot)
         await shows(pilot, "No agent log configured", "logging.agent_log")
+
+
+async def test_a_path_that_cannot_be_read_is_one_line(tmp_path, seed_server):
+    log = tmp_path / ("x" * 300)  # stat() fails with "File name too long", not "not found"
+    app = make_app(seed_server.url, config=config(agent_log=log))
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_log(pilot)
+        await shows(pilot, "Cannot read", "File name too long")
+        assert "reading…" not in screen(app)
+        assert view.following  # it is checked again every second

@@ -55,6 +55,7 @@ class LogViewScreen(ModalScreen[None]):
         self._follower: Follower | None = None
         self._timer: Timer | None = None
         self._polling = False
+        self._stopped = False
         self.following = False
         self.lines_read = 0
 
@@ -84,6 +85,7 @@ class LogViewScreen(ModalScreen[None]):
 
     def stop(self) -> None:
         """Stop following (the screen is closing)."""
+        self._stopped = True
         self.following = False
         if self._timer is not None:
             self._timer.stop()
@@ -99,12 +101,12 @@ class LogViewScreen(ModalScreen[None]):
         """The file's last lines, then a check for new ones every second."""
         assert self.path is not None
         path = self.path
-        follower, lines, missing = await asyncio.to_thread(self._open, path)
+        follower, lines, problem = await asyncio.to_thread(self._open, path)
+        if self._stopped:
+            return  # closed while the file was read: start no timer
         self._follower = follower
-        if missing:
-            self._note(
-                Text(f"No log file at {path} yet (checked every second); {HOW_TO}.", "yellow")
-            )
+        if problem is not None:
+            self._note(Text(f"{problem} (checked every second); {HOW_TO}.", "yellow"))
         else:
             self._note(None if lines else Text("The log is empty so far.", style="dim"))
             self._write(lines)
@@ -112,16 +114,18 @@ class LogViewScreen(ModalScreen[None]):
         self._timer = self.set_interval(POLL_SECONDS, self._poll)
 
     @staticmethod
-    def _open(path: Path) -> tuple[Follower, list[Text], bool]:
-        """In a thread: a follower from the end, and the last lines (none when missing)."""
-        if not path.is_file():
-            return Follower(path, from_end=False), [], True
-        follower = Follower(path)
+    def _open(path: Path) -> tuple[Follower, list[Text], str | None]:
+        """In a thread: a follower from the end and the last lines; or, when there is no file
+        yet or it cannot be read, a follower from its start and why."""
         try:
-            raw = tail(path, TAIL_LINES)
-        except OSError:
-            return follower, [], True
-        return follower, [rich_line(styled(line)) for line in raw], False
+            if path.is_file():
+                follower = Follower(path)
+                lines = [rich_line(styled(line)) for line in tail(path, TAIL_LINES)]
+                return follower, lines, None
+            problem = f"No log file at {path} yet"
+        except OSError as exc:  # is_file() too: a name too long, a directory not searchable
+            problem = f"Cannot read {path}: {exc.strerror or exc}"
+        return Follower(path, from_end=False), [], problem
 
     def _poll(self) -> None:
         if self._polling or self._follower is None or not self.following:
