@@ -53,7 +53,7 @@ async def test_a_report_that_cannot_be_written_is_one_line(seed_server, tmp_path
         await pilot.press("i")
         message = await noted(pilot, "Incident report not written: cannot write it:")
         assert "\n" not in message and "Traceback" not in message
-        # a bad incident: section is one line too, naming the key
+    # a bad incident: section is one line too, naming the key
     bad = make_app(seed_server.url, config=Config(raw={"incident": {"recent": "soon"}}))
     async with bad.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: bad.state.health.value, what="first answer")
