@@ -8,8 +8,9 @@ A backup is two files in the backup directory:
   SHA-256 of the data file's bytes.
 
 Both are written to hidden temporary files, fsynced and renamed, data first: a crash never
-leaves a file that lists as a complete backup. Restore checks the checksum and every record
-before it writes anything, then upserts by id in one transaction.
+leaves a file that lists as a complete backup. Restore checks the checksum before it writes
+anything and every record before it is written, and upserts by id in one transaction: a bad
+record anywhere rolls it all back.
 """
 
 from __future__ import annotations
@@ -304,9 +305,10 @@ class Backups:
             raise BackupError(f"{path.name}: truncated (no closing bracket)")
 
     def restore(self, name: str, *, dry_run: bool = False) -> RestoreResult:
-        """Verify the checksum, then upsert every record by id in one transaction. Each
-        record is checked before its batch is written; a bad one rolls everything back, so
-        the table is never left half-restored. A dry run only counts."""
+        """Verify the checksum, then upsert every record by id in one transaction. On SQLite
+        each batch of records is checked before it is written, on PostgreSQL every record
+        before the table is touched; a bad one rolls everything back, so the table is never
+        left half-restored. A dry run only counts."""
         path = self._path(name)
         problem = self.verify(path)
         if problem:
