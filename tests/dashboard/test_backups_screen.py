@@ -44,6 +44,14 @@ async def open_backups(pilot, *texts: str) -> BackupsScreen:
     return pilot.app.screen
 
 
+async def open_restore(pilot, *texts: str) -> RestoreScreen:
+    """Enter on the selected backup: the restore dialog, once it shows ``texts``."""
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RestoreScreen), what="restore dialog")
+    await shows(pilot, *texts)
+    return pilot.app.screen
+
+
 async def keys_do_nothing(pilot, backups_screen: BackupsScreen, *keys: str) -> None:
     """Press ``keys``, then open the palette. Keys are handled in order, so once it shows
     they were, and none started an action or had to say it is disabled."""
@@ -107,10 +115,8 @@ async def test_restore_shows_a_dry_run_and_needs_the_name_typed(agent):
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await open_backups(pilot, name)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "Dry run: it would insert 1 and update 3 of 4 jobs; nothing was written")
-        dialog = app.screen
+        dry_run = "Dry run: it would insert 1 and update 3 of 4 jobs; nothing was written"
+        dialog = await open_restore(pilot, dry_run)
         restore = dialog.query_one("#yes", Button)
         assert restore.disabled
         # enter without the name, then a wrong name: refused, nothing written
@@ -139,10 +145,7 @@ async def test_restore_of_a_corrupt_backup_cannot_be_confirmed(agent):
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await open_backups(pilot, "✗ corrupt")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "The dry run failed", "checksum mismatch")
-        dialog = app.screen
+        dialog = await open_restore(pilot, "The dry run failed", "checksum mismatch")
         await pilot.press(*name, "enter")
         await noted(pilot, "Wait for the dry run to succeed first.")
         assert app.screen is dialog and dialog.query_one("#yes", Button).disabled
@@ -259,9 +262,7 @@ async def test_restore_kicks_the_dashboard(agent):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: queue_depth() == 0, what="empty")
         await open_backups(pilot, name)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "it would insert 2 and update 0")
+        await open_restore(pilot, "it would insert 2 and update 0")
         await pilot.press(*name, "enter")
         await noted(pilot, "Restored")
         await until(pilot, lambda: queue_depth() == 2, what="queue of 2")
@@ -288,10 +289,8 @@ async def test_enter_twice_in_the_restore_dialog_restores_once(seed_server):
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE) as pilot:
         backups_screen = await open_backups(pilot, NAME)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "it would insert 1 and update 3")
-        field = app.screen.query_one("#restore-name", Input)
+        dialog = await open_restore(pilot, "it would insert 1 and update 3")
+        field = dialog.query_one("#restore-name", Input)
         field.value = NAME
         field.post_message(Input.Submitted(field, NAME))
         field.post_message(Input.Submitted(field, NAME))
@@ -301,31 +300,27 @@ async def test_enter_twice_in_the_restore_dialog_restores_once(seed_server):
 
 
 async def test_keys_while_a_restore_runs_neither_drop_nor_repeat_it(seed_server):
-    canned_backups(seed_server, delay=0.5)
-    app = make_app(seed_server.url)
+    canned_backups(seed_server, delay=1.5)  # the keys below are pressed in that time
+    app = make_app(seed_server.url, timeout=5)
     async with app.run_test(size=SIZE) as pilot:
         backups_screen = await open_backups(pilot, NAME)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "it would insert 1 and update 3")
+        await open_restore(pilot, "it would insert 1 and update 3")
         await pilot.press(*NAME, "enter")
         await until(pilot, lambda: app.screen is backups_screen, what="back")
-        for key in ("enter", "b", "x"):
-            await pilot.press(key)
-            assert app.screen is backups_screen, key
-        await noted(pilot, "is still running")
+        await pilot.press("enter", "b", "x")
+        running = f"Restore {NAME} is still running."
+        await until(pilot, lambda: app.notes.count(running) == 3, what="three refusals")
+        assert app.screen is backups_screen
         await noted(pilot, f"Restored {NAME}")
         assert len(restores(seed_server)) == 2
 
 
 async def test_a_restore_says_how_it_ended_after_the_screen_closed(seed_server):
-    canned_backups(seed_server, delay=0.5)
-    app = make_app(seed_server.url)
+    canned_backups(seed_server, delay=1.0)  # closed while the restore is on the server
+    app = make_app(seed_server.url, timeout=5)
     async with app.run_test(size=SIZE) as pilot:
         await open_backups(pilot, NAME)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), what="restore dialog")
-        await shows(pilot, "it would insert 1 and update 3")
+        await open_restore(pilot, "it would insert 1 and update 3")
         await pilot.press(*NAME, "enter", "escape")
         await until(pilot, lambda: app.screen is app.main, what="closed")
         await noted(pilot, f"Restored {NAME}: 1 inserted, 3 updated (4 jobs).")
