@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.screen import Screen
 
 from jobtui.config import Config
 from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
@@ -61,6 +62,13 @@ async def open_backups(pilot: Any, app: Any) -> None:
     await settle(pilot, lambda: isinstance(app.screen, BackupsScreen) and OLD in screen(app))
 
 
+async def open_dialog(pilot: Any, app: Any, key: str, dialog: type[Screen[Any]], text: str) -> None:
+    """From the Backups screen, the dialog of ``key`` once it shows ``text``."""
+    await open_backups(pilot, app)
+    await pilot.press(key)
+    await settle(pilot, lambda: isinstance(app.screen, dialog) and text in screen(app))
+
+
 def test_backups_screen(snap_compare, fixed, backups_server):  # noqa: F811
     async def run_before(pilot: Any) -> None:
         await open_backups(pilot, fixed)
@@ -72,10 +80,7 @@ def test_backups_screen(snap_compare, fixed, backups_server):  # noqa: F811
 
 def test_restore_dialog(snap_compare, fixed, backups_server):  # noqa: F811
     async def run_before(pilot: Any) -> None:
-        await open_backups(pilot, fixed)
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(fixed.screen, RestoreScreen))
-        await settle(pilot, lambda: "it would insert 312" in screen(fixed))
+        await open_dialog(pilot, fixed, "enter", RestoreScreen, "it would insert 312")
         await pilot.press(*"jobs_backup_2026")
 
     assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
@@ -83,10 +88,7 @@ def test_restore_dialog(snap_compare, fixed, backups_server):  # noqa: F811
 
 def test_prune_dialog(snap_compare, fixed, backups_server):  # noqa: F811
     async def run_before(pilot: Any) -> None:
-        await open_backups(pilot, fixed)
-        await pilot.press("x")
-        await settle(pilot, lambda: isinstance(fixed.screen, PruneScreen))
-        await settle(pilot, lambda: "By the list: 1 of 3" in screen(fixed))
+        await open_dialog(pilot, fixed, "x", PruneScreen, "By the list: 1 of 3")
 
     assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
 
