@@ -64,7 +64,12 @@ async def test_it_follows_the_metrics_history(seed_server):
             Canned(body={"count": 40, "timespan": "24 hours", "metrics": deep}),
         )
         await pilot.press("2")  # the Performance tab asks for the history again
-        await until(pilot, lambda: app.state.metrics.value.metrics[-1].queue_depth == 60)
+
+        def newest_depth() -> int | None:
+            history = app.state.metrics.value  # None until the first answer
+            return history.metrics[-1].queue_depth if history and history.metrics else None
+
+        await until(pilot, lambda: newest_depth() == 60, what="the new history")
         await pilot.press("1")
         await shows(pilot, "▲ SCALE UP (urgent)  Queue depth 60 > 50 (critical)")
 
