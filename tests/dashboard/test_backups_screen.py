@@ -272,11 +272,11 @@ async def test_restore_kicks_the_dashboard(agent):
 NAME = "jobs_backup_2026-11-29T02-00-00.000Z.json"
 
 
-def canned_backups(server, delay: float = 0.0) -> None:
+def canned_backups(server, delay: float = 0.0, dry_run: bool = True) -> None:
     """One backup on the seed server; its restore (dry run or not) answers after ``delay``."""
     listing = {"backups": [{"name": NAME, "createdAt": "2026-11-29T02:00:00.000Z", "size": 10}]}
     server.set("GET", "/api/admin/backups", Canned(body=listing))
-    answer = {"name": NAME, "jobs": 4, "inserted": 1, "updated": 3}
+    answer = {"name": NAME, "jobs": 4, "inserted": 1, "updated": 3, "dryRun": dry_run}
     server.set("POST", f"/api/admin/backups/{NAME}/restore", Canned(body=answer, delay=delay))
 
 
@@ -325,3 +325,16 @@ async def test_a_restore_says_how_it_ended_after_the_screen_closed(seed_server):
         await until(pilot, lambda: app.screen is app.main, what="closed")
         await noted(pilot, f"Restored {NAME}: 1 inserted, 3 updated (4 jobs).")
         assert len(restores(seed_server)) == 2
+
+
+async def test_a_server_that_ignores_dry_run_is_said_and_restore_stays_off(seed_server):
+    canned_backups(seed_server, dry_run=False)
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_backups(pilot, NAME)
+        dialog = await open_restore(pilot, "The server restored it instead of a dry run")
+        assert "nothing was written" not in screen(app)
+        await pilot.press(*NAME, "enter")
+        await noted(pilot, "Wait for the dry run to succeed first.")
+        assert app.screen is dialog and dialog.query_one("#yes", Button).disabled
+        assert len(restores(seed_server)) == 1

@@ -404,6 +404,11 @@ class RestoreScreen(Dialog[bool]):
             text.append("\nNothing can be restored from it.", style="dim")
             widget.update(text)
             return
+        if not r.dry_run:  # a server that ignores ?dryRun=true: it has just restored it
+            text = Text("✖ The server restored it instead of a dry run: ", style="bold red")
+            text.append(f"{r.inserted:,} inserted, {r.updated:,} updated.", style="red")
+            widget.update(text)
+            return
         self.result = r
         text = Text("Dry run: ", style="bold")
         text.append(f"it would insert {r.inserted:,} and update {r.updated:,}")
