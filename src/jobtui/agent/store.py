@@ -162,20 +162,16 @@ class JobStore:
         ts = self.d.ts
         epoch = now.timestamp()
         hour = int(epoch - 3600) // self.bucket * self.bucket
+        win_sql, params = self._sums_sql(epoch - window.total_seconds(), epoch)
         with self.read() as conn:
             counts = {r[0]: int(r[1]) for r in conn.execute(text(
                 "SELECT status, n FROM job_status_counts"))}  # fmt: skip
-            win = self._sums(conn, epoch - window.total_seconds(), epoch)
-            day = win if window == timedelta(days=1) else self._sums(conn, epoch - 86_400, epoch)
-            finished_hour = conn.execute(
+            # Everything else in one round trip (on PostgreSQL each costs ~0.3 ms).
+            row = conn.execute(
                 text(
-                    "SELECT COALESCE(SUM(completed + failed), 0) FROM job_stats WHERE bucket >= :h"
-                ),
-                {"h": hour},
-            ).scalar_one()
-            t = conn.execute(
-                text(
-                    """SELECT
+                    f"""SELECT w.*,
+                      (SELECT COALESCE(SUM(completed + failed), 0) FROM job_stats
+                        WHERE bucket >= :h),
                       (SELECT COUNT(*) FROM background_jobs
                         WHERE status = 'processing' AND updated_at < :cutoff),
                       (SELECT completed_at FROM background_jobs
@@ -187,10 +183,14 @@ class JobStore:
                       (SELECT created_at FROM background_jobs
                         WHERE status = 'pending' ORDER BY created_at LIMIT 1),
                       (SELECT created_at FROM background_jobs
-                        WHERE status = 'processing' ORDER BY created_at LIMIT 1)"""
+                        WHERE status = 'processing' ORDER BY created_at LIMIT 1)
+                    FROM ({win_sql}) AS w"""
                 ),
-                {"cutoff": ts(now - stuck_after)},
+                {**params, "h": hour, "cutoff": ts(now - stuck_after)},
             ).one()
+            win = tuple(int(v) for v in row[:6])
+            day = win if window == timedelta(days=1) else self._sums(conn, epoch - 86_400, epoch)
+        finished_hour, t = row[6], row[7:]
         finished = [x for x in (self.d.from_ts(t[1]), self.d.from_ts(t[2])) if x is not None]
         unfinished = [x for x in (self.d.from_ts(t[3]), self.d.from_ts(t[4])) if x is not None]
         completed, failed, run_ms, run_n, wait_ms, wait_n = win
@@ -210,26 +210,26 @@ class JobStore:
         )
 
     def _sums(self, conn: Connection, since: float, until: float) -> tuple[int, ...]:
+        sql, params = self._sums_sql(since, until)
+        return tuple(int(v) for v in conn.execute(text(sql), params).one())
+
+    def _sums_sql(self, since: float, until: float) -> tuple[str, dict[str, int]]:
         """Rollup sums from ``since`` (rounded down to a bucket) to now: whole hours from the
-        hourly table, the ragged ends from the fine one."""
+        hourly table, the ragged ends from the fine one. One row of six columns."""
         lo = int(since) // self.bucket * self.bucket
         h1 = -(-lo // schema.HOURLY) * schema.HOURLY  # the first whole hour
         h2 = int(until) // schema.HOURLY * schema.HOURLY  # the current hour
         if h1 >= h2:
             h1 = h2 = lo
         cols = "completed, failed, run_ms, run_n, wait_ms, wait_n"
-        row = conn.execute(
-            text(
-                f"""SELECT COALESCE(SUM(completed), 0), COALESCE(SUM(failed), 0),
-                      COALESCE(SUM(run_ms), 0), COALESCE(SUM(run_n), 0),
-                      COALESCE(SUM(wait_ms), 0), COALESCE(SUM(wait_n), 0)
+        sql = f"""SELECT COALESCE(SUM(completed), 0) AS completed,
+                      COALESCE(SUM(failed), 0) AS failed, COALESCE(SUM(run_ms), 0) AS run_ms,
+                      COALESCE(SUM(run_n), 0) AS run_n, COALESCE(SUM(wait_ms), 0) AS wait_ms,
+                      COALESCE(SUM(wait_n), 0) AS wait_n
                 FROM (SELECT {cols} FROM job_stats_hourly WHERE bucket >= :h1 AND bucket < :h2
                       UNION ALL SELECT {cols} FROM job_stats WHERE bucket >= :lo AND bucket < :h1
                       UNION ALL SELECT {cols} FROM job_stats WHERE bucket >= :h2) AS s"""
-            ),
-            {"lo": lo, "h1": h1, "h2": h2},
-        ).one()
-        return tuple(int(v) for v in row)
+        return sql, {"lo": lo, "h1": h1, "h2": h2}
 
     def failed_total(self, since: datetime) -> int:
         with self.read() as conn:
