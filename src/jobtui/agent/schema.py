@@ -52,7 +52,7 @@ INDEXES: tuple[tuple[str, str], ...] = (
     # Partial: a job has an entry only while a query can want it (stuck jobs are processing,
     # last finish and recent failures have a completed_at). PostgreSQL writes an entry in
     # every index whose predicate holds on each version of a row whose status changes, so
-    # recovering jobs to pending (or claiming them) skips these two.
+    # recovering jobs to pending skips these two, and claiming them the second.
     ("ix_jobs_stuck", "(status, updated_at) WHERE status = 'processing'"),
     ("ix_jobs_finished", "(status, completed_at) WHERE completed_at IS NOT NULL"),
 )
