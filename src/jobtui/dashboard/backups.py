@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
-from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
 from jobtui.dashboard.poller import describe, error_kind
 from jobtui.dashboard.widgets import Text1
@@ -350,20 +350,11 @@ class BackupsScreen(ModalScreen[None]):
         return True
 
 
-class Dialog(ModalScreen[T]):
-    """A dialog that answers once. A second Enter or click can arrive after the first closed
-    it; dismissing again would close the screen under it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def answer(self, result: T) -> None:
-        if self.is_active:
-            self.dismiss(result)
-
-
 class RestoreScreen(Dialog[bool]):
     """What a restore would do (its dry run), then the backup's name typed to confirm it.
     Answers True only for the exact name after a dry run that succeeded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, name: str, target: str, dry_run: Callable[[], Awaitable[RestoreResult]]):
         super().__init__(classes="dialog")
@@ -450,6 +441,8 @@ class RestoreScreen(Dialog[bool]):
 
 class PruneScreen(Dialog[float | None]):
     """How many days of backups to keep (7 unless changed); answers the days, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, target: str, backups: tuple[BackupInfo, ...], now: datetime):
         super().__init__(classes="dialog")

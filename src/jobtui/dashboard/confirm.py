@@ -1,8 +1,9 @@
-"""A yes/no question before anything that changes the server."""
+"""Dialogs: a yes/no question before anything that changes the server, and the base of
+every dialog that must answer only once."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -12,8 +13,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+T = TypeVar("T")
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class Dialog(ModalScreen[T]):
+    """A dialog that answers once. A second Enter or click can arrive after the first closed
+    it; dismissing again would close the screen under it."""
+
+    def answer(self, result: T) -> None:
+        if self.is_active:
+            self.dismiss(result)
+
+
+class ConfirmScreen(Dialog[bool]):
     """Answers True for y / the yes button, False for n, Esc or the no button."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -42,8 +54,8 @@ class ConfirmScreen(ModalScreen[bool]):
         self.query_one("#no", Button).focus()
 
     def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+        self.answer(yes)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.answer(event.button.id == "yes")
