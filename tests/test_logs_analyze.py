@@ -166,3 +166,16 @@ def test_tail_and_follow_across_rotation(tmp_path):
     assert f.poll() == []  # between the rename and the new file
     log.write_text("after rotation\n")
     assert f.poll() == ["after rotation"]
+
+
+def test_follow_a_line_without_end_in_bounded_pieces(tmp_path):
+    from jobtui.logs.view import Follower
+
+    log = tmp_path / "all.log"
+    log.write_text("")
+    f = Follower(log, max_bytes=100)
+    for expected in ([], ["x" * 120], [], ["x" * 120]):
+        with log.open("a") as w:
+            w.write("x" * 60)  # a writer that never ends its line
+        assert f.poll() == expected
+        assert len(f._partial) < 100  # what waits for its newline stays within the bound

@@ -88,7 +88,10 @@ class Follower:
         data = self._partial + data
         cut = data.rfind(b"\n")
         if cut == -1:
-            self._partial = data
-            return []
+            if len(data) < self.max_bytes:
+                self._partial = data
+                return []
+            self._partial = b""  # a line longer than max_bytes: shown in pieces, memory bounded
+            return [data.decode("utf-8", errors="replace")]
         self._partial = data[cut + 1 :]
         return data[:cut].decode("utf-8", errors="replace").split("\n")
