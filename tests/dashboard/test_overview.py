@@ -121,5 +121,5 @@ async def test_hidden_overview_is_not_rerendered(seed_server):
         assert calls == 0
         assert "overview" in app._dirty
         await pilot.press("1")
-        assert calls >= 1
+        await until(pilot, lambda: calls >= 1, what="the Overview shown again")
         assert "Queue depth" in screen(app)
