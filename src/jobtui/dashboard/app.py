@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
+OVERVIEW_METRICS = 30.0  # seconds at least: the capacity panel's 30-minute trends, not charts
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
@@ -423,7 +424,11 @@ class DashboardApp(App[int]):
         answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
         # the first answer seeds the sparklines; after it, metrics only while they are shown
         shown = tab in METRICS_TABS
-        self.poller.set_active("metrics", shown or not answered, kick=shown)
+        every = self.settings.metrics_interval
+        self.poller.set_interval(
+            "metrics", every if tab == "performance" else max(every, OVERVIEW_METRICS)
+        )
+        self.poller.set_active("metrics", shown or not answered, kick=tab == "performance")
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
         self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
         view = await self._ensure_view(tab)

@@ -231,6 +231,14 @@ class Poller:
 
         self._call(apply)
 
+    def set_interval(self, name: str, interval: float) -> None:
+        """Ask every ``interval`` seconds, from the next answer on."""
+
+        def apply() -> None:
+            self._specs[name].interval = interval
+
+        self._call(apply)
+
     def set_fetch(self, name: str, fetch: Fetch) -> None:
         """New parameters for a feed: ask at once; an answer to the old question is dropped."""
 
