@@ -106,12 +106,14 @@ def fill(path: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
-def start_agent(database: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
-    """``jobtui serve`` on a free loopback port against ``database``; returns (process, URL).
-    The caller stops the process (terminate, wait)."""
+def start_agent(
+    database: str, folder: Path, config: str = "agent:\n  metrics_interval: 5s\n"
+) -> tuple[subprocess.Popen[str], str]:
+    """``jobtui serve`` on a free loopback port against ``database`` with the YAML ``config``;
+    returns (process, URL). The caller stops the process (terminate, wait)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     cfg = folder / "bench.yaml"
-    cfg.write_text("agent:\n  metrics_interval: 5s\n")
+    cfg.write_text(config)
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobtui", "serve", "--port", "0", "--database", database, "--config", str(cfg), "--log-level", "warn"],
         stdout=subprocess.PIPE,

@@ -35,7 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from agent import start_agent as serve  # noqa: E402
 from jobtui.agent.store import JobStore  # noqa: E402
 from jobtui.alerting.config import WatchConfig  # noqa: E402
 from jobtui.contract import parse_time  # noqa: E402
@@ -76,38 +78,17 @@ class Receiver:
         return out
 
 
-def start_agent(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str, JobStore]:
-    cfg = tmp / "agent.yaml"
-    cfg.write_text(
+def start_agent(tmp: Path) -> tuple[subprocess.Popen[str], str, JobStore]:
+    """The agent, with a queue-depth warning at 2 (the rounds add and drain jobs)."""
+    db = f"sqlite:///{tmp / 'jobs.db'}"
+    proc, url = serve(
+        db,
+        tmp,
         "thresholds:\n"
         "  warning: {queue_depth: 2, resource_utilization: 100}\n"
-        "  critical: {queue_depth: 1000, resource_utilization: 100}\n"
+        "  critical: {queue_depth: 1000, resource_utilization: 100}\n",
     )
-    db = f"sqlite:///{tmp / 'jobs.db'}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jobtui",
-            "serve",
-            "--database",
-            db,
-            "--port",
-            "0",
-            "--config",
-            str(cfg),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=tmp,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "listening on" in line:
-            return proc, line.strip().rsplit(" ", 1)[-1], JobStore(db)
-    raise SystemExit("the agent did not start")
+    return proc, url, JobStore(db)
 
 
 def start_watcher(
@@ -217,7 +198,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         rcv = Receiver()
-        agent, url, store = start_agent(tmp, env)
+        agent, url, store = start_agent(tmp)
         watchers: list[subprocess.Popen[bytes]] = []
         groups: dict[int, list[str]] = {1: [], 2: []}
         try:
