@@ -203,3 +203,44 @@ def test_v6_makes_the_stuck_and_finished_indexes_partial(database):
             plan = " ".join(str(r[-1]) for r in rows)
             assert index in plan, plan
     store.close()
+
+
+def test_stale_statistics_do_not_turn_stuck_jobs_into_a_sort(tmp_path):
+    """Statistics from a calm moment (100 jobs processing among 10M) make the partial
+    stuck-jobs index look cheapest for "processing, oldest first"; when thousands are stuck,
+    SQLite then read and sorted them all (health 22 ms at 10M). The health snapshot and the
+    status-filtered pages stay on (status, created_at) whatever ANALYZE said."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    store = JobStore(url)
+    store.migrate()
+    store.enqueue([NewJob("t") for _ in range(50)], utcnow())
+    with store.write() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.execute(text("DELETE FROM sqlite_stat1"))
+        conn.execute(
+            text(
+                "INSERT INTO sqlite_stat1 VALUES "
+                "('background_jobs', 'ix_jobs_stuck', '100 100 2'), "
+                "('background_jobs', 'ix_jobs_status_created', '10000000 2000000 1 1')"
+            )
+        )
+    store.close()
+    store = JobStore(url)  # statistics are read when a connection opens
+    statements: list[tuple[str, Any]] = []
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params)),
+    )
+    store.snapshot(utcnow(), timedelta(days=1), timedelta(minutes=10))
+    store.jobs_page(status="processing", limit=10)
+    plans = []
+    with store.engine.connect() as conn:
+        for stmt, params in list(statements):
+            if "ORDER BY created_at" in stmt:
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt, params).all()
+                plans.append(" ".join(str(r[-1]) for r in rows))
+    assert len(plans) == 2
+    for plan in plans:
+        assert "TEMP B-TREE" not in plan and "ix_jobs_stuck (status=?)" not in plan, plan
+    store.close()

@@ -46,6 +46,13 @@ class Dialect:
             return parse_time(value.isoformat())
         return parse_time(str(value))
 
+    def indexed_by(self, index: str) -> str:
+        """Pin SQLite to ``index``. Its planner trusts statistics: when ANALYZE ran while few
+        jobs were processing, the small partial stuck-jobs index looks cheapest for
+        "processing, oldest first" and 10k stuck jobs are then read and sorted (22 ms at 10M
+        instead of 0.1). PostgreSQL weighs the LIMIT and needs no hint."""
+        return f" INDEXED BY {index}" if self.sqlite else ""
+
     @property
     def like(self) -> str:
         """Case-insensitive LIKE."""

@@ -163,6 +163,7 @@ class JobStore:
         epoch = now.timestamp()
         hour = int(epoch - 3600) // self.bucket * self.bucket
         win_sql, params = self._sums_sql(epoch - window.total_seconds(), epoch)
+        by_created = self.d.indexed_by("ix_jobs_status_created")
         with self.read() as conn:
             counts = {r[0]: int(r[1]) for r in conn.execute(text(
                 "SELECT status, n FROM job_status_counts"))}  # fmt: skip
@@ -180,9 +181,9 @@ class JobStore:
                       (SELECT completed_at FROM background_jobs
                         WHERE status = 'failed' AND completed_at IS NOT NULL
                         ORDER BY completed_at DESC LIMIT 1),
-                      (SELECT created_at FROM background_jobs
+                      (SELECT created_at FROM background_jobs{by_created}
                         WHERE status = 'pending' ORDER BY created_at LIMIT 1),
-                      (SELECT created_at FROM background_jobs
+                      (SELECT created_at FROM background_jobs{by_created}
                         WHERE status = 'processing' ORDER BY created_at LIMIT 1)
                     FROM ({win_sql}) AS w"""
                 ),
@@ -293,6 +294,8 @@ class JobStore:
             params["c_at"] = self.d.ts(created)
             params["c_id"] = job_id
         sql = f"SELECT {JOB_FIELDS} FROM background_jobs"
+        if status and not type and not q:
+            sql += self.d.indexed_by("ix_jobs_status_created")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, id DESC LIMIT :limit"
