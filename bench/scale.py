@@ -229,6 +229,7 @@ def recover_rounds(
 
     for _ in range(rounds):
         make_stuck(store, ids)
+        conn.close()  # idle for longer than the agent's 5 s keep-alive: connect afresh
         t = time.perf_counter()
         body = json.loads(request(conn, "POST", "/api/admin/recover-stuck"))
         times.append(time.perf_counter() - t)
