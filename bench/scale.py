@@ -45,10 +45,7 @@ from jobtui.agent import schema  # noqa: E402
 from jobtui.agent.store import JobStore, encode_cursor  # noqa: E402
 from jobtui.contract import utcnow  # noqa: E402
 
-COLS = (
-    "id, type, status, progress, message, error, attempts, max_attempts, "
-    "created_at, updated_at, started_at, completed_at"
-)
+COLS = backup.COLS  # the columns of bench/agent.py's rows, in order
 PAGE = 50
 DEEP_PAGE = 5000
 STUCK = 10_000
