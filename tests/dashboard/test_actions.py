@@ -21,6 +21,19 @@ def posts(server) -> list[str]:
     return [r[1] for r in server.requests if r[0] == "POST"]
 
 
+def add_finished(agent, status: str, error: str | None = None, *, attempts: int) -> str:
+    """A job that ran a minute, two minutes ago."""
+    return add_job(
+        agent.store,
+        status=status,
+        error=error,
+        created=timedelta(minutes=3),
+        started=timedelta(minutes=3),
+        finished=timedelta(minutes=2),
+        attempts=attempts,
+    )
+
+
 async def confirm_shown(pilot) -> str:
     await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirmation")
     return await shows(pilot, "(y)", "No (n)")
@@ -126,15 +139,7 @@ async def test_backup_is_confirmed_then_made(seed_server):
 
 
 async def test_retry_and_cancel_from_the_jobs_tab(agent):
-    failed = add_job(
-        agent.store,
-        status="failed",
-        error="Network request failed",
-        created=timedelta(minutes=3),
-        started=timedelta(minutes=3),
-        finished=timedelta(minutes=2),
-        attempts=3,
-    )
+    failed = add_finished(agent, "failed", "Network request failed", attempts=3)
     pending = add_job(agent.store, status="pending", created=timedelta(minutes=1))
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
@@ -166,14 +171,7 @@ async def test_retry_and_cancel_from_the_jobs_tab(agent):
 
 
 async def test_a_refused_action_is_one_line(agent):
-    done = add_job(
-        agent.store,
-        status="completed",
-        created=timedelta(minutes=3),
-        started=timedelta(minutes=3),
-        finished=timedelta(minutes=2),
-        attempts=1,
-    )
+    done = add_finished(agent, "completed", attempts=1)
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
@@ -187,13 +185,10 @@ async def test_a_refused_action_is_one_line(agent):
 
 
 async def test_retry_from_the_job_detail(agent):
-    failed = add_job(
-        agent.store,
-        status="failed",
-        error="Out of memory: worker heap limit reached\nat Worker.run (worker.js:42)",
-        created=timedelta(minutes=3),
-        started=timedelta(minutes=3),
-        finished=timedelta(minutes=2),
+    failed = add_finished(
+        agent,
+        "failed",
+        "Out of memory: worker heap limit reached\nat Worker.run (worker.js:42)",
         attempts=3,
     )
     app = make_app(agent.url)
