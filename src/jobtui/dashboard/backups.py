@@ -35,7 +35,10 @@ T = TypeVar("T")
 Request = Callable[[Callable[["Client"], Awaitable[T]]], Awaitable[T]]
 KEEP_DAYS = 7.0  # prune's default, as ``jobtui prune``
 MAX_DAYS = 3650.0  # the contract's upper bound for olderThanDays
-COLUMNS = ("Name", "Created", "Age", "Size", "Jobs", "Checksum")
+# Fixed widths, sized for what the cells hold (a backup's name is 41-44 characters): a
+# DataTable's automatic widths are measured on idle, and a refill racing that left them at
+# the headers' widths ("jobs" for every name).
+COLUMNS = {"Name": 44, "Created": 16, "Age": 7, "Size": 9, "Jobs": 10, "Checksum": 11}
 
 
 def checksum_cell(b: BackupInfo) -> Text:
@@ -122,8 +125,8 @@ class BackupsScreen(ModalScreen[None]):
             yield Text1(id="backups-head")
             yield Text1(id="backups-note")
             table = BackupsTable(id="backups-table", cursor_type="row", zebra_stripes=True)
-            for label in COLUMNS:
-                table.add_column(label, key=label.lower())
+            for label, width in COLUMNS.items():
+                table.add_column(label, key=label.lower(), width=width)
             yield table
             yield Text1(id="backups-selected")
         yield Footer()
