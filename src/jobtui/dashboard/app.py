@@ -44,6 +44,8 @@ from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.widgets import Text1
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from jobtui.client import Client
     from jobtui.contract import ErrorCategory, Job
 
@@ -53,6 +55,7 @@ METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's cap
 OVERVIEW_METRICS = 30.0  # seconds at least: the capacity panel's 30-minute trends, not charts
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
+LINUX_DRIVER = "textual.drivers.linux_driver.LinuxDriver"
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
 
 
@@ -158,6 +161,16 @@ class DashboardApp(App[int]):
             yield Text1(id="status")
             yield Text1(id="readonly")
         yield Footer()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this platform; on Linux and macOS, one whose input thread
+        does not wake up while nobody types."""
+        driver = super().get_driver_class()
+        if f"{driver.__module__}.{driver.__qualname__}" == LINUX_DRIVER:  # never on Windows
+            from jobtui.dashboard.driver import QuietDriver
+
+            return QuietDriver
+        return driver
 
     def on_mount(self) -> None:
         if self._handle_signals:
