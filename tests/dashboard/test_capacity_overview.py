@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from jobtui.config import Config
 from jobtui.dashboard.hostinfo import HostStats
+from jobtui.dashboard.overview import CAPACITY_REDRAW
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
 from tests.support import Canned, add_jobs, seed_metrics, wait_for
 
@@ -34,7 +37,9 @@ async def test_a_deep_queue_in_the_agents_history_says_scale_up(agent):
         )
         assert "▲ Queue depth 35 > 30" in text
         source = app.main.query_one("#capacity").border_subtitle  # what it is based on
-        assert re.match(r"\d+ samples?, newest \d+s ago · host web-1$", source), source
+        assert re.match(r"\d+ samples?, newest at \d\d:\d\d:\d\d( \S+)? · host web-1$", source), (
+            source
+        )
         assert "host web-1" in text
 
 
@@ -49,6 +54,29 @@ async def test_it_follows_the_host_readings(seed_server):
         assert "▲ CPU 97.0% > 95.0% (critical)" in screen(app)
         host["now"] = CALM
         await shows(pilot, "● HOLD")
+
+
+async def test_new_host_figures_wait_for_the_redraw_unless_the_verdict_changes(seed_server):
+    """The host is read with every poll; a panel of six lines is not redrawn for each."""
+    host = {"now": CALM}
+    now = {"t": datetime.now(UTC)}
+    cfg = Config(raw={"capacity": {"cpu": {"scale_up": 10, "scale_down": 5, "critical": 50}}})
+    app = make_app(  # a new reading with every poll, as the real sampler's
+        seed_server.url,
+        host_sampler=lambda: replace(host["now"]),
+        clock=lambda: now["t"],
+        config=cfg,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "▲ SCALE UP  CPU 12.0% > 10.0%")
+        host["now"] = replace(CALM, cpu_percent=33.0)  # the same verdict, a new figure
+        await until(pilot, lambda: "33%" in str(app.main.query_one("#host").render()))
+        await pilot.pause(0.3)  # more polls
+        assert "CPU 12.0% > 10.0%" in capacity_panel(app)
+        now["t"] += timedelta(seconds=CAPACITY_REDRAW)
+        await shows(pilot, "▲ SCALE UP  CPU 33.0% > 10.0%")
+        host["now"] = replace(CALM, cpu_percent=70.0)  # a new verdict: at once
+        await shows(pilot, "▲ SCALE UP (urgent)  CPU 70.0% > 50.0% (critical)")
 
 
 async def test_it_follows_the_metrics_history(seed_server):

@@ -26,6 +26,7 @@ LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
 NARROW = 96  # columns: below this, cards and panels go two by two
 STATUS_ICON = {"healthy": "●", "warning": "▲", "critical": "✖"}
 CAPACITY_LINES = 4  # reasons shown under the capacity verdict
+CAPACITY_REDRAW = 30.0  # seconds: the capacity panel's figures, when its verdict stays
 CAPACITY_STYLE = {"scale up": "bold yellow", "hold": "bold green", "scale down": "bold cyan"}
 CAPACITY_ICON = {"scale up": "▲", "hold": "●", "scale down": "▼"}
 REASON_MARK = {"up": ("▲ ", "yellow"), "down": ("▼ ", "cyan"), "hold": ("= ", "dim"),
@@ -50,6 +51,7 @@ class OverviewView(VerticalScroll):
         self.capacity_problem = capacity_problem
         self.recommendation: Recommendation | None = None
         self._capacity_inputs: tuple[Any, Any] = (None, None)
+        self._capacity_drawn: datetime | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="banner", classes="-unknown"):
@@ -239,8 +241,10 @@ class OverviewView(VerticalScroll):
         widget.set(listing(h.health.recommendations, "→ ", "yellow"))
 
     def _capacity(self, state: State, now: datetime) -> None:
-        """The scaling verdict, again only when the metrics history or the host reading is
-        a new one (``recommend`` takes well under a millisecond on 500 samples: no thread)."""
+        """The scaling verdict, worked out again on a new metrics history or host reading
+        (``recommend`` takes well under a millisecond on 500 samples: no thread). It is
+        redrawn at once on a new history or a new verdict; the host's figures alone, which
+        change with every poll, redraw it every :data:`CAPACITY_REDRAW` seconds."""
         widget = self.query_one("#capacity", Text1)
         if self.capacity_problem:
             widget.set(Text(f"capacity: {self.capacity_problem}", style="red"))
@@ -255,9 +259,18 @@ class OverviewView(VerticalScroll):
             return
         host = host_of(stats) if stats is not None else None
         rec = recommend(history.metrics if history is not None else (), host, self.capacity)
-        self.recommendation = rec
+        shown, drawn = self.recommendation, self._capacity_drawn
+        if (
+            shown is not None
+            and drawn is not None
+            and history is last_history
+            and (rec.action, rec.urgent) == (shown.action, shown.urgent)
+            and (now - drawn).total_seconds() < CAPACITY_REDRAW
+        ):
+            return  # the same verdict on newer host figures: a frame of six lines saved
+        self.recommendation, self._capacity_drawn = rec, now
         widget.set(capacity_text(rec))
-        widget.border_subtitle = capacity_source(rec, now)
+        widget.border_subtitle = capacity_source(rec)
 
 
 def host_of(s: HostStats) -> Host:
@@ -286,12 +299,13 @@ def capacity_text(rec: Recommendation) -> Text:
     return text
 
 
-def capacity_source(rec: Recommendation, now: datetime) -> str:
-    """What the verdict is based on, for the panel's bottom border."""
+def capacity_source(rec: Recommendation) -> str:
+    """What the verdict is based on, for the panel's bottom border (a time of day, not an
+    age: the panel is not redrawn every second)."""
     parts = []
     if rec.latest is not None:
         samples = f"{rec.samples} sample{'s' if rec.samples != 1 else ''}"
-        parts.append(f"{samples}, newest {ago(rec.latest.timestamp, now)}")
+        parts.append(f"{samples}, newest at {local(rec.latest.timestamp, '%H:%M:%S')}")
     if rec.host is not None:
         parts.append(f"host {rec.host.hostname}")
     return " · ".join(parts)
