@@ -69,6 +69,8 @@ async def test_new_host_figures_wait_for_the_redraw_unless_the_verdict_changes(s
     )
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "▲ SCALE UP  CPU 12.0% > 10.0%")
+        await until(pilot, lambda: app.state.metrics.value is not None)  # redrawn at once
+        await pilot.pause(0.2)
         host["now"] = replace(CALM, cpu_percent=33.0)  # the same verdict, a new figure
         await until(pilot, lambda: "33%" in str(app.main.query_one("#host").render()))
         await pilot.pause(0.3)  # more polls

@@ -127,6 +127,8 @@ class DashboardApp(App[int]):
         self._hours = feeds.DEFAULT_HOURS
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
+        self._shown_tab = "overview"  # for the poller's thread (the DOM is not thread-safe)
+        self._parked: dict[str, Update] = {}  # background answers, by feed, newest only
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
@@ -183,6 +185,8 @@ class DashboardApp(App[int]):
         def sink(u: Update) -> None:
             if threading.get_ident() == mounting:  # an answer from before the UI was up:
                 self.guard(u.feed, self._take, u)  # it is in the first frame, not the next
+            elif self._background(u.feed):
+                self._parked[u.feed] = u  # no wake-up: taken with the next frame or tick
             else:
                 self.post_message(Polled(u))
 
@@ -254,19 +258,25 @@ class DashboardApp(App[int]):
         self.guard(message.update.feed, self._apply, message.update)
 
     def _apply(self, u: Update) -> None:
+        self._take_parked()
         self._take(u)
-        if self._background(u.feed):
-            return  # painted with the next frame: the next answer's, or the clock's (≤ 1 s)
         self._chrome_dirty = True
         if not self._flush_pending:  # answers that arrive together are painted together
             self._flush_pending = True
             self.set_timer(COALESCE, self._flush)
 
     def _background(self, feed: str) -> bool:
-        """Answers that need no frame of their own: the host reading, and the metrics
-        history where no chart shows it. A frame of the Overview costs several milliseconds,
-        most of the dashboard's idle CPU."""
-        return feed == "host" or (feed == "metrics" and self.active_tab != "performance")
+        """Answers that need no frame of their own, nor a wake-up of the UI thread: the host
+        reading, and the metrics history where no chart shows it. Called from the poller's
+        thread, so it reads only a plain attribute."""
+        return feed == "host" or (feed == "metrics" and self._shown_tab != "performance")
+
+    def _take_parked(self) -> None:
+        """The background answers that arrived since the last frame or tick."""
+        for feed in list(self._parked):
+            u = self._parked.pop(feed, None)
+            if u is not None:
+                self.guard(feed, self._take, u)
 
     def _take(self, u: Update) -> None:
         """Put an answer in the state and mark the views it touches."""
@@ -356,6 +366,7 @@ class DashboardApp(App[int]):
         """Every second: the ages and countdowns, and the answers that waited for a frame."""
         if self.leaving:
             return
+        self._take_parked()
         self.guard("status", self._show_status)
         if self.active_tab in self._dirty:
             self._render_tab(self.active_tab)
@@ -434,6 +445,7 @@ class DashboardApp(App[int]):
         if self.leaving:
             return
         tab = event.pane.id or "overview"
+        self._shown_tab = tab
         answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
         # the first answer seeds the sparklines; after it, metrics only while they are shown
         shown = tab in METRICS_TABS
