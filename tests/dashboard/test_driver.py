@@ -142,6 +142,51 @@ async def test_end_of_input_does_not_spin(selects: list[float | None], running: 
         os.close(r)
 
 
+async def test_a_character_split_between_two_reads(driver: tuple[Recording, int]) -> None:
+    """Half a character is not the end of input (a paste over 4 KB, a slow SSH link)."""
+    drv, master = driver
+    os.write(master, "é".encode()[:1])
+    time.sleep(0.3)
+    os.write(master, "é".encode()[1:])
+    assert drv.key() == "é"
+    os.write(master, b"q")
+    assert drv.key() == "q"
+
+
+async def test_input_works_again_after_a_suspend(driver: tuple[Recording, int]) -> None:
+    """Textual stops the input thread and closes the driver on suspend, then starts it again
+    on the same driver (``start_application_mode`` opens a new wake-up pipe)."""
+    drv, master = driver
+    assert drv._key_thread is not None
+    drv.exit_event.set()
+    drv._key_thread.join(2)
+    drv.exit_event.clear()
+    drv.close()
+    drv.close()  # twice is harmless
+    drv._open_wake_pipe()
+    drv._key_thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    drv._key_thread.start()
+    os.write(master, b"r")
+    assert drv.key() == "r"
+    drv.exit_event.set()
+    drv._key_thread.join(2)
+    assert not drv._key_thread.is_alive()
+
+
+async def test_every_input_thread_stops(driver: tuple[Recording, int]) -> None:
+    """A resume without a suspend (SIGCONT alone) starts a second thread: both must stop."""
+    drv, _ = driver
+    first = drv._key_thread
+    assert first is not None
+    second = threading.Thread(target=drv.run_input_thread, daemon=True)
+    second.start()
+    time.sleep(0.2)  # both blocked
+    drv.exit_event.set()
+    first.join(2)
+    second.join(2)
+    assert not first.is_alive() and not second.is_alive()
+
+
 def test_the_app_uses_it_on_a_terminal() -> None:
     app = DashboardApp(Target("local", "http://127.0.0.1:9"))
     assert app.driver_class is QuietDriver

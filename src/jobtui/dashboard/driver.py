@@ -28,22 +28,45 @@ class QuietDriver(LinuxDriver):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_write, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        self._wake_read = self._wake_write = -1
+        self._open_wake_pipe()
+        self.exit_event = _WakingEvent(self)
+
+    def _open_wake_pipe(self) -> None:
+        if self._wake_read < 0:
+            self._wake_read, self._wake_write = os.pipe()
+            os.set_blocking(self._wake_read, False)
+            os.set_blocking(self._wake_write, False)
+
+    def start_application_mode(self) -> None:
+        self._open_wake_pipe()  # again after a suspend, whose close() closed it
+        super().start_application_mode()
 
     def close(self) -> None:
+        """Textual's, and the wake-up pipe (called at exit and on suspend; safe twice)."""
         super().close()
-        for fd in (self._wake_read, self._wake_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        fds, (self._wake_read, self._wake_write) = (self._wake_read, self._wake_write), (-1, -1)
+        for fd in fds:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def wake(self) -> None:
+        """Wake every input thread; the byte stays in the pipe until the stop flag is cleared."""
+        with contextlib.suppress(OSError):  # a full pipe is already a wake-up
+            os.write(self._wake_write, b"x")
+
+    def drain(self) -> None:
+        with contextlib.suppress(OSError):  # empty (non-blocking) or closed
+            while os.read(self._wake_read, 64):
+                pass
 
     def run_input_thread(self) -> None:
         """Wait for input (no timeout while nothing is pending) and dispatch the events."""
-        fileno = self.fileno
+        fileno, wake = self.fileno, self._wake_read
         selector = selectors.SelectSelector()
         selector.register(fileno, selectors.EVENT_READ)
-        selector.register(self._wake_read, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
         watching = True  # the terminal, until it reaches its end
@@ -52,14 +75,14 @@ class QuietDriver(LinuxDriver):
             """Parse what is ready; True when something was read."""
             nonlocal watching
             got = False
-            if self._wake_read in ready:
-                with contextlib.suppress(OSError):
-                    os.read(self._wake_read, 64)
+            if wake in ready and not self.exit_event.is_set():
+                self.drain()  # a stray byte: never spin on it
             if fileno in ready:
-                data = decode(os.read(fileno, 1024 * 4), final=final)
-                if data:
-                    got = True
-                    for event in parser.feed(data):
+                raw = os.read(fileno, 1024 * 4)
+                if raw:
+                    got = True  # even half a character: the rest follows
+                    text = decode(raw, final=final)
+                    for event in parser.feed(text) if text else ():  # "" would end the parser
                         self.process_message(event)
                 elif watching:  # end of input (a pipe, a dead terminal): stop polling it
                     selector.unregister(fileno)
@@ -88,13 +111,16 @@ class QuietDriver(LinuxDriver):
 
 class _WakingEvent(threading.Event):
     """The driver's stop flag: setting it also wakes the input thread (Textual's
-    ``disable_input`` sets it, then waits for the thread)."""
+    ``disable_input`` sets it, waits for the thread, then clears it)."""
 
-    def __init__(self, wake_fd: int) -> None:
+    def __init__(self, driver: QuietDriver) -> None:
         super().__init__()
-        self._wake_fd = wake_fd
+        self._driver = driver
 
     def set(self) -> None:
         super().set()
-        with contextlib.suppress(OSError):  # a full pipe is already a wake-up
-            os.write(self._wake_fd, b"x")
+        self._driver.wake()
+
+    def clear(self) -> None:
+        super().clear()
+        self._driver.drain()
