@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jobtui.config import Target
 from jobtui.dashboard import keys
 from jobtui.dashboard.help import HelpScreen
+from jobtui.dashboard.state import Update
 from jobtui.dashboard.targets import TargetScreen
 from tests.dashboard.conftest import SIZE, QuickSeedServer, make_app, noted, screen, shows, until
 from tests.support import Canned, SeedServer, seed_health
@@ -114,6 +117,14 @@ async def test_switch_target(seed_server):
             before = health_calls(seed_server)
             await until(pilot, lambda: health_calls(other) >= 3, what="polling staging")
             assert health_calls(seed_server) <= before + 1  # at most one answer in flight
+            # an answer asked of prod before the switch, arriving (or parked) after it
+            old = app.state.health.value
+            late = Update("health", replace(old, message="Prod says hello"), epoch=0, seq=10**9)
+            app._take(late)
+            assert app.state.health.value.message == "Staging is fine"
+            app._parked["host"] = Update("host", None, error="prod's host", epoch=0, seq=10**9)
+            app._take_parked()  # as the next frame or tick does
+            assert app.state.host.error is None
 
 
 async def test_switch_target_with_only_one(seed_server):

@@ -129,6 +129,7 @@ class DashboardApp(App[int]):
         self._views: dict[str, Any] = {}
         self._shown_tab = "overview"  # for the poller's thread (the DOM is not thread-safe)
         self._parked: dict[str, Update] = {}  # background answers, by feed, newest only
+        self._taken: dict[str, int] = {}  # the newest answer taken, by feed (its seq)
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
@@ -279,7 +280,12 @@ class DashboardApp(App[int]):
                 self.guard(feed, self._take, u)
 
     def _take(self, u: Update) -> None:
-        """Put an answer in the state and mark the views it touches."""
+        """Put an answer in the state and mark the views it touches; an answer for the
+        previous target, or older than one already taken (parked answers overtake queued
+        messages), is dropped."""
+        if u.epoch != self.poller.serial or u.seq < self._taken.get(u.feed, 0):
+            return
+        self._taken[u.feed] = u.seq
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)

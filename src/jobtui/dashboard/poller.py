@@ -18,7 +18,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobtui.dashboard.state import Update
@@ -106,7 +106,9 @@ class Poller:
         self._sink: Sink | None = None
         self._pending: dict[str, Update] = {}
         self._paused = False
-        self._epoch = 0
+        self._epoch = 0  # the target the loop talks to (the poller's thread)
+        self.serial = 0  # targets switched to so far; every answer carries the one it is for
+        self._seq = 0
         self._started = False
         self._stopped = False
         self.polls = 0  # requests made by feeds, for the benchmark and tests
@@ -256,13 +258,15 @@ class Poller:
     def set_target(self, target: Target) -> None:
         """Talk to another server from now on; answers from the old one are dropped."""
         self.target = target
+        self.serial += 1
+        serial = self.serial
         with self._lock:
             self._pending.clear()
 
         def apply() -> None:
             old = self._client
             self._client = self._new_client(target)
-            self._epoch += 1
+            self._epoch = serial
             if old is not None:
                 self._loop.create_task(old.aclose())
             for spec in self._specs.values():
@@ -304,7 +308,7 @@ class Poller:
                 spec.in_flight = False
             if generation != spec.generation or epoch != self._epoch:
                 continue  # the question changed while this answer was on its way
-            self._settle(spec, value, error, loop.time())
+            self._settle(spec, value, error, loop.time(), epoch)
 
     async def _turn(self, spec: FeedSpec, loop: asyncio.AbstractEventLoop) -> None:
         """Wait until the feed is due, active and not paused (or kicked)."""
@@ -319,7 +323,9 @@ class Poller:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(spec.wake.wait(), timeout)
 
-    def _settle(self, spec: FeedSpec, value: Any, error: BaseException | None, now: float) -> None:
+    def _settle(
+        self, spec: FeedSpec, value: Any, error: BaseException | None, now: float, epoch: int
+    ) -> None:
         seconds = None
         if error is None:
             recovered = spec.failures > 0
@@ -329,7 +335,7 @@ class Poller:
             spec.due = now + (spec.interval or 0.0)
             if hasattr(value, "seconds") and hasattr(value, "value"):  # client.Timed
                 value, seconds = value.value, value.seconds
-            self._deliver(Update(spec.name, value, seconds=seconds))
+            self._deliver(Update(spec.name, value, seconds=seconds, epoch=epoch))
             if recovered:  # the server is back: let the others stop waiting out their backoff
                 for other in self._specs.values():
                     if other.failures:
@@ -347,10 +353,14 @@ class Poller:
             spec.done = True  # a definite answer to a one-off question
             retry = None
         spec.due = now + (retry or 0.0)
-        self._deliver(Update(spec.name, error=describe(error), kind=kind, retry_in=retry))
+        self._deliver(
+            Update(spec.name, error=describe(error), kind=kind, retry_in=retry, epoch=epoch)
+        )
 
     def _deliver(self, update: Update) -> None:
         with self._lock:
+            self._seq += 1
+            update = replace(update, seq=self._seq)
             sink = self._sink
             if sink is None:
                 self._pending[update.feed] = update

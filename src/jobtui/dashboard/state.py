@@ -30,6 +30,8 @@ class Update:
     kind: str | None = None  # see poller.error_kind: "not_provided", "unauthorized", …
     seconds: float | None = None  # how long the request took
     retry_in: float | None = None  # seconds until the next try, after an error
+    epoch: int = 0  # the poller's target serial it was asked under (stale after a switch)
+    seq: int = 0  # the order the poller delivered it in (0: not from a poller)
 
 
 @dataclass
