@@ -11,7 +11,7 @@ import httpx
 from jobtui.config import Config
 from jobtui.dashboard.hostinfo import HostStats
 from jobtui.dashboard.overview import CAPACITY_REDRAW
-from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
+from tests.dashboard.conftest import FAST, SIZE, make_app, screen, shows, until
 from tests.support import Canned, add_jobs, seed_metrics, wait_for
 
 CALM = HostStats("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
@@ -61,11 +61,13 @@ async def test_new_host_figures_wait_for_the_redraw_unless_the_verdict_changes(s
     host = {"now": CALM}
     now = {"t": datetime.now(UTC)}
     cfg = Config(raw={"capacity": {"cpu": {"scale_up": 10, "scale_down": 5, "critical": 50}}})
+    slow_metrics = replace(FAST, metrics_interval=600.0)  # one history, at the start
     app = make_app(  # a new reading with every poll, as the real sampler's
         seed_server.url,
         host_sampler=lambda: replace(host["now"]),
         clock=lambda: now["t"],
         config=cfg,
+        settings=slow_metrics,
     )
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "▲ SCALE UP  CPU 12.0% > 10.0%")
@@ -75,8 +77,10 @@ async def test_new_host_figures_wait_for_the_redraw_unless_the_verdict_changes(s
         await until(pilot, lambda: "33%" in str(app.main.query_one("#host").render()))
         await pilot.pause(0.3)  # more polls
         assert "CPU 12.0% > 10.0%" in capacity_panel(app)
+        await pilot.press("p")  # no more polls: the clock's tick draws what is due
         now["t"] += timedelta(seconds=CAPACITY_REDRAW)
         await shows(pilot, "▲ SCALE UP  CPU 33.0% > 10.0%")
+        await pilot.press("p")
         host["now"] = replace(CALM, cpu_percent=70.0)  # a new verdict: at once
         await shows(pilot, "▲ SCALE UP (urgent)  CPU 70.0% > 50.0% (critical)")
 

@@ -52,6 +52,8 @@ class OverviewView(VerticalScroll):
         self.recommendation: Recommendation | None = None
         self._capacity_inputs: tuple[Any, Any] = (None, None)
         self._capacity_drawn: datetime | None = None
+        self._capacity_next: Recommendation | None = None  # the newest, drawn or not yet
+        self._capacity_now = False  # a new history: draw the next verdict at once
 
     def compose(self) -> ComposeResult:
         with Vertical(id="banner", classes="-unknown"):
@@ -103,10 +105,10 @@ class OverviewView(VerticalScroll):
         self._stuck(h, read_only)
         self._host(state.host.value)
         self._recommendations(h)
-        self._capacity(state, now)
 
     def tick(self, state: State, target: Target, now: datetime) -> None:
-        """The banner, whose "updated Ns ago" changes every second (one line repaints)."""
+        """Every second: the banner, whose "updated Ns ago" changes (one line repaints), and
+        the capacity panel when a redraw is due."""
         self.query_one("#banner-head", Text1).set(banner_head(state, target))
         self.query_one("#banner-where", Text1).set(banner_where(state, target, now))
         stale = banner_stale(state, now)
@@ -119,6 +121,7 @@ class OverviewView(VerticalScroll):
             banner_widget.set_class(h is not None and h.status == name, f"-{name}")
         banner_widget.set_class(h is None, "-unknown")
         banner_widget.set_class(state.health.stale, "-stale")
+        self._capacity(state, now)
 
     def _alerts(self, h: Health | None) -> None:
         widget = self.query_one("#alerts", Text1)
@@ -243,34 +246,47 @@ class OverviewView(VerticalScroll):
     def _capacity(self, state: State, now: datetime) -> None:
         """The scaling verdict, worked out again on a new metrics history or host reading
         (``recommend`` takes well under a millisecond on 500 samples: no thread). It is
-        redrawn at once on a new history or a new verdict; the host's figures alone, which
-        change with every poll, redraw it every :data:`CAPACITY_REDRAW` seconds."""
+        redrawn at once on a new history, a new verdict or the first host reading; new host
+        figures alone, which change with every poll, every :data:`CAPACITY_REDRAW` seconds
+        (the clock's tick draws them when due, even if no poll comes)."""
         widget = self.query_one("#capacity", Text1)
         if self.capacity_problem:
             widget.set(Text(f"capacity: {self.capacity_problem}", style="red"))
             return
         history, stats = state.metrics.value, state.host.value
         last_history, last_stats = self._capacity_inputs
-        if history is last_history and stats is last_stats and self.recommendation is not None:
+        if history is not last_history or stats is not last_stats:
+            self._capacity_inputs = (history, stats)
+            if history is None and stats is None:
+                self.recommendation = self._capacity_next = None
+                widget.set(Text("—", style="dim"))
+                return
+            host = host_of(stats) if stats is not None else None
+            rec = recommend(history.metrics if history is not None else (), host, self.capacity)
+            self._capacity_next = rec
+            self._capacity_now = self._capacity_now or history is not last_history
+        rec, shown = self._capacity_next, self.recommendation
+        if rec is None or rec is shown:
             return
-        self._capacity_inputs = (history, stats)
-        if history is None and stats is None:
-            widget.set(Text("—", style="dim"))
-            return
-        host = host_of(stats) if stats is not None else None
-        rec = recommend(history.metrics if history is not None else (), host, self.capacity)
-        shown, drawn = self.recommendation, self._capacity_drawn
-        if (
-            shown is not None
-            and drawn is not None
-            and history is last_history
-            and (rec.action, rec.urgent) == (shown.action, shown.urgent)
-            and (now - drawn).total_seconds() < CAPACITY_REDRAW
-        ):
+        drawn = self._capacity_drawn
+        due = (
+            self._capacity_now
+            or shown is None
+            or drawn is None
+            or verdict(rec) != verdict(shown)
+            or not 0 <= (now - drawn).total_seconds() < CAPACITY_REDRAW  # or the clock went back
+        )
+        if not due:
             return  # the same verdict on newer host figures: a frame of six lines saved
-        self.recommendation, self._capacity_drawn = rec, now
+        self.recommendation, self._capacity_drawn, self._capacity_now = rec, now, False
         widget.set(capacity_text(rec))
         widget.border_subtitle = capacity_source(rec)
+
+
+def verdict(rec: Recommendation) -> tuple[str, bool, bool]:
+    """What changes the capacity panel at once: the action, its urgency, whether the host
+    is part of it."""
+    return rec.action, rec.urgent, rec.host is not None
 
 
 def host_of(s: HostStats) -> Host:
