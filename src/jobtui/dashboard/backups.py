@@ -38,7 +38,7 @@ MAX_DAYS = 3650.0  # the contract's upper bound for olderThanDays
 # Fixed widths, sized for what the cells hold (a backup's name is 41-44 characters): a
 # DataTable's automatic widths are measured on idle, and a refill racing that left them at
 # the headers' widths ("jobs" for every name).
-COLUMNS = {"Name": 44, "Created": 16, "Age": 7, "Size": 9, "Jobs": 10, "Checksum": 11}
+COLUMNS = {"Name": 44, "Created": 17, "Age": 7, "Size": 9, "Jobs": 10, "Checksum": 11}
 
 
 def checksum_cell(b: BackupInfo) -> Text:
@@ -225,7 +225,7 @@ class BackupsScreen(ModalScreen[None]):
         for b in backups:
             table.add_row(
                 b.name,
-                local(b.created_at, "%Y-%m-%d %H:%M"),
+                local(b.created_at, "%m-%d %H:%M"),  # the age column gives the year away
                 span((now - b.created_at).total_seconds()),
                 Text(size(b.size), justify="right"),
                 Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
