@@ -190,3 +190,12 @@ async def test_every_input_thread_stops(driver: tuple[Recording, int]) -> None:
 def test_the_app_uses_it_on_a_terminal() -> None:
     app = DashboardApp(Target("local", "http://127.0.0.1:9"))
     assert app.driver_class is QuietDriver
+
+
+def test_a_driver_named_in_the_environment_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual import constants
+    from textual.drivers.linux_driver import LinuxDriver
+
+    monkeypatch.setattr(constants, "DRIVER", "textual.drivers.linux_driver:LinuxDriver")
+    app = DashboardApp(Target("local", "http://127.0.0.1:9"))
+    assert app.driver_class is LinuxDriver

@@ -167,9 +167,12 @@ class DashboardApp(App[int]):
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform; on Linux and macOS, one whose input thread
-        does not wake up while nobody types."""
+        does not wake up while nobody types (unless ``TEXTUAL_DRIVER`` names one)."""
+        from textual import constants
+
         driver = super().get_driver_class()
-        if f"{driver.__module__}.{driver.__qualname__}" == LINUX_DRIVER:  # never on Windows
+        chosen = constants.DRIVER is not None
+        if not chosen and f"{driver.__module__}.{driver.__qualname__}" == LINUX_DRIVER:
             from jobtui.dashboard.driver import QuietDriver
 
             return QuietDriver
