@@ -7,6 +7,14 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from jobtui.literal import printable
+
+
+def literal(text: str | None, style: str = "", *, lines: bool = False) -> Text:
+    """Text from a server, a job, a log or a config, as Rich text shown exactly as it is:
+    never parsed as markup, control characters escaped (see :mod:`jobtui.literal`)."""
+    return Text(printable(text or "", lines=lines), style=style)
+
 
 class Text1(Static):
     """A Static that ignores updates to what it already shows (no repaint, no layout)."""
