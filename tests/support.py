@@ -346,6 +346,7 @@ class SeedServer:
             def do_POST(self) -> None:
                 self._serve("POST")
 
+        self.closed = False
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -361,8 +362,14 @@ class SeedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.close()
+
+    def close(self) -> None:
+        """Stop answering (a server that died); again is harmless."""
+        if not self.closed:
+            self.closed = True
+            self.httpd.shutdown()
+            self.httpd.server_close()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

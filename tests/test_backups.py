@@ -211,7 +211,9 @@ def test_foreign_and_malformed_files_are_refused(tmp_path, database):
     path = backups.dir / good.name
     lines = path.read_text().splitlines()
     record = json.loads(lines[1].rstrip(","))
-    lines[1] = json.dumps({**record, "status": "exploded"}) + ("," if lines[1].endswith(",") else "")
+    lines[1] = json.dumps({**record, "status": "exploded"}) + (
+        "," if lines[1].endswith(",") else ""
+    )
     path.write_text("\n".join(lines) + "\n")
     meta = json.loads((backups.dir / (good.name + ".meta.json")).read_text())
     import hashlib

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+from jobtui.dashboard.app import DashboardApp
+from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.poller import MAX_BACKOFF, backoff
+from jobtui.dashboard.widgets import Text1
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
 from tests.support import Canned, add_job, seed_health
 
 HTML = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
-FAILURES = {
+FAILURES = {  # each: what the server does, what the status line says
     "500": (Canned(500, HTML, "text/html"), "500 Internal Server Error"),
     "html": (Canned(200, HTML, "text/html"), "answered text/html, not JSON"),
     "truncated": (
@@ -39,10 +42,11 @@ async def test_every_failure_keeps_last_good_data_marked_stale(seed_server):
         await shows(pilot, "System is healthy", "HEALTHY")
         for i, (name, (canned, message)) in enumerate(FAILURES.items()):
             seed_server.set("GET", "/api/jobs/health", canned)
-            # the last good data stays on screen, marked stale, with the error in one line
-            text = await shows(
-                pilot, "STALE", message, "System is healthy", "showing the last good data, from"
-            )
+            # the last good data stays on screen, marked stale, with the error in one line;
+            # the top line says what is known now, the old status only as "last known"
+            text = await shows(pilot, message, "last known HEALTHY at", "figures below are from")
+            assert pill(app) == WORD[name], name
+            assert app.terminal_title == f"jobtui · {WORD[name]} · {app.target.address}", name
             feed = app.state.health
             assert feed.value is not None and feed.error is not None, name
             assert "\n" not in feed.error and "Traceback" not in text, name
@@ -55,8 +59,67 @@ async def test_every_failure_keeps_last_good_data_marked_stale(seed_server):
                 await pilot.press("r")
             await until(pilot, lambda: app.state.health.error is None, what=f"{name} recovery")
             text = await shows(pilot, "System is healthy")
-            await until(pilot, lambda: "STALE" not in screen(app), what="no STALE")
+            await until(pilot, lambda: "last known" not in screen(app), what="current again")
+            assert pill(app) == "HEALTHY"
             assert not app.query_one("#banner").has_class("-stale"), name
+
+
+WORD = {
+    "500": "BAD ANSWER",
+    "html": "BAD ANSWER",
+    "truncated": "BAD ANSWER",
+    "wrong types": "BAD ANSWER",
+    "401": "UNAUTHORIZED",
+    "403": "UNAUTHORIZED",
+    "timeout": "UNREACHABLE",
+    "503 not the contract": "BAD ANSWER",
+}
+
+
+def pill(app: DashboardApp) -> str:
+    """The word of the top bar's badge (without READ-ONLY)."""
+    text = str(app.main.query_one("#pill", Text1)._shown).replace("READ-ONLY", "")
+    return text.strip(" ●▲✖○⏸")
+
+
+def test_every_failure_has_its_word():
+    assert set(WORD) == set(FAILURES)
+
+
+async def test_a_dead_server_is_never_shown_in_its_last_colour(seed_server):
+    """Was: a minute after the agent died the badge still read HEALTHY in green."""
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "System is healthy")
+        assert pill(app) == "HEALTHY" and app.query_one("#banner").has_class("-healthy")
+        seed_server.close()
+        text = await shows(pilot, "UNREACHABLE", "last known HEALTHY at", "cannot connect to")
+        assert pill(app) == "UNREACHABLE"
+        banner = app.query_one("#banner")
+        assert banner.has_class("-critical") and not banner.has_class("-healthy")
+        assert "System is healthy" not in text  # the old message is not shown as current
+        assert app.query_one(OverviewView).has_class("-stale")  # every figure marked
+        assert app.terminal_title.startswith("jobtui · UNREACHABLE · 127.0.0.1:")
+
+
+async def test_an_answer_older_than_two_polls_is_not_current(seed_server):
+    """A server that stops answering without failing (the request hangs) is not healthy."""
+    app = make_app(seed_server.url, timeout=30.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "System is healthy")
+        seed_server.set("GET", "/api/jobs/health", Canned(body=seed_health(), delay=20.0))
+        await shows(pilot, "NO ANSWER", "no answer for", "last known HEALTHY at")
+        assert pill(app) == "NO ANSWER"
+        assert app.query_one("#banner").has_class("-critical")
+
+
+async def test_the_terminal_title_never_shows_a_password(seed_server):
+    url = seed_server.url.replace("http://", "http://ops:hunter2@")
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "System is healthy")
+        assert app.terminal_title == f"jobtui · HEALTHY · {seed_server.url[7:]}"
+        assert "hunter2" not in screen(app) and "ops:" not in screen(app)
 
 
 async def test_503_with_the_contracts_shape_is_an_answer(seed_server):
@@ -65,7 +128,7 @@ async def test_503_with_the_contracts_shape_is_an_answer(seed_server):
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE) as pilot:
         text = await shows(pilot, "CRITICAL", "Job store unreachable")
-        assert "STALE" not in text
+        assert "last known" not in text and pill(app) == "CRITICAL"
 
 
 async def test_server_down_at_start_then_up(agent_factory, tmp_path):
@@ -76,7 +139,7 @@ async def test_server_down_at_start_then_up(agent_factory, tmp_path):
         port = s.getsockname()[1]
     app = make_app(f"http://127.0.0.1:{port}")
     async with app.run_test(size=SIZE) as pilot:
-        text = await shows(pilot, "NO DATA", "cannot connect to")
+        text = await shows(pilot, "UNREACHABLE", "cannot connect to")
         assert "Connection refused" in text or "connect" in text
         assert app.state.health.retry_in is not None
         agent = await asyncio.to_thread(agent_factory, extra_args=("--port", str(port)))
@@ -94,7 +157,7 @@ async def test_agent_dies_and_comes_back(agent_factory):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state.health.value, what="health")
         await asyncio.to_thread(agent.kill)
-        text = await shows(pilot, "STALE", "cannot connect to")
+        text = await shows(pilot, "UNREACHABLE", "cannot connect to")
         assert "retry in" in text
         assert "showing data from" in text
         again = await asyncio.to_thread(

@@ -238,7 +238,7 @@ def test_stale_after_a_failure(snap_compare, fixed, seed_server):
             "GET", "/api/jobs/health", Canned(502, "<html>Bad Gateway</html>", "text/html")
         )
         await pilot.press("r")
-        await settle(pilot, lambda: fixed.state.health.stale and "STALE" in screen(fixed))
+        await settle(pilot, lambda: fixed.state.health.stale and "last known" in screen(fixed))
 
     assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
 

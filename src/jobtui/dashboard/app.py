@@ -36,12 +36,14 @@ from jobtui.dashboard.feeds import JobsQuery
 from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
-from jobtui.dashboard.overview import STATUS_STYLE, OverviewView
+from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
 from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
+from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, State, Update
 from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.widgets import Text1
+from jobtui.literal import printable
 
 if TYPE_CHECKING:
     from textual.driver import Driver
@@ -134,6 +136,8 @@ class DashboardApp(App[int]):
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
         self._incident = False  # a report is being written
+        self.terminal_title: str | None = None  # what the terminal's tab or tmux shows
+        self._standing: Standing | None = None  # the top line's word, as last shown
         self.poller = poller or feeds.make_poller(
             target,
             self.settings,
@@ -203,6 +207,7 @@ class DashboardApp(App[int]):
         self._render_tab(self.active_tab)
 
     def on_unmount(self) -> None:
+        self._restore_terminal_title()
         self.poller.stop()
 
     def _print_error_renderables(self) -> None:
@@ -367,7 +372,7 @@ class DashboardApp(App[int]):
         if view is None:
             self._dirty.add(tab)
         elif tab == "overview":
-            view.show(self.state, self.target, self.read_only)
+            view.show(self.state, self.target, self.read_only, self.standing())
         else:
             view.show(self.state)
 
@@ -377,36 +382,63 @@ class DashboardApp(App[int]):
             return
         self._take_parked()
         self.guard("status", self._show_status)
+        if self.standing() != self._standing:  # e.g. the answer has just become too old
+            self.guard("status", self._show_pill)
+            self._dirty.add("overview")
         if self.active_tab in self._dirty:
             self._render_tab(self.active_tab)
         elif self.active_tab == "overview":
             view = self.main.query_one(OverviewView)
-            self.guard("overview", view.tick, self.state, self.target, self.state.clock())
+            now = self.state.clock()
+            self.guard("overview", view.tick, self.state, self.target, now, self.standing())
+
+    def standing(self) -> Standing:
+        """What the top line may say now (see :mod:`jobtui.dashboard.standing`)."""
+        return standing(
+            self.state,
+            self.settings.health_interval,
+            self.state.clock(),
+            paused=self.poller.paused,
+        )
 
     def _show_chrome(self) -> None:
-        h = self.state.health
         where = Text()
         where.append(f"  {shown_name(self.target)} ", style="bold")
-        where.append(self.target.url, style="dim")
+        where.append(self.target.shown_url, style="dim")
         self.main.query_one("#where", Text1).set(where)
-        pill = Text()
-        if self.poller.paused:
-            pill.append(" PAUSED ", style="bold reverse")
-            pill.append(" ")
-        if self.read_only:
-            pill.append(" READ-ONLY ", style="bold reverse yellow")
-            pill.append(" ")
-        if h.value is None:
-            pill.append(" NO DATA " if h.error else " CONNECTING ", style="bold reverse")
-        else:
-            style = STATUS_STYLE.get(h.value.status, "white")
-            pill.append(f" {h.value.status.upper()} ", style=f"bold reverse {style}")
-            if h.stale:
-                pill.append(" STALE ", style="bold reverse yellow")
-        self.main.query_one("#pill", Text1).set(pill)
+        self._show_pill()
         self._show_status()
         ro = self.main.query_one("#readonly", Text1)
         ro.set(Text(f"read-only: {self.read_only}", style="yellow") if self.read_only else "")
+
+    def _show_pill(self) -> None:
+        """The badge and the terminal title: the word of the top line, in its colour."""
+        now = self._standing = self.standing()
+        pill = Text()
+        if self.read_only:
+            pill.append(" READ-ONLY ", style="bold reverse yellow")
+            pill.append(" ")
+        pill.append(f" {now.icon} {now.word} ", style=f"bold reverse {LEVEL_STYLE[now.level]}")
+        self.main.query_one("#pill", Text1).set(pill)
+        self._set_terminal_title(f"jobtui · {now.word} · {self.target.address}")
+
+    def _set_terminal_title(self, title: str) -> None:
+        """What a terminal tab or tmux shows: written only when it changes (not headless)."""
+        if title == self.terminal_title:
+            return
+        first = self.terminal_title is None
+        self.terminal_title = title
+        if self.is_headless or self._driver is None:
+            return
+        if first:
+            self._driver.write("\x1b[22;0t")  # keep the terminal's own title, to restore it
+        self._driver.write(f"\x1b]2;{printable(title)}\x07")
+        self._driver.flush()
+
+    def _restore_terminal_title(self) -> None:
+        if self.terminal_title is not None and self._driver is not None and not self.is_headless:
+            self._driver.write("\x1b[23;0t")
+            self._driver.flush()
 
     def _show_status(self) -> None:
         self.main.query_one("#status", Text1).set(self.status_line(self.state.clock()))

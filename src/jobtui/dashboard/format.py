@@ -20,6 +20,18 @@ def span(seconds: float) -> str:
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
+def span_long(seconds: float) -> str:
+    """``18 s``, ``1 min 18 s``, ``2 h 10 min``, ``3 d 4 h``: an age a person reads at once."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
 def ago(then: datetime | None, now: datetime) -> str:
     if then is None:
         return "—"

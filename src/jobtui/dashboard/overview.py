@@ -18,13 +18,14 @@ from jobtui.config import Target
 from jobtui.contract import Health
 from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
 from jobtui.dashboard.hostinfo import HostStats
+from jobtui.dashboard.standing import Standing
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Card, Text1
+from jobtui.dashboard.widgets import Card, Text1, literal
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
+LEVEL_STYLE = {**STATUS_STYLE, "unknown": "white", "paused": "white"}  # a Standing's colours
 LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
 NARROW = 96  # columns: below this, cards and panels go two by two
-STATUS_ICON = {"healthy": "●", "warning": "▲", "critical": "✖"}
 CAPACITY_LINES = 4  # reasons shown under the capacity verdict
 CAPACITY_REDRAW = 30.0  # seconds: the capacity panel's figures, when its verdict stays
 CAPACITY_STYLE = {"scale up": "bold yellow", "hold": "bold green", "scale down": "bold cyan"}
@@ -93,11 +94,10 @@ class OverviewView(VerticalScroll):
 
     # ------------------------------------------------------------------ rendering
 
-    def show(self, state: State, target: Target, read_only: str | None) -> None:
+    def show(self, state: State, target: Target, read_only: str | None, top: Standing) -> None:
         now = state.clock()
-        self.tick(state, target, now)
+        self.tick(state, target, now, top)
         h = state.health.value
-        self.set_class(state.health.stale, "-stale")
         self._alerts(h)
         self._cards(state, h, now)
         self._components(h)
@@ -106,21 +106,23 @@ class OverviewView(VerticalScroll):
         self._host(state.host.value)
         self._recommendations(h)
 
-    def tick(self, state: State, target: Target, now: datetime) -> None:
+    def tick(self, state: State, target: Target, now: datetime, top: Standing) -> None:
         """Every second: the banner, whose "updated Ns ago" changes (one line repaints), and
-        the capacity panel when a redraw is due."""
-        self.query_one("#banner-head", Text1).set(banner_head(state, target))
+        the capacity panel when a redraw is due. ``top`` is what the top line may say now:
+        figures from an answer that is not current are marked stale."""
+        self.query_one("#banner-head", Text1).set(banner_head(top, target))
         self.query_one("#banner-where", Text1).set(banner_where(state, target, now))
-        stale = banner_stale(state, now)
+        stale = banner_stale(top, state, now)
         stale_widget = self.query_one("#banner-stale", Text1)
         stale_widget.display = stale is not None
         stale_widget.set(stale or "")
         banner_widget = self.query_one("#banner", Vertical)
-        h = state.health.value
+        old = not top.current and state.health.value is not None
         for name in ("healthy", "warning", "critical"):
-            banner_widget.set_class(h is not None and h.status == name, f"-{name}")
-        banner_widget.set_class(h is None, "-unknown")
-        banner_widget.set_class(state.health.stale, "-stale")
+            banner_widget.set_class(top.level == name, f"-{name}")
+        banner_widget.set_class(top.level in ("unknown", "paused"), "-unknown")
+        banner_widget.set_class(old, "-stale")
+        self.set_class(old, "-stale")
         self._capacity(state, now)
 
     def _alerts(self, h: Health | None) -> None:
@@ -340,24 +342,18 @@ def listing(items: Sequence[str], bullet: str, colour: str) -> Text:
     return text
 
 
-def banner_head(state: State, target: Target) -> Text:
-    """The status and the server's message (or why there is none)."""
-    feed = state.health
-    h = feed.value
+def banner_head(top: Standing, target: Target) -> Text:
+    """The word of the top line and the server's message, or what is known instead."""
     text = Text()
-    if h is None:
-        if feed.error:
-            text.append("✖ NO DATA  ", style="bold red")
-            text.append(feed.error)
-        else:
-            text.append("○ CONNECTING  ", style="bold")
-            text.append(f"waiting for the first answer from {target.url}")
-        return text
-    style = STATUS_STYLE.get(h.status, "white")
-    text.append(f"{STATUS_ICON.get(h.status, '●')} {h.status.upper()}  ", style=f"bold {style}")
-    text.append(h.message, style="bold")
-    if feed.stale:
-        text.append("  STALE", style="bold reverse yellow")
+    text.append(f"{top.icon} {top.word}  ", style=f"bold {LEVEL_STYLE[top.level]}")
+    if top.current and top.message is not None:
+        text.append_text(literal(top.message, "bold"))
+    elif top.word == "CONNECTING":
+        text.append(f"waiting for the first answer from {target.shown_url}")
+    elif top.word == "PAUSED":
+        text.append("polling is paused — press p to resume")
+    else:
+        text.append_text(literal(top.detail))
     return text
 
 
@@ -365,7 +361,7 @@ def banner_where(state: State, target: Target, now: datetime) -> Text:
     """Where, how fresh, how fast: the line that changes every second."""
     feed = state.health
     name = shown_name(target)
-    text = Text(f"{name} · {target.url}" if name else target.url, style="dim")
+    text = literal(f"{name} · {target.shown_url}" if name else target.shown_url, "dim")
     age = feed.age(now)
     if age is not None:
         text.append(f" · updated {span(age)} ago")
@@ -376,15 +372,12 @@ def banner_where(state: State, target: Target, now: datetime) -> Text:
     return text
 
 
-def banner_stale(state: State, now: datetime) -> Text | None:
-    """What is wrong with the data on screen, or None when it is fresh."""
-    feed = state.health
-    if not feed.stale:
+def banner_stale(top: Standing, state: State, now: datetime) -> Text | None:
+    """What the figures on screen are, when they are not current; None when they are."""
+    if top.current or state.health.value is None:
         return None
-    text = Text(
-        f"showing the last good data, from {span(feed.age(now) or 0)} ago: ", style="yellow"
-    )
-    text.append(feed.error or "")
+    text = Text(top.since(now), style="yellow")
+    text.append(" · the figures below are from then", style="dim")
     return text
 
 
