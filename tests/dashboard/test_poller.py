@@ -12,8 +12,10 @@ import pytest
 
 from jobtui.client import NotProvided, Unauthorized, Unreachable, WrongShape
 from jobtui.config import Target
+from jobtui.dashboard.feeds import OVERVIEW_METRICS, make_poller
 from jobtui.dashboard.poller import Poller, error_kind
 from jobtui.dashboard.state import Update
+from tests.dashboard.conftest import FAST
 
 
 class FakeClient:
@@ -217,3 +219,30 @@ def test_a_bug_in_a_fetch_is_one_line_not_a_crash(rig):
     poller.start()
     u = wait(lambda: sink.of("health") and sink.of("health")[0])
     assert u.kind == "internal" and u.error == "unexpected KeyError: 'oops'"
+
+
+def test_a_longer_interval_applies_to_a_feed_already_waiting(rig):
+    """The root of a flaky test: the first metrics answer could settle (due in 1 s) before the
+    Overview set its 30 s interval, so the Overview asked twice. The new interval counts from
+    the last answer, whenever it is set."""
+    poller, client, sink = rig
+    poller.add("health", lambda c: c.health(), 1.0)
+    poller.attach(sink)
+    poller.start()
+    wait(lambda: sink.of("health"))
+    poller.set_interval("health", 30.0)
+    spec = poller._specs["health"]
+    wait(lambda: spec.interval == 30.0)
+    assert spec.answered is not None
+    assert spec.due == pytest.approx(spec.answered + 30.0)
+    poller.set_interval("health", 0.01)  # and a shorter one asks at once
+    wait(lambda: client.calls >= 2)
+
+
+def test_the_overview_starts_with_its_own_metrics_interval():
+    """The dashboard opens on the Overview: metrics are asked at its pace from the start."""
+    poller = make_poller(Target("t", "http://127.0.0.1:9"), FAST)
+    try:
+        assert poller._specs["metrics"].interval == OVERVIEW_METRICS > FAST.metrics_interval
+    finally:
+        poller.stop()

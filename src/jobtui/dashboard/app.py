@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
-OVERVIEW_METRICS = 30.0  # seconds at least: the capacity panel's 30-minute trends, not charts
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 LINUX_DRIVER = "textual.drivers.linux_driver.LinuxDriver"
@@ -492,7 +491,7 @@ class DashboardApp(App[int]):
         shown = tab in METRICS_TABS
         every = self.settings.metrics_interval
         self.poller.set_interval(
-            "metrics", every if tab == "performance" else max(every, OVERVIEW_METRICS)
+            "metrics", every if tab == "performance" else feeds.overview_metrics(self.settings)
         )
         self.poller.set_active("metrics", shown or not answered, kick=tab == "performance")
         self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")

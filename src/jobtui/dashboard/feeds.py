@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 ERRORS_HOURS = 24
 DEFAULT_HOURS = 24  # the Performance tab's first timespan (the seed's default)
+OVERVIEW_METRICS = 30.0  # seconds at least: the capacity panel's 30-minute trends, not charts
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +78,13 @@ def make_poller(
     client_factory: ClientFactory | None = None,
 ) -> Poller:
     """The dashboard's feeds. Health and the host every health interval; metrics every
-    metrics interval while the Overview or the Performance tab is shown (and once at the
-    start); jobs and errors only while their tab is shown; the admin check once."""
+    metrics interval while the Performance tab is shown, at most every
+    :data:`OVERVIEW_METRICS` on the Overview (where the dashboard starts); jobs and errors
+    only while their tab is shown; the admin check once."""
     p = Poller(target, timeout=timeout, client_factory=client_factory)
     p.add("health", lambda c: c.health(), settings.health_interval)
     p.add("host", HostFeed(host_sampler), settings.health_interval)
-    p.add("metrics", metrics_fetch(DEFAULT_HOURS), settings.metrics_interval)
+    p.add("metrics", metrics_fetch(DEFAULT_HOURS), overview_metrics(settings))
     p.add("admin", admin_check, None)
     p.add(
         "jobs",
@@ -92,6 +94,11 @@ def make_poller(
     )
     p.add("errors", errors_fetch(ERRORS_HOURS), settings.metrics_interval, active=False)
     return p
+
+
+def overview_metrics(settings: DashboardConfig) -> float:
+    """How often the Overview asks for the metrics history."""
+    return max(settings.metrics_interval, OVERVIEW_METRICS)
 
 
 def errors_fetch(hours: int) -> Callable[[Client], Awaitable[Any]]:

@@ -82,6 +82,7 @@ class FeedSpec:
     done: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: bool = False
+    answered: float | None = None  # the loop's time of the last good answer
 
 
 class Poller:
@@ -234,10 +235,15 @@ class Poller:
         self._call(apply)
 
     def set_interval(self, name: str, interval: float) -> None:
-        """Ask every ``interval`` seconds, from the next answer on."""
+        """Ask every ``interval`` seconds: a feed waiting after a good answer is due again
+        ``interval`` after that answer (not at the time the old interval set)."""
 
         def apply() -> None:
-            self._specs[name].interval = interval
+            spec = self._specs[name]
+            spec.interval = interval
+            if spec.answered is not None and not spec.failures and not spec.in_flight:
+                spec.due = spec.answered + interval
+                spec.wake.set()
 
         self._call(apply)
 
@@ -333,6 +339,7 @@ class Poller:
             if spec.interval is None:
                 spec.done = True
             spec.due = now + (spec.interval or 0.0)
+            spec.answered = now
             if hasattr(value, "seconds") and hasattr(value, "value"):  # client.Timed
                 value, seconds = value.value, value.seconds
             self._deliver(Update(spec.name, value, seconds=seconds, epoch=epoch))
