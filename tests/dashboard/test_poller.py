@@ -45,13 +45,16 @@ class FakeClient:
 
 
 class Sink:
-    def __init__(self) -> None:
+    """Woken by the poller, takes its inbox at once: every answer, in order."""
+
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
         self.updates: list[Update] = []
         self.lock = threading.Lock()
 
-    def __call__(self, update: Update) -> None:
+    def __call__(self) -> None:
         with self.lock:
-            self.updates.append(update)
+            self.updates.extend(self.poller.take())
 
     def of(self, feed: str) -> list[Update]:
         with self.lock:
@@ -71,7 +74,7 @@ def wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
 def rig():
     client = FakeClient()
     poller = Poller(Target("t", "http://127.0.0.1:9"), client_factory=lambda *a, **k: client)
-    sink = Sink()
+    sink = Sink(poller)
     yield poller, client, sink
     poller.stop()
 
@@ -152,13 +155,49 @@ def test_an_answer_to_an_old_question_is_dropped(rig):
 
 
 def test_results_before_attach_are_kept(rig):
-    poller, client, sink = rig
+    poller, client, _sink = rig
     poller.add("health", lambda c: c.health(), 0.01)
     poller.start()
     wait(lambda: client.calls >= 3)
+    poller.attach(lambda: None)
+    answers = poller.take()  # the newest one, waiting for the first frame
+    assert [u.feed for u in answers] == ["health"]
+
+
+def test_quiet_feeds_wait_without_waking(rig):
+    """The host reading needs no frame of its own: it waits for the next take."""
+    poller, client, _sink = rig
+    woken: list[int] = []
+    poller.add("host", lambda c: c.health(), 0.01)
+    poller.attach(lambda: woken.append(1), quiet=lambda feed: feed == "host")
+    poller.start()
+    wait(lambda: client.calls >= 3)
+    assert not woken
+    assert [u.feed for u in poller.take()] == ["host"]
+
+
+def test_one_wake_until_the_inbox_is_taken(rig):
+    poller, client, _sink = rig
+    woken: list[int] = []
+    poller.add("health", lambda c: c.health(), 0.01)
+    poller.attach(lambda: woken.append(1))
+    poller.start()
+    wait(lambda: client.calls >= 3)
+    assert woken == [1]
+    poller.take()
+    wait(lambda: len(woken) == 2)
+
+
+def test_an_answer_for_the_previous_target_never_arrives(rig):
+    poller, client, sink = rig
+    client.delay = 0.2
+    poller.add("health", lambda c: c.health(), 10)
     poller.attach(sink)
-    assert sink.of("health")  # the latest one, delivered on attach
-    assert len(sink.of("health")) <= client.calls
+    poller.start()
+    wait(lambda: client.active)  # asked of the first target
+    poller.set_target(Target("other", "http://127.0.0.1:9"))
+    wait(lambda: sink.of("health"))
+    assert {u.epoch for u in sink.of("health")} == {1}
 
 
 def test_one_off_feed_stops_on_a_definite_answer(rig):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -32,7 +31,6 @@ from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
-from jobtui.dashboard.feeds import JobsQuery
 from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
@@ -40,7 +38,7 @@ from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
 from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
 from jobtui.dashboard.standing import Standing, standing
-from jobtui.dashboard.state import Clock, State, Update
+from jobtui.dashboard.state import Clock, FeedName, State, Update
 from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.widgets import Text1
 from jobtui.literal import printable
@@ -54,6 +52,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
+TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer changes
+    "health": ("overview",),
+    "host": ("overview",),
+    "metrics": ("performance", "overview"),
+    "jobs": ("jobs",),
+    "errors": ("errors",),
+    "admin": (),
+}
 CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 LINUX_DRIVER = "textual.drivers.linux_driver.LinuxDriver"
@@ -79,11 +85,7 @@ class DashboardTabs(TabbedContent):
 
 
 class Polled(Message):
-    """A feed's outcome, posted from the poller's thread."""
-
-    def __init__(self, update: Update) -> None:
-        super().__init__()
-        self.update = update
+    """Answers are waiting in the poller (posted from its thread)."""
 
 
 class DashboardApp(App[int]):
@@ -124,13 +126,9 @@ class DashboardApp(App[int]):
         self._flag_read_only = read_only
         self._handle_signals = handle_signals
         self._dirty: set[str] = set(TABS)
-        self._jobs_query = JobsQuery()
-        self._hours = feeds.DEFAULT_HOURS
         self.display_error: str | None = None
         self._views: dict[str, Any] = {}
         self._shown_tab = "overview"  # for the poller's thread (the DOM is not thread-safe)
-        self._parked: dict[str, Update] = {}  # background answers, by feed, newest only
-        self._taken: dict[str, int] = {}  # the newest answer taken, by feed (its seq)
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
@@ -187,17 +185,8 @@ class DashboardApp(App[int]):
 
             Hangup(lambda: self.exit(129)).install(asyncio.get_running_loop())
         self.poller.start()
-        mounting = threading.get_ident()
-
-        def sink(u: Update) -> None:
-            if threading.get_ident() == mounting:  # an answer from before the UI was up:
-                self.guard(u.feed, self._take, u)  # it is in the first frame, not the next
-            elif self._background(u.feed):
-                self._parked[u.feed] = u  # no wake-up: taken with the next frame or tick
-            else:
-                self.post_message(Polled(u))
-
-        self.poller.attach(sink)
+        self.poller.attach(self._wake, quiet=self._quiet)
+        self._take_answers()  # answers from before the UI was up are in the first frame
         self.set_interval(1.0, self._tick)
         # What start-up built (Textual, the stylesheet, the widgets) lives as long as the app:
         # out of the collector's way, a full collection no longer walks it (≈50 ms each).
@@ -261,57 +250,44 @@ class DashboardApp(App[int]):
             with contextlib.suppress(Exception):
                 self._show_status()
 
-    @on(Polled)
-    def _polled(self, message: Polled) -> None:
-        self.guard(message.update.feed, self._apply, message.update)
+    def _wake(self) -> None:
+        """From the poller's thread: answers are waiting (once until they are taken)."""
+        self.post_message(Polled())
 
-    def _apply(self, u: Update) -> None:
-        self._take_parked()
-        self._take(u)
-        self._chrome_dirty = True
+    def _quiet(self, feed: FeedName) -> bool:
+        """Answers that need no frame of their own, nor a wake-up of the UI thread: the host
+        reading, and the metrics history where no chart shows it; they are taken with the
+        next frame or tick. Called from the poller's thread: it reads a plain attribute."""
+        return feed == "host" or (feed == "metrics" and self._shown_tab != "performance")
+
+    @on(Polled)
+    def _polled(self) -> None:
         if not self._flush_pending:  # answers that arrive together are painted together
             self._flush_pending = True
             self.set_timer(COALESCE, self._flush)
 
-    def _background(self, feed: str) -> bool:
-        """Answers that need no frame of their own, nor a wake-up of the UI thread: the host
-        reading, and the metrics history where no chart shows it. Called from the poller's
-        thread, so it reads only a plain attribute."""
-        return feed == "host" or (feed == "metrics" and self._shown_tab != "performance")
-
-    def _take_parked(self) -> None:
-        """The background answers that arrived since the last frame or tick."""
-        for feed in list(self._parked):
-            u = self._parked.pop(feed, None)
-            if u is not None:
-                self.guard(feed, self._take, u)
+    def _take_answers(self) -> None:
+        """The one way answers enter the state: the newest of each feed, from the poller."""
+        for u in self.poller.take():
+            self.guard(u.feed, self._take, u)
 
     def _take(self, u: Update) -> None:
-        """Put an answer in the state and mark the views it touches; an answer for the
-        previous target, or older than one already taken (parked answers overtake queued
-        messages), is dropped."""
-        if u.epoch != self.poller.serial or u.seq < self._taken.get(u.feed, 0):
-            return
-        self._taken[u.feed] = u.seq
+        """Put an answer in the state and mark what it touches."""
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)
         if u.feed == "metrics" and self.active_tab not in METRICS_TABS:
             # asked once at the start (it seeds the sparklines); then only while shown
             self.poller.set_active("metrics", False)
-        touched = {
-            "health": ("overview",),
-            "host": ("overview",),
-            "metrics": ("performance", "overview"),
-            "jobs": ("jobs",),
-            "errors": ("errors",),
-        }.get(u.feed, ())
-        self._dirty.update(touched)
+        self._dirty.update(TOUCHES[u.feed])
+        if u.feed != "host":
+            self._chrome_dirty = True
 
     def _flush(self) -> None:
         self._flush_pending = False
         if self.leaving:
             return
+        self._take_answers()
         if self._chrome_dirty:
             self._chrome_dirty = False
             self.guard("status", self._show_chrome)
@@ -350,7 +326,7 @@ class DashboardApp(App[int]):
             return self.main.query_one(OverviewView)
         if tab not in self._mounting:
             factory: dict[str, Callable[[], Any]] = {
-                "performance": lambda: PerformanceView(self._hours, id="performance-view"),
+                "performance": lambda: PerformanceView(feeds.DEFAULT_HOURS, id="performance-view"),
                 "jobs": lambda: JobsView(id="jobs-view"),
                 "errors": lambda: ErrorsView(id="errors-view"),
             }
@@ -379,7 +355,10 @@ class DashboardApp(App[int]):
         """Every second: the ages and countdowns, and the answers that waited for a frame."""
         if self.leaving:
             return
-        self._take_parked()
+        self._take_answers()
+        if self._chrome_dirty:
+            self._chrome_dirty = False
+            self.guard("status", self._show_chrome)
         self.guard("status", self._show_status)
         if self.standing() != self._standing:  # e.g. the answer has just become too old
             self.guard("status", self._show_pill)
@@ -517,14 +496,12 @@ class DashboardApp(App[int]):
 
     @on(PerformanceView.TimespanChanged)
     def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
-        self._hours = message.hours
         self.poller.set_fetch("metrics", feeds.metrics_fetch(message.hours))
         self._dirty.add("performance")
         self._render_tab("performance")
 
     @on(JobsView.QueryChanged)
     def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
-        self._jobs_query = message.query
         self.poller.set_fetch("jobs", feeds.jobs_fetch(message.query, self.settings.jobs_page_size))
         self._dirty.add("jobs")
         self._render_tab("jobs")

@@ -6,9 +6,11 @@ interval up to 30 s; a feed that works again wakes the others that were failing,
 dashboard recovers as a whole. Feeds can be paused, made inactive (a hidden tab), kicked
 ("refresh now") or given new parameters; an answer to an outdated question is dropped.
 
-Results go to a *sink* (the app posts them to itself as messages). Until the app attaches its
-sink, the latest result of each feed is kept, so polling can start while Textual is still
-importing, and the first data is on screen with the first frame.
+Results wait in an *inbox*, the newest of each feed, until the app takes them all at once
+(:meth:`Poller.take`); the first result since the last take wakes the app (unless the app
+says the feed is quiet: it is taken with the next frame). Polling can start while Textual
+is still importing, and the first data is on screen with the first frame. An answer asked
+of a previous target never enters the inbox.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from jobtui.dashboard.state import Update
+from jobtui.dashboard.state import FeedName, Update
 
 if TYPE_CHECKING:
     from jobtui.client import Client
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Fetch = Callable[["Client"], Awaitable[Any]]
-Sink = Callable[[Update], None]
+Waker = Callable[[], None]
+Quiet = Callable[[FeedName], bool]
 ClientFactory = Callable[..., "Client"]
 
 MAX_BACKOFF = 30.0
@@ -72,7 +75,7 @@ def backoff(interval: float, failures: int) -> float:
 
 @dataclass
 class FeedSpec:
-    name: str
+    name: FeedName
     fetch: Fetch
     interval: float | None  # None: ask until there is an answer, then stop (admin check)
     active: bool = True
@@ -104,19 +107,22 @@ class Poller:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._main, name="jobtui-poller", daemon=True)
         self._lock = threading.Lock()
-        self._sink: Sink | None = None
-        self._pending: dict[str, Update] = {}
+        self._waker: Waker | None = None
+        self._quiet: Quiet = lambda feed: False
+        self._inbox: dict[FeedName, Update] = {}
+        self._woken = False  # the app was woken and has not taken the inbox since
         self._paused = False
         self._epoch = 0  # the target the loop talks to (the poller's thread)
         self.serial = 0  # targets switched to so far; every answer carries the one it is for
-        self._seq = 0
         self._started = False
         self._stopped = False
         self.polls = 0  # requests made by feeds, for the benchmark and tests
 
     # ------------------------------------------------------------------ life cycle
 
-    def add(self, name: str, fetch: Fetch, interval: float | None, *, active: bool = True) -> None:
+    def add(
+        self, name: FeedName, fetch: Fetch, interval: float | None, *, active: bool = True
+    ) -> None:
         """Register a feed (before or after :meth:`start`)."""
 
         def make() -> None:
@@ -136,17 +142,25 @@ class Poller:
     def started(self) -> bool:
         return self._started
 
-    def attach(self, sink: Sink) -> None:
-        """Send results to ``sink`` from now on, starting with any that arrived before."""
+    def attach(self, wake: Waker, *, quiet: Quiet | None = None) -> None:
+        """Call ``wake`` (from the poller's thread) when answers wait, except for feeds that
+        ``quiet`` names; answers that came before are in the inbox already."""
         with self._lock:
-            pending, self._pending = list(self._pending.values()), {}
-            self._sink = sink
-        for update in pending:
-            sink(update)
+            self._waker = wake
+            self._quiet = quiet or (lambda feed: False)
+            self._woken = False
 
     def detach(self) -> None:
         with self._lock:
-            self._sink = None
+            self._waker = None
+
+    def take(self) -> list[Update]:
+        """Every answer that arrived since the last take, the newest of each feed."""
+        with self._lock:
+            answers = list(self._inbox.values())
+            self._inbox.clear()
+            self._woken = False
+        return answers
 
     def stop(self, timeout: float = 3.0) -> None:
         """Stop every feed and close the client; waits for the thread up to ``timeout``."""
@@ -213,7 +227,7 @@ class Poller:
 
         self._call(apply)
 
-    def kick(self, *names: str) -> None:
+    def kick(self, *names: FeedName) -> None:
         """Ask now (every feed, or the named ones), even after a failure's backoff."""
 
         def apply() -> None:
@@ -224,7 +238,7 @@ class Poller:
 
         self._call(apply)
 
-    def set_active(self, name: str, active: bool, *, kick: bool = False) -> None:
+    def set_active(self, name: FeedName, active: bool, *, kick: bool = False) -> None:
         def apply() -> None:
             spec = self._specs[name]
             spec.active = active
@@ -234,7 +248,7 @@ class Poller:
 
         self._call(apply)
 
-    def set_interval(self, name: str, interval: float) -> None:
+    def set_interval(self, name: FeedName, interval: float) -> None:
         """Ask every ``interval`` seconds: a feed waiting after a good answer is due again
         ``interval`` after that answer (not at the time the old interval set)."""
 
@@ -247,7 +261,7 @@ class Poller:
 
         self._call(apply)
 
-    def set_fetch(self, name: str, fetch: Fetch) -> None:
+    def set_fetch(self, name: FeedName, fetch: Fetch) -> None:
         """New parameters for a feed: ask at once; an answer to the old question is dropped."""
 
         def apply() -> None:
@@ -264,10 +278,10 @@ class Poller:
     def set_target(self, target: Target) -> None:
         """Talk to another server from now on; answers from the old one are dropped."""
         self.target = target
-        self.serial += 1
-        serial = self.serial
         with self._lock:
-            self._pending.clear()
+            self.serial += 1
+            serial = self.serial
+            self._inbox.clear()
 
         def apply() -> None:
             old = self._client
@@ -366,10 +380,11 @@ class Poller:
 
     def _deliver(self, update: Update) -> None:
         with self._lock:
-            self._seq += 1
-            update = replace(update, seq=self._seq)
-            sink = self._sink
-            if sink is None:
-                self._pending[update.feed] = update
+            if update.epoch != self.serial:
+                return  # asked of the previous target
+            self._inbox[update.feed] = update
+            if self._waker is None or self._woken or self._quiet(update.feed):
                 return
-        sink(update)
+            self._woken = True
+            wake = self._waker
+        wake()

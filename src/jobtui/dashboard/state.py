@@ -10,12 +10,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from jobtui.contract import Health, utcnow
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+FeedName = Literal["health", "metrics", "jobs", "errors", "host", "admin"]
 
 TREND_POINTS = 60  # values kept per Overview sparkline
 
@@ -24,14 +25,13 @@ TREND_POINTS = 60  # values kept per Overview sparkline
 class Update:
     """One poll's outcome, sent by the poller to the app."""
 
-    feed: str
+    feed: FeedName
     value: Any = None
     error: str | None = None  # one line
     kind: str | None = None  # see poller.error_kind: "not_provided", "unauthorized", …
     seconds: float | None = None  # how long the request took
     retry_in: float | None = None  # seconds until the next try, after an error
-    epoch: int = 0  # the poller's target serial it was asked under (stale after a switch)
-    seq: int = 0  # the order the poller delivered it in (0: not from a poller)
+    epoch: int = 0  # the poller's target serial it was asked under (dropped after a switch)
 
 
 @dataclass
