@@ -54,7 +54,9 @@ def rows(n: int, now: datetime, rng: random.Random):
         status = rng.choices(statuses, weights)[0] if i >= RUNNING else "processing"
         created = now - timedelta(seconds=rng.uniform(0, span))
         if status == "processing":
-            created = now - timedelta(seconds=rng.uniform(60, 900) if i < 10 else rng.uniform(0, 60))
+            created = now - timedelta(
+                seconds=rng.uniform(60, 900) if i < 10 else rng.uniform(0, 60)
+            )
         started = finished = None
         if status in ("completed", "failed", "processing"):
             started = min(created + timedelta(seconds=rng.uniform(0.1, 60)), now)
@@ -96,10 +98,16 @@ def fill(path: Path, n: int) -> float:
     for row in rows(n, now, rng):
         batch.append(row)
         if len(batch) == 50_000:
-            conn.executemany("INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            conn.executemany(
+                "INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                batch,
+            )
             batch.clear()
     if batch:
-        conn.executemany("INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        conn.executemany(
+            "INSERT INTO background_jobs (id, type, status, progress, message, error, attempts, max_attempts, created_at, updated_at, started_at, completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            batch,
+        )
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()
@@ -115,7 +123,20 @@ def start_agent(
     cfg = folder / "bench.yaml"
     cfg.write_text(config)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobtui", "serve", "--port", "0", "--database", database, "--config", str(cfg), "--log-level", "warn"],
+        [
+            sys.executable,
+            "-m",
+            "jobtui",
+            "serve",
+            "--port",
+            "0",
+            "--database",
+            database,
+            "--config",
+            str(cfg),
+            "--log-level",
+            "warn",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from jobtui.client import (
-    Client,
+from jobtui.client import Client
+from jobtui.errors import (
     HTTPError,
     InvalidURL,
     NotFound,

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from jobtui.contract import (
     BackupList,
@@ -31,6 +31,18 @@ from jobtui.contract import (
     ShapeError,
     decode,
 )
+from jobtui.errors import (
+    HTTPError,
+    InvalidURL,
+    NotFound,
+    NotJSON,
+    NotProvided,
+    TimedOut,
+    Unauthorized,
+    Unreachable,
+    WrongShape,
+)
+from jobtui.literal import safe_url
 
 # httpx imports its command-line tool (click, rich.progress) with itself: ≈40 ms at every
 # start that jobtui never uses. ``None`` in sys.modules makes that import fail, which httpx
@@ -41,48 +53,6 @@ import httpx  # noqa: E402
 T = TypeVar("T")
 
 
-class ClientError(Exception):
-    """Anything that kept a call from giving a contract answer; ``str()`` is one line."""
-
-
-class InvalidURL(ClientError):
-    pass
-
-
-class Unreachable(ClientError):
-    pass
-
-
-class TimedOut(ClientError):
-    pass
-
-
-class HTTPError(ClientError):
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
-
-
-class Unauthorized(HTTPError):
-    """401 or 403."""
-
-
-class NotProvided(HTTPError):
-    """404 on an endpoint the server does not implement (the contract's optional parts)."""
-
-
-class NotFound(HTTPError):
-    """404 for a thing (a job) on an endpoint the server does implement."""
-
-
-class NotJSON(ClientError):
-    pass
-
-
-class WrongShape(ClientError):
-    pass
-
-
 @dataclass(frozen=True, slots=True)
 class Timed(Generic[T]):
     """An answer with the time the request took, in seconds."""
@@ -90,16 +60,6 @@ class Timed(Generic[T]):
     value: T
     seconds: float
     status: int = 200  # the HTTP status (health's 503 is an answer too)
-
-
-def safe_url(url: str) -> str:
-    """The URL without any user:password part, for messages."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def check_url(url: str) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from jobtui.literal import address, safe_url
 from jobtui.rules import (
     SEED_CRITICAL,
     SEED_ERROR_PATTERNS,
@@ -55,26 +55,13 @@ class Target:
 
     @property
     def address(self) -> str:
-        """``host:port`` of the URL: what labels and titles show (never a user or password)."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if not host:
-            return self.url.rsplit("@", 1)[-1]
-        return f"{host}:{port}" if port is not None else host
+        """``host:port``: what labels and titles show (never a user or password)."""
+        return address(self.url)
 
     @property
     def shown_url(self) -> str:
         """The URL without its user and password, for the screen."""
-        parts = urlsplit(self.url)
-        if "@" not in parts.netloc:
-            return self.url
-        return urlunsplit(parts._replace(netloc=self.address))
+        return safe_url(self.url)
 
 
 @dataclass(frozen=True, slots=True)

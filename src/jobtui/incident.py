@@ -173,7 +173,7 @@ async def gather(
     now: datetime | None = None,
 ) -> Snapshot:
     """Ask the server everything at once; a part that fails is noted, never raised."""
-    from jobtui.client import ClientError
+    from jobtui.errors import ClientError
 
     snap = Snapshot(now or utcnow(), target, client.shown_url)
 

@@ -1,5 +1,7 @@
 """Data is text: any string from a server, a job, a log file or a config, made safe to show.
 
+(And a URL made safe to show: :func:`safe_url` and :func:`address` leave out its password.)
+
 A job's error message is written by whoever made the job fail. Shown as it is, ``ESC [ 2 J``
 clears the screen, an OSC 52 sequence writes the clipboard, U+202E turns the rest of a line
 around. :func:`printable` keeps every printable character as it is (CJK, emoji, combining
@@ -11,6 +13,7 @@ marks, joiners) and writes each control character visibly as its Python escape (
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 # C0, DEL and C1 controls; soft hyphen; Arabic letter mark; Mongolian vowel separator; zero-width
 # space; left-to-right/right-to-left marks; line and paragraph separators; bidi embeddings,
@@ -47,3 +50,26 @@ def printable(text: str, *, lines: bool = False) -> str:
         return text
     pattern = _LINES if lines else _ONE_LINE
     return pattern.sub(_escaped, text)
+
+
+def address(url: str) -> str:
+    """``host:port`` of a URL: what labels and titles show (never a user or password)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not host:
+        return url.rsplit("@", 1)[-1]
+    return f"{host}:{port}" if port is not None else host
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part, for messages and the screen."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=address(url)))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from jobtui.client import NotProvided, Unauthorized, Unreachable, WrongShape
 from jobtui.config import Target
 from jobtui.dashboard.feeds import OVERVIEW_METRICS, make_poller
-from jobtui.dashboard.poller import Poller, error_kind
+from jobtui.dashboard.poller import Poller
 from jobtui.dashboard.state import Update
+from jobtui.errors import NotProvided, Unauthorized, Unreachable, WrongShape, describe
 from tests.dashboard.conftest import FAST
 
 
@@ -102,7 +102,7 @@ def test_failures_back_off_doubling_and_recover(rig):
     retries = [u.retry_in for u in sink.of("health")[:4]]
     assert retries == [0.05, 0.1, 0.2, 0.4]
     first = sink.of("health")[0]
-    assert first.kind == "unreachable" and first.error.startswith("cannot connect")
+    assert first.kind is Unreachable and first.error.startswith("cannot connect")
     client.fail = None
     wait(lambda: sink.of("health")[-1].error is None)
     assert sink.of("health")[-1].value == "ok"
@@ -211,7 +211,7 @@ def test_one_off_feed_stops_on_a_definite_answer(rig):
     wait(lambda: sink.of("admin"))
     time.sleep(0.1)
     assert client.calls == 1
-    assert sink.of("admin")[0].kind == "unauthorized"
+    assert sink.of("admin")[0].kind is Unauthorized
     assert sink.of("admin")[0].retry_in is None
 
 
@@ -236,15 +236,26 @@ def test_not_provided_is_asked_again_rarely(rig):
     wait(lambda: sink.of("jobs"))
     time.sleep(0.1)
     assert client.calls == 1
-    assert sink.of("jobs")[0].kind == "not_provided"
+    assert sink.of("jobs")[0].kind is NotProvided
     assert sink.of("jobs")[0].retry_in >= 300
 
 
-def test_error_kinds():
-    assert error_kind(NotProvided("x", 404)) == "not_provided"
-    assert error_kind(Unauthorized("x", 401)) == "unauthorized"
-    assert error_kind(WrongShape("x")) == "shape"
-    assert error_kind(ValueError("x")) == "internal"
+def test_errors_are_one_line_whatever_their_kind():
+    assert describe(NotProvided("GET /api/jobs: not provided by this server", 404)).endswith(
+        "not provided by this server"
+    )
+    assert describe(WrongShape("Health.status: expected a string")) == (
+        "Health.status: expected a string"
+    )
+    assert describe(ValueError("x")) == "unexpected ValueError: x"
+
+
+def test_the_client_raises_the_light_modules_types():
+    """One home for the error types: jobtui.client raises jobtui.errors' classes."""
+    import jobtui.client
+    import jobtui.errors
+
+    assert jobtui.client.NotProvided is jobtui.errors.NotProvided
 
 
 def test_a_bug_in_a_fetch_is_one_line_not_a_crash(rig):
@@ -257,7 +268,7 @@ def test_a_bug_in_a_fetch_is_one_line_not_a_crash(rig):
     poller.attach(sink)
     poller.start()
     u = wait(lambda: sink.of("health") and sink.of("health")[0])
-    assert u.kind == "internal" and u.error == "unexpected KeyError: 'oops'"
+    assert u.kind is KeyError and u.error == "unexpected KeyError: 'oops'"
 
 
 def test_a_longer_interval_applies_to_a_feed_already_waiting(rig):

@@ -22,9 +22,10 @@ from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers import Notifier, build
 from jobtui.alerting.observe import Observation, observe, target_label
 from jobtui.alerting.state import State, StateError, StateFile
-from jobtui.client import Client, ClientError
+from jobtui.client import Client
 from jobtui.config import Config, Target
 from jobtui.contract import utcnow
+from jobtui.errors import ClientError
 
 log = logging.getLogger("jobtui.watch")
 GRACE = 10.0  # seconds to finish deliveries on shutdown

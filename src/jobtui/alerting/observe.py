@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from jobtui.client import ClientError, Timed, safe_url
+from jobtui.client import Timed
 from jobtui.config import CheckConfig, Target
 from jobtui.contract import Health, Status
+from jobtui.errors import ClientError
+from jobtui.literal import safe_url
 from jobtui.rules import (
     FIGURE_OF,
     RANK,
@@ -94,7 +95,7 @@ class Observation:
 def target_label(target: Target) -> str:
     """The config's target name, or host:port when the URL came from --url or the environment."""
     if target.name in ("--url", "JOBTUI_URL", "local"):
-        return urlsplit(target.url).netloc or target.url
+        return target.address
     return target.name
 
 

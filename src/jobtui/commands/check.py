@@ -62,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from jobtui.client import Client, InvalidURL
+    from jobtui.client import Client
     from jobtui.config import ConfigError, load_config, resolve_target
+    from jobtui.errors import InvalidURL
 
     try:
         config = load_config(args.config)
@@ -100,8 +101,8 @@ def _emit(text: str) -> None:
 
 async def _poll(client: Any, target: Any, config: Any) -> Any:
     from jobtui.alerting.observe import observe
-    from jobtui.client import ClientError
     from jobtui.contract import utcnow
+    from jobtui.errors import ClientError
 
     at = utcnow()
     try:

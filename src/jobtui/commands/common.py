@@ -25,8 +25,9 @@ def run_with_client(
 ) -> int:
     """Load the config, open a client on the target, run ``action``; every failure is one
     line on stderr (``jobtui <command>: …``): exit 2 for config and usage, 1 for the rest."""
-    from jobtui.client import Client, ClientError, InvalidURL
+    from jobtui.client import Client
     from jobtui.config import ConfigError, load_config, resolve_target
+    from jobtui.errors import ClientError, InvalidURL
 
     prog = f"jobtui {args.command}"
     try:

@@ -46,8 +46,8 @@ def _run(args: argparse.Namespace) -> int:
     from jobtui.alerting.config import load_watch_config
     from jobtui.alerting.daemon import Watcher
     from jobtui.alerting.state import StateError, StateFile
-    from jobtui.client import InvalidURL
     from jobtui.config import ConfigError, load_config, resolve_target
+    from jobtui.errors import InvalidURL
 
     logs.setup(args.log_level)
     log = logging.getLogger("jobtui.watch")

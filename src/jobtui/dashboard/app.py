@@ -36,11 +36,12 @@ from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
 from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
 from jobtui.dashboard.performance import PerformanceView
-from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
+from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.standing import Standing, standing
-from jobtui.dashboard.state import Clock, FeedName, State, Update
+from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
 from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.widgets import Text1
+from jobtui.errors import NotProvided, Unauthorized, describe
 from jobtui.literal import printable
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ class DashboardApp(App[int]):
         if self._flag_read_only:
             return
         before = self.read_only
-        if u.kind == "unauthorized":
+        if failed_as(u.kind, Unauthorized):
             self.read_only = f"the admin check said: {u.error}"
         elif u.error is None:
             self.read_only = None
@@ -570,8 +571,7 @@ class DashboardApp(App[int]):
         return False
 
     def _failed(self, what: str, exc: BaseException) -> None:
-        kind = error_kind(exc)
-        severity = "warning" if kind == "not_provided" else "error"
+        severity = "warning" if isinstance(exc, NotProvided) else "error"
         self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
 
     @work(exclusive=True, group="action", exit_on_error=False)
@@ -592,7 +592,7 @@ class DashboardApp(App[int]):
         try:
             result = await self.request(lambda c: c.recover_stuck())
         except Exception as exc:
-            if error_kind(exc) == "not_provided":
+            if isinstance(exc, NotProvided):
                 await self._system_recovery()
                 return
             self._failed("Recover stuck jobs", exc)

@@ -25,8 +25,8 @@ from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
-from jobtui.dashboard.poller import describe, error_kind
 from jobtui.dashboard.widgets import Text1
+from jobtui.errors import NotProvided, describe
 
 if TYPE_CHECKING:
     from jobtui.client import Client
@@ -147,7 +147,7 @@ class BackupsScreen(ModalScreen[None]):
         try:
             listing = await self._request(lambda c: c.backups())
         except Exception as exc:
-            self.not_provided = error_kind(exc) == "not_provided"
+            self.not_provided = isinstance(exc, NotProvided)
             self.problem = describe(exc)
         else:
             self.listing, self.problem, self.not_provided = listing, None, False
@@ -285,7 +285,7 @@ class BackupsScreen(ModalScreen[None]):
                 if await action() and self.is_attached:
                     self.reload()
             except Exception as exc:
-                severity = "warning" if error_kind(exc) == "not_provided" else "error"
+                severity = "warning" if isinstance(exc, NotProvided) else "error"
                 self.app.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
             finally:
                 self.busy = None

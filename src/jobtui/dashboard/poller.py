@@ -20,10 +20,11 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobtui.dashboard.state import FeedName, Update
+from jobtui.errors import NotFound, NotProvided, Unauthorized, describe
 
 if TYPE_CHECKING:
     from jobtui.client import Client
@@ -37,34 +38,6 @@ ClientFactory = Callable[..., "Client"]
 
 MAX_BACKOFF = 30.0
 NOT_PROVIDED_RECHECK = 300.0  # a 404 feed asks again this rarely (a server may be upgraded)
-
-_KINDS = {
-    "NotProvided": "not_provided",
-    "Unauthorized": "unauthorized",
-    "NotFound": "not_found",
-    "Unreachable": "unreachable",
-    "TimedOut": "timeout",
-    "NotJSON": "not_json",
-    "WrongShape": "shape",
-    "InvalidURL": "invalid_url",
-    "HTTPError": "http",
-    "ClientError": "client",
-}
-
-
-def error_kind(exc: BaseException) -> str:
-    """What kind of failure ``exc`` is, by the client's exception classes (most specific)."""
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "jobtui.client" and cls.__name__ in _KINDS:
-            return _KINDS[cls.__name__]
-    return "internal"
-
-
-def describe(exc: BaseException) -> str:
-    """One line for any exception: the client's own message, or the type and text."""
-    if error_kind(exc) != "internal":
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 def backoff(interval: float, failures: int) -> float:
@@ -363,20 +336,18 @@ class Poller:
                         other.due = 0.0
                         other.wake.set()
             return
-        kind = error_kind(error)
         spec.failures += 1
         interval = spec.interval if spec.interval is not None else 2.0
-        if kind == "not_provided":
-            retry = max(interval, NOT_PROVIDED_RECHECK)
+        if isinstance(error, NotProvided):
+            retry: float | None = max(interval, NOT_PROVIDED_RECHECK)
         else:
             retry = backoff(interval, spec.failures)
-        if spec.interval is None and kind in ("unauthorized", "not_provided", "not_found"):
+        if spec.interval is None and isinstance(error, (Unauthorized, NotProvided, NotFound)):
             spec.done = True  # a definite answer to a one-off question
             retry = None
         spec.due = now + (retry or 0.0)
-        self._deliver(
-            Update(spec.name, error=describe(error), kind=kind, retry_in=retry, epoch=epoch)
-        )
+        update = Update(spec.name, error=describe(error), kind=type(error), retry_in=retry)
+        self._deliver(replace(update, epoch=epoch))
 
     def _deliver(self, update: Update) -> None:
         with self._lock:

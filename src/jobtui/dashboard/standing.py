@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jobtui.dashboard.format import local, span_long
-from jobtui.dashboard.state import State
+from jobtui.dashboard.state import State, failed_as
+from jobtui.errors import InvalidURL, TimedOut, Unauthorized, Unreachable
 
 STALE_AFTER = 2  # poll intervals: an answer older than this is not current
 ICON = {"healthy": "●", "warning": "▲", "critical": "✖", "unknown": "○", "paused": "⏸"}
 
-# A failed health poll, by the poller's error kind, as the one word the top line shows.
-FAILURE_WORD = {
-    "unreachable": "UNREACHABLE",
-    "timeout": "UNREACHABLE",
-    "invalid_url": "UNREACHABLE",
-    "unauthorized": "UNAUTHORIZED",
-}
+# A failed health poll, by the error's type, as the one word the top line shows.
+FAILURE_WORDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((Unreachable, TimedOut, InvalidURL), "UNREACHABLE"),
+    ((Unauthorized,), "UNAUTHORIZED"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ def standing(state: State, interval: float, now: datetime, *, paused: bool = Fal
     if paused:
         return Standing("PAUSED", "paused", False, "polling is paused", *known)
     if feed.error is not None:
-        word = FAILURE_WORD.get(feed.kind or "", "BAD ANSWER")
+        word = next((w for of, w in FAILURE_WORDS if failed_as(feed.kind, *of)), "BAD ANSWER")
         return Standing(word, "critical", False, feed.error, *known)
     if h is None:
         return Standing("CONNECTING", "unknown", False, "waiting for the first answer")

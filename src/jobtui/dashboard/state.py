@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from jobtui.contract import Health, utcnow
+from jobtui.errors import NotProvided
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -28,7 +29,7 @@ class Update:
     feed: FeedName
     value: Any = None
     error: str | None = None  # one line
-    kind: str | None = None  # see poller.error_kind: "not_provided", "unauthorized", …
+    kind: type[BaseException] | None = None  # the error's type (see jobtui.errors)
     seconds: float | None = None  # how long the request took
     retry_in: float | None = None  # seconds until the next try, after an error
     epoch: int = 0  # the poller's target serial it was asked under (dropped after a switch)
@@ -41,7 +42,7 @@ class Feed(Generic[T]):
     value: T | None = None
     updated: datetime | None = None  # when the last good value arrived
     error: str | None = None  # the last failure, one line; None once it works again
-    kind: str | None = None
+    kind: type[BaseException] | None = None  # the last failure's type
     failed: datetime | None = None
     retry_in: float | None = None
     failures: int = 0
@@ -53,11 +54,13 @@ class Feed(Generic[T]):
         self.failures = 0
         self.not_provided = False
 
-    def fail(self, message: str, kind: str | None, now: datetime, retry_in: float | None) -> None:
+    def fail(
+        self, message: str, kind: type[BaseException] | None, now: datetime, retry_in: float | None
+    ) -> None:
         self.error, self.kind = one_line(message), kind
         self.failed, self.retry_in = now, retry_in
         self.failures += 1
-        self.not_provided = kind == "not_provided"
+        self.not_provided = failed_as(kind, NotProvided)
 
     @property
     def stale(self) -> bool:
@@ -150,6 +153,11 @@ class State:
             setattr(self, name, Feed())
         self.response = None
         self.trends.clear()
+
+
+def failed_as(kind: type[BaseException] | None, *of: type[BaseException]) -> bool:
+    """Whether a failure of type ``kind`` is one of ``of`` (False when nothing failed)."""
+    return kind is not None and issubclass(kind, of)
 
 
 def one_line(text: str, limit: int = 300) -> str:
