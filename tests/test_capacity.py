@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobtui.capacity import CapacityConfig, Host, Limits, parse_capacity, recommend, trend
+from jobtui.capacity import CapacityConfig, Limits, parse_capacity, recommend, trend
 from jobtui.config import ConfigError
 from jobtui.contract import PerformanceMetrics
+from jobtui.host import Host, read_host
 from tests.support import jobtui_cmd
 
 T = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ def history(n=31, *, queue=10.0, ms=2 * MIN, errors=5.0, step=timedelta(minutes=
 
 
 def host(cpu=50.0, memory=60.0, load5=2.0, cores=4):
-    return Host("web-1", cpu, memory, cores, (load5, load5, load5), 3600.0)
+    return Host("web-1", cpu, cores, memory, 0, 16 << 30, (load5, load5, load5), 3600.0)
 
 
 def verdicts(rec):
@@ -187,3 +188,9 @@ def test_the_command_against_the_real_agent(agent):
     )
     assert r.returncode == 0 and r.stdout.startswith("HOLD — ") and "Host " not in r.stdout
     assert "  ? Queue depth trend: not enough history for 30 min" in r.stdout
+
+
+def test_one_host_reader_for_the_command_and_the_dashboard():
+    h = read_host(0.1)
+    assert h.cpu_percent is not None and 0 <= h.cpu_percent <= 100
+    assert h.cores >= 1 and 0 < h.memory_used <= h.memory_total and h.uptime > 0

@@ -1,7 +1,7 @@
 """Capacity planning: the seed's scaling indicators and thresholds → scale up / hold / down.
 
 Pure functions over the agent's metrics history (``PerformanceMetrics`` samples) and the host's
-resources (:class:`Host`, read with psutil by :func:`read_host`). Each rule gives a
+resources (:class:`jobtui.host.Host`). Each rule gives a
 :class:`Reason`; :func:`recommend` turns them into one :class:`Recommendation`:
 
 - **scale up** when any rule says so: queue depth above 30 or rising over the last 30 minutes,
@@ -20,15 +20,13 @@ the defaults are the seed's ``scalingThresholds``.
 
 from __future__ import annotations
 
-import os
-import socket
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from jobtui.contract import PerformanceMetrics
+from jobtui.host import Host
 from jobtui.rules import human_ms
 
 if TYPE_CHECKING:
@@ -59,38 +57,6 @@ class CapacityConfig:
     cpu: Limits = Limits(80, 30, 95)  # percent
     memory: Limits = Limits(85, 40, 95)  # percent
     load: Limits = Limits(0.8, 0.3, 1.0)  # × CPU cores, on the 5-minute load average
-
-
-@dataclass(frozen=True, slots=True)
-class Host:
-    """The host's resources (the seed's ``getResourceMetrics``)."""
-
-    hostname: str
-    cpu_percent: float | None
-    memory_percent: float
-    cores: int
-    load: tuple[float, float, float]  # 1, 5, 15 minutes
-    uptime: float  # seconds
-
-
-def read_host(interval: float = 0.5) -> Host:
-    """Measure this machine: CPU over ``interval`` seconds (blocks that long), memory, load,
-    uptime. Call it off any UI thread."""
-    import psutil
-
-    cpu = psutil.cpu_percent(interval=interval) if interval > 0 else None
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (0.0, 0.0, 0.0)
-    return Host(
-        hostname=socket.gethostname(),
-        cpu_percent=cpu,
-        memory_percent=psutil.virtual_memory().percent,
-        cores=psutil.cpu_count() or 1,
-        load=(load[0], load[1], load[2]),
-        uptime=max(0.0, time.time() - psutil.boot_time()),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +311,6 @@ __all__ = [
     "Reason",
     "Recommendation",
     "load_capacity_config",
-    "read_host",
     "recommend",
     "trend",
 ]

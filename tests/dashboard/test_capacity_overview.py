@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from jobtui.config import Config
-from jobtui.dashboard.hostinfo import HostStats
 from jobtui.dashboard.overview import CAPACITY_REDRAW
+from jobtui.host import Host
 from tests.dashboard.conftest import FAST, SIZE, make_app, screen, shows, until
 from tests.support import Canned, add_jobs, seed_metrics, wait_for
 
-CALM = HostStats("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
-BUSY = HostStats("web-1", 97.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+CALM = Host("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+BUSY = Host("web-1", 97.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
 
 
 def capacity_panel(app) -> str:

@@ -21,13 +21,13 @@ from jobtui.dashboard.app import DashboardApp
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.help import HelpScreen
-from jobtui.dashboard.hostinfo import HostStats
+from jobtui.host import Host
 from tests.dashboard.conftest import screen
 from tests.support import Canned, SeedServer, seed_health, seed_metrics
 
 NOW = datetime(2026, 11, 29, 3, 0, 5, tzinfo=UTC)
 SIZE = (120, 40)
-HOST = HostStats("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
+HOST = Host("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
 SHOWN_URL = "http://jobs.internal:8787"
 ONCE = DashboardConfig(health_interval=3600, metrics_interval=3600, jobs_page_size=100)
 

@@ -34,9 +34,10 @@ def run(args: argparse.Namespace) -> int:
         import asyncio
         import math
 
-        from jobtui.capacity import load_capacity_config, read_host, recommend
+        from jobtui.capacity import load_capacity_config, recommend
         from jobtui.commands.common import UsageError
         from jobtui.config import ConfigError
+        from jobtui.host import read_host
 
         try:
             cfg = load_capacity_config(config)

@@ -63,7 +63,7 @@ class HostFeed:
 
     async def __call__(self, client: Client) -> Any:
         if self._sampler is None:
-            from jobtui.dashboard.hostinfo import HostSampler
+            from jobtui.host import HostSampler
 
             self._sampler = HostSampler()
         return self._sampler()

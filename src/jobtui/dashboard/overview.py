@@ -13,14 +13,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 
-from jobtui.capacity import CapacityConfig, Host, Recommendation, recommend
+from jobtui.capacity import CapacityConfig, Recommendation, recommend
 from jobtui.config import Target
 from jobtui.contract import Health
 from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
-from jobtui.dashboard.hostinfo import HostStats
 from jobtui.dashboard.standing import Standing
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1, literal
+from jobtui.host import Host
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
 LEVEL_STYLE = {**STATUS_STYLE, "unknown": "white", "paused": "white"}  # a Standing's colours
@@ -217,7 +217,7 @@ class OverviewView(VerticalScroll):
                 text.append(" reset to pending")
         widget.set(text)
 
-    def _host(self, s: HostStats | None) -> None:
+    def _host(self, s: Host | None) -> None:
         widget = self.query_one("#host", Text1)
         if s is None:
             widget.set(Text("—", style="dim"))
@@ -263,8 +263,7 @@ class OverviewView(VerticalScroll):
                 self.recommendation = self._capacity_next = None
                 widget.set(Text("—", style="dim"))
                 return
-            host = host_of(stats) if stats is not None else None
-            rec = recommend(history.metrics if history is not None else (), host, self.capacity)
+            rec = recommend(history.metrics if history is not None else (), stats, self.capacity)
             self._capacity_next = rec
             self._capacity_now = self._capacity_now or history is not last_history
         rec, shown = self._capacity_next, self.recommendation
@@ -289,11 +288,6 @@ def verdict(rec: Recommendation) -> tuple[str, bool, bool]:
     """What changes the capacity panel at once: the action, its urgency, whether the host
     is part of it."""
     return rec.action, rec.urgent, rec.host is not None
-
-
-def host_of(s: HostStats) -> Host:
-    """The dashboard's host reading, as the capacity rules take it."""
-    return Host(s.hostname, s.cpu_percent, s.memory_percent, s.cores, s.load, uptime=0.0)
 
 
 def capacity_text(rec: Recommendation) -> Text:
