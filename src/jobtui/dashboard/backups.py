@@ -26,7 +26,7 @@ from jobtui.dashboard import keys
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
 from jobtui.dashboard.poller import describe, error_kind
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Table, Text1
 
 if TYPE_CHECKING:
     from jobtui.client import Client
@@ -85,11 +85,13 @@ def backed_up(r: BackupResult) -> str:
     return f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}."
 
 
-class BackupsTable(DataTable[str | Text], inherit_bindings=False):
+class BackupsTable(Table, inherit_bindings=False):
     """A table that leaves Enter to the screen (restore), so the footer shows it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        b for b in DataTable.BINDINGS if isinstance(b, Binding) and b.key != "enter"
+        b
+        for b in (*DataTable.BINDINGS, *Table.BINDINGS)
+        if isinstance(b, Binding) and b.key != "enter"
     ]
 
 

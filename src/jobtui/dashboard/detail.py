@@ -7,7 +7,6 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
@@ -16,6 +15,7 @@ from jobtui.contract import Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ago, local, span
 from jobtui.dashboard.jobs import JOB_STYLE, duration
+from jobtui.dashboard.widgets import ScrollBox
 
 
 class JobDetailScreen(ModalScreen[None]):
@@ -36,7 +36,7 @@ class JobDetailScreen(ModalScreen[None]):
         self._problem: str | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail") as box:
+        with ScrollBox(id="detail") as box:
             box.border_title = f"Job {self.job.id}"
             yield Static(id="detail-body")
         yield Footer()
