@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -41,6 +41,7 @@ from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
 from jobtui.dashboard.state import Clock, State, Update
 from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.toasts import ToastingApp
 from jobtui.dashboard.widgets import Text1
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class Polled(Message):
         self.update = update
 
 
-class DashboardApp(App[int]):
+class DashboardApp(ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"

@@ -100,6 +100,7 @@ class BackupsScreen(ModalScreen[None]):
 
     SCOPE = "backups"
     BINDINGS = keys.bindings(SCOPE)
+    TOASTS = True  # the outcome of its actions shows over it (see toasts.py)
 
     def __init__(
         self,
@@ -427,10 +428,13 @@ class RestoreScreen(Dialog[bool]):
     def _submitted(self, event: Input.Submitted) -> None:
         if self.accepts(event.value):
             self.answer(True)
-        elif self.result is None:
-            self.app.notify("Wait for the dry run to succeed first.", severity="warning")
-        else:
-            self.app.notify(f"Type {self.backup} exactly to restore it.", severity="warning")
+        else:  # said in the dialog: no toast covers a dialog (see toasts.py)
+            why = (
+                "Wait for the dry run to succeed first."
+                if self.result is None
+                else f"Type {self.backup} exactly to restore it."
+            )
+            self.query_one("#restore-prompt", Static).update(Text(why, style="bold yellow"))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

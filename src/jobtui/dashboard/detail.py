@@ -22,6 +22,7 @@ class JobDetailScreen(ModalScreen[None]):
     """Shows a job; the app refreshes it (``GET /api/jobs/{id}``) and runs retry / cancel."""
 
     BINDINGS = keys.bindings("detail")
+    TOASTS = True  # the outcome of retry and cancel shows over it (see toasts.py)
 
     class Action(Message):
         def __init__(self, job: Job, what: str) -> None:

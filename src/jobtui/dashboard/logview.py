@@ -46,6 +46,7 @@ class LogViewScreen(ModalScreen[None]):
 
     SCOPE = "logs"
     BINDINGS = keys.bindings(SCOPE)
+    TOASTS = True  # a whole screen, not a question (see toasts.py)
 
     def __init__(self, path: Path | None, problem: str | None = None):
         """``problem``: why the path is unknown (a bad ``logging:`` section)."""
