@@ -15,6 +15,7 @@ from jobtui.config import Config, DashboardConfig, Target
 from jobtui.dashboard import keys
 from jobtui.dashboard.backups import BackupsScreen
 from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.logview import LogViewScreen
 from jobtui.dashboard.state import Update
@@ -337,6 +338,25 @@ async def test_j_k_g_G_scroll_the_log_view(tmp_path: Path, seed_server):
         await until(pilot, lambda: view.scroll_y == 0, what="g: the top")
         await pilot.press("G")
         await until(pilot, lambda: view.scroll_y == view.max_scroll_y, what="G: the end")
+
+
+async def test_j_k_g_G_scroll_a_jobs_detail(agent):
+    trace = "\n".join(f"  frame {i}" for i in range(60))
+    (job,) = add_jobs(agent.store, [{**failed("", 1), "error": trace}])
+    app = make_app(agent.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await shows(pilot, job[:8])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        box = app.screen.query_one("#detail")
+        await until(pilot, lambda: box.max_scroll_y > 0 and box.has_focus, what="to scroll")
+        await pilot.press("j")
+        await until(pilot, lambda: box.scroll_y == 1, what="j: a line down")
+        await pilot.press("G")
+        await shows(pilot, "frame 59")
+        await pilot.press("g")
+        await until(pilot, lambda: box.scroll_y == 0, what="g: the top")
 
 
 # ---------------------------------------------------------------------- keymap

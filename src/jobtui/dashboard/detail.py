@@ -43,6 +43,7 @@ class JobDetailScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#detail", ScrollBox).focus()  # the arrows and list keys scroll it
         self._paint()
 
     def show(self, job: Job | None, now: datetime, problem: str | None = None) -> None:
