@@ -36,6 +36,11 @@ def test_a_keymap_is_read_as_given(tmp_path):
         ("refresh_now: ", "dashboard.keymap.refresh_now: '' is not a key"),
         ("refresh_now: q", "dashboard.keymap.refresh_now: q is already the key of quit"),
         ("retry: s", "dashboard.keymap.retry: s is already the key of cycle_status (Jobs tab)"),
+        ("search: r", "r is already the key of refresh_now (Everywhere)"),
+        ("refresh_now: /", "slash is already the key of search (Jobs tab)"),
+        ("first: s", "s is already the key of cycle_status (Jobs tab)"),
+        ("reload: ctrl+c", "ctrl+c is already the key of quit.anywhere (Everywhere)"),
+        ("refresh_now: ctrl+?", "'ctrl+?': after a modifier, name the character (question_mark)"),
     ],
 )
 def test_a_bad_entry_names_the_file_and_the_key(tmp_path, entry, problem):
@@ -46,9 +51,13 @@ def test_a_bad_entry_names_the_file_and_the_key(tmp_path, entry, problem):
     assert problem in str(err.value)
 
 
-def test_keys_can_swap_in_one_scope(tmp_path):
-    f = write(tmp_path, "    refresh_now: p\n    toggle_pause: r\n")
-    assert load_config(f, env={}).dashboard.keymap == {"refresh_now": "p", "toggle_pause": "r"}
+def test_keys_can_swap_and_a_key_can_serve_apart_places(tmp_path):
+    f = write(tmp_path, "    refresh_now: p\n    toggle_pause: r\n    reload: p\n")
+    assert load_config(f, env={}).dashboard.keymap == {
+        "refresh_now": "p",
+        "toggle_pause": "r",
+        "reload": "p",  # the Backups screen's own: the app's keys do not reach it
+    }
 
 
 def test_checking_a_keymap_imports_no_textual_and_a_bad_one_is_one_line(tmp_path):

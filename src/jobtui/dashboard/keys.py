@@ -49,7 +49,15 @@ NAMED_KEYS = frozenset(
         "pageup pagedown " + " ".join(f"f{n}" for n in range(1, 25))
     ).split()
 )
-SHORT_NAMES = {"slash", "backslash", "at", "minus", "plus", "underscore"}  # Textual's own
+SHORT_NAMES = {  # Textual's names for these characters, instead of their Unicode ones
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
+VIEWS = ("performance", "jobs", "errors")  # with the app's keys on the main screen
 KEY_EXAMPLES = "keys look like x, G, ctrl+r, f5, pagedown or question_mark"
 
 
@@ -257,13 +265,15 @@ def key_problem(key: str) -> str | None:
             return f"{part!r}: {shown!r} is not a modifier (use {', '.join(MODIFIERS)})"
         if not _is_key_name(base):
             return f"{part!r} is not a key ({KEY_EXAMPLES})"
+        if len(base) == 1 and not base.isalnum():
+            return f"{part!r}: after a modifier, name the character ({_name(base)})"
     return None
 
 
 def _is_key_name(name: str) -> bool:
     if len(name) == 1:
         return name.isprintable() and name != " "
-    if name in NAMED_KEYS or name in SHORT_NAMES:
+    if name in NAMED_KEYS or name in SHORT_NAMES.values():
         return True
     if not name or name != name.lower() or " " in name:
         return False
@@ -274,20 +284,34 @@ def _is_key_name(name: str) -> bool:
     return True
 
 
+def _name(character: str) -> str:
+    """A character's key name, as Textual gives it (``?`` is ``question_mark``)."""
+    name = unicodedata.name(character, character).lower().replace("-", "_").replace(" ", "_")
+    return SHORT_NAMES.get(name, name)
+
+
 def _normal(key: str) -> set[str]:
-    """The keys of a key string, each as Textual names it (``?`` is ``question_mark``)."""
-    out = set()
-    for part in key.split(","):
-        part = part.strip()
-        if len(part) == 1 and not part.isalnum():
-            part = unicodedata.name(part).lower().replace("-", "_").replace(" ", "_")
-        out.add(part)
-    return out
+    """The keys of a key string, each as Textual names it."""
+    parts = (part.strip() for part in key.split(","))
+    return {_name(p) if len(p) == 1 and not p.isalnum() else p for p in parts}
+
+
+def _together(a: Key, b: Key) -> bool:
+    """Whether two keys can be pressed in one place: one scope; a list inside any of them;
+    the app's keys with a tab's; ctrl+c's priority everywhere."""
+    scopes = {a.scope, b.scope}
+    return (
+        a.priority
+        or b.priority
+        or len(scopes) == 1
+        or "lists" in scopes
+        or ("app" in scopes and scopes <= {"app", *VIEWS})
+    )
 
 
 def keymap_problem(keymap: Mapping[str, str]) -> tuple[str, str] | None:
     """The first id of ``keymap`` that cannot be used, and why: an unknown id, a key that is
-    not one, or a key another key of the same scope already has."""
+    not one, or a key that another key where it can be pressed already has."""
     ids = {k.id for k in KEYS}
     for binding_id, key in keymap.items():
         if binding_id not in ids:
@@ -301,8 +325,8 @@ def keymap_problem(keymap: Mapping[str, str]) -> tuple[str, str] | None:
             if mine.id != binding_id:
                 continue
             for other, theirs in effective:
-                if other.scope == mine.scope and other.id != binding_id and wanted & theirs:
+                if other.id != binding_id and wanted & theirs and _together(mine, other):
                     taken = ", ".join(sorted(wanted & theirs))
-                    where = SCOPES[mine.scope]
+                    where = SCOPES[other.scope]
                     return binding_id, f"{taken} is already the key of {other.id} ({where})"
     return None
