@@ -134,8 +134,8 @@ class Scrolling:
     BINDINGS of widgets only, so each class below names them)."""
 
     def action_scroll_up(self: Any) -> None:
-        # a write that scrolled to the end can leave the target past it (the wrap width
-        # changed after): the first key up would only move the target back
+        # a write that scrolled to the end can leave the target past it (the view grew
+        # after, e.g. a note above it went): the first key up would only move the target
         self.scroll_target_y = min(self.scroll_target_y, self.max_scroll_y)
         super().action_scroll_up()  # type: ignore[misc]
 
