@@ -178,6 +178,8 @@ async def test_ctrl_c_quits_from_the_main_screen_and_from_every_dialog(seed_serv
         "target picker": (("t",), lambda app: isinstance(app.screen, TargetScreen)),
         "palette": (("ctrl+p",), lambda app: isinstance(app.screen, CommandPalette)),
         "search box": (("3", "slash"), lambda app: isinstance(app.focused, Input)),
+        "backups screen": (("B",), lambda app: isinstance(app.screen, BackupsScreen)),
+        "log view": (("l",), lambda app: isinstance(app.screen, LogViewScreen)),
     }
     for where, (presses, opened) in openers.items():
         app = make_app(seed_server.url, targets=targets)
@@ -213,6 +215,9 @@ async def test_help_scrolls_by_keys_alone_to_its_last_line_at_80x24(seed_server)
         await until(pilot, lambda: box.scroll_y == 1, what="k scrolls back")
         await pilot.press("G")
         await shows(pilot, last)
+        bottom = box.scroll_y
+        await pilot.press("pageup")
+        await until(pilot, lambda: box.scroll_y < bottom, what="pageup")
         await pilot.press("g")
         await shows(pilot, "Show the Overview tab")
         for _ in range(20):  # page by page, to the end
