@@ -233,7 +233,7 @@ KEYS: tuple[Key, ...] = (
 )
 
 SCREENS = ("detail", "backups", "logs")  # scopes of a screen: in the palette while it is shown
-PALETTE = ("app", "performance", "jobs", "errors")  # in the palette on every screen
+PALETTE = ("app", *VIEWS)  # in the palette on every screen
 
 
 def scoped(scope: str) -> list[Key]:
