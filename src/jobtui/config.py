@@ -91,6 +91,7 @@ class DashboardConfig:
     health_interval: float = 5.0
     metrics_interval: float = 30.0
     jobs_page_size: int = 100
+    keymap: Mapping[str, str] = field(default_factory=dict)  # binding id → key(s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,9 +401,23 @@ def _dashboard(sec: Section) -> DashboardConfig:
             sec.duration("metrics_interval", timedelta(seconds=d.metrics_interval)).total_seconds(),
         ),
         jobs_page_size=sec.integer("jobs_page_size", d.jobs_page_size, minimum=10),
+        keymap=_keymap(sec.section("keymap")),
     )
     sec.done()
     return cfg
+
+
+def _keymap(sec: Section) -> dict[str, str]:
+    """``dashboard.keymap``: a key id of the dashboard's registry → the key(s) it moves to."""
+    if not sec.data:
+        return {}
+    from jobtui.dashboard.keys import keymap_problem  # imports no Textual
+
+    keymap = {str(name): sec.string(str(name), None) or "" for name, _ in sec.items()}
+    problem = keymap_problem(keymap)
+    if problem is not None:
+        raise sec._fail(*problem)
+    return keymap
 
 
 def _check(sec: Section) -> CheckConfig:

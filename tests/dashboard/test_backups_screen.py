@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import text
 from textual.command import CommandPalette
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, DataTable, Input, Static
 
 from jobtui.config import DashboardConfig
 from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
@@ -120,13 +120,15 @@ async def test_restore_shows_a_dry_run_and_needs_the_name_typed(agent):
         restore = dialog.query_one("#yes", Button)
         assert restore.disabled
         # enter without the name, then a wrong name: refused, nothing written
-        refused = f"Type {name} exactly to restore it."
+        refused = f"Type {name} exactly to restore it."  # said in the dialog, not a toast
+        prompt = dialog.query_one("#restore-prompt", Static)
         await pilot.press("enter")
-        await noted(pilot, refused)
+        await shows(pilot, refused)
+        prompt.update("")
         await pilot.press(*"jobs_backup")
         await pilot.press("enter")
-        await until(pilot, lambda: app.notes.count(refused) == 2, what="refused twice")
-        assert app.screen is dialog and restore.disabled
+        await shows(pilot, refused)
+        assert app.screen is dialog and restore.disabled and refused not in app.notes
         assert ids[1] not in statuses(agent)
         dialog.query_one("#restore-name", Input).value = ""
         await pilot.press(*name)
@@ -147,7 +149,7 @@ async def test_restore_of_a_corrupt_backup_cannot_be_confirmed(agent):
         await open_backups(pilot, "✗ corrupt")
         dialog = await open_restore(pilot, "The dry run failed", "checksum mismatch")
         await pilot.press(*name, "enter")
-        await noted(pilot, "Wait for the dry run to succeed first.")
+        await shows(pilot, "Wait for the dry run to succeed first.")
         assert app.screen is dialog and dialog.query_one("#yes", Button).disabled
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="back")
@@ -335,6 +337,6 @@ async def test_a_server_that_ignores_dry_run_is_said_and_restore_stays_off(seed_
         dialog = await open_restore(pilot, "The server restored it instead of a dry run")
         assert "nothing was written" not in screen(app)
         await pilot.press(*NAME, "enter")
-        await noted(pilot, "Wait for the dry run to succeed first.")
+        await shows(pilot, "Wait for the dry run to succeed first.")
         assert app.screen is dialog and dialog.query_one("#yes", Button).disabled
         assert len(restores(seed_server)) == 1

@@ -107,6 +107,24 @@ def test_jobtui_in_tmux(agent, tmux):
     wait_for(lambda: not tmux.running(), 10, 0.1)
 
 
+def test_ctrl_c_quits_from_the_dashboard_and_from_the_help(seed_server):
+    """Before: ctrl+c only said "Press ctrl+q to quit"."""
+    for opened in ((), ("?",)):
+        tmux = Tmux()
+        try:
+            command = jobtui("--url", seed_server.url) + "; echo exited $?; sleep 30"
+            tmux.start(f"sh -c {shlex.quote(command)}")
+            tmux.shows("Queue depth", "q Quit")
+            if opened:
+                tmux.send(*opened)
+                tmux.shows("Show every key", "esc to close")
+            tmux.send("C-c")
+            text = tmux.shows("exited 0")
+            assert "Traceback" not in text
+        finally:
+            tmux.kill()
+
+
 def test_the_process_ends_when_its_terminal_goes_away(agent, tmux):
     tmux.start(jobtui("--url", agent.url))
     tmux.shows("Queue depth")

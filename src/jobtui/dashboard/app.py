@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -40,6 +40,7 @@ from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
 from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.toasts import ToastingApp
 from jobtui.dashboard.widgets import Text1
 from jobtui.errors import NotProvided, Unauthorized, describe
 from jobtui.literal import printable
@@ -89,7 +90,7 @@ class Polled(Message):
     """Answers are waiting in the poller (posted from its thread)."""
 
 
-class DashboardApp(App[int]):
+class DashboardApp(ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"
@@ -115,6 +116,7 @@ class DashboardApp(App[int]):
         self.target = target
         self.targets = dict(targets or {})
         self.settings = settings or DashboardConfig()
+        self.set_keymap(self.settings.keymap)  # checked when the config was read
         self.config = config or Config()  # the capacity, logging and incident sections
         self.capacity: CapacityConfig | None = None
         self.capacity_problem: str | None = None
@@ -520,7 +522,7 @@ class DashboardApp(App[int]):
         self._show_chrome()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.read_only))
+        self.push_screen(HelpScreen(self.read_only, self.settings.keymap))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if keys.changes(action, "app") and self.read_only:
@@ -533,19 +535,22 @@ class DashboardApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        keymap = self.settings.keymap
+        offered: set[tuple[str, str]] = set()  # one command an action (q and ctrl+c quit)
         for k in keys.KEYS:
-            if k.scope in ("app", "performance", "jobs", "errors"):
+            if k.scope in keys.PALETTE and (k.scope, k.action) not in offered:
+                offered.add((k.scope, k.action))
                 where = "" if k.scope == "app" else f" ({keys.SCOPES[k.scope]})"
                 yield SystemCommand(
                     f"{k.label}{where}",
-                    f"{k.help} — key {k.shown}",
+                    f"{k.help} — key {k.shown_with(keymap)}",
                     partial(self.run_key, k),
                 )
         scope = getattr(screen, "SCOPE", None)  # a screen's own keys, while it is shown
         for k in keys.scoped(scope) if scope in keys.SCREENS else ():
             yield SystemCommand(
                 f"{k.label} ({keys.SCOPES[k.scope]})",
-                f"{k.help} — key {k.shown}",
+                f"{k.help} — key {k.shown_with(keymap)}",
                 partial(self.run_screen_key, k, screen),
             )
 

@@ -25,7 +25,7 @@ from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Table, Text1
 from jobtui.errors import NotProvided, describe
 
 if TYPE_CHECKING:
@@ -85,11 +85,13 @@ def backed_up(r: BackupResult) -> str:
     return f"Backup {r.name}: {r.jobs:,} jobs, {size(r.size)}."
 
 
-class BackupsTable(DataTable[str | Text], inherit_bindings=False):
+class BackupsTable(Table, inherit_bindings=False):
     """A table that leaves Enter to the screen (restore), so the footer shows it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        b for b in DataTable.BINDINGS if isinstance(b, Binding) and b.key != "enter"
+        b
+        for b in (*DataTable.BINDINGS, *Table.BINDINGS)
+        if isinstance(b, Binding) and b.key != "enter"
     ]
 
 
@@ -98,6 +100,7 @@ class BackupsScreen(ModalScreen[None]):
 
     SCOPE = "backups"
     BINDINGS = keys.bindings(SCOPE)
+    TOASTS = True  # the outcome of its actions shows over it (see toasts.py)
 
     def __init__(
         self,
@@ -425,10 +428,13 @@ class RestoreScreen(Dialog[bool]):
     def _submitted(self, event: Input.Submitted) -> None:
         if self.accepts(event.value):
             self.answer(True)
-        elif self.result is None:
-            self.app.notify("Wait for the dry run to succeed first.", severity="warning")
-        else:
-            self.app.notify(f"Type {self.backup} exactly to restore it.", severity="warning")
+        else:  # said in the dialog: no toast covers a dialog (see toasts.py)
+            why = (
+                "Wait for the dry run to succeed first."
+                if self.result is None
+                else f"Type {self.backup} exactly to restore it."
+            )
+            self.query_one("#restore-prompt", Static).update(Text(why, style="bold yellow"))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
@@ -16,12 +15,14 @@ from jobtui.contract import Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ago, local, span
 from jobtui.dashboard.jobs import JOB_STYLE, duration
+from jobtui.dashboard.widgets import ScrollBox
 
 
 class JobDetailScreen(ModalScreen[None]):
     """Shows a job; the app refreshes it (``GET /api/jobs/{id}``) and runs retry / cancel."""
 
     BINDINGS = keys.bindings("detail")
+    TOASTS = True  # the outcome of retry and cancel shows over it (see toasts.py)
 
     class Action(Message):
         def __init__(self, job: Job, what: str) -> None:
@@ -36,12 +37,13 @@ class JobDetailScreen(ModalScreen[None]):
         self._problem: str | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail") as box:
+        with ScrollBox(id="detail") as box:
             box.border_title = f"Job {self.job.id}"
             yield Static(id="detail-body")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#detail", ScrollBox).focus()  # the arrows and list keys scroll it
         self._paint()
 
     def show(self, job: Job | None, now: datetime, problem: str | None = None) -> None:

@@ -16,7 +16,7 @@ from jobtui.contract import ErrorCategory, ErrorsReport, Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ago, excerpt, short_id, span
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Table, Text1
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 CATEGORY_COLUMNS = (
@@ -61,12 +61,12 @@ class ErrorsView(Vertical):
     def compose(self) -> ComposeResult:
         yield Text1(id="errors-head")
         yield Text1(id="errors-note")
-        cats: DataTable[str | Text] = DataTable(id="categories", cursor_type="row")
+        cats = Table(id="categories", cursor_type="row")
         for label, key, width in CATEGORY_COLUMNS:
             cats.add_column(label, key=key, width=width)
         yield cats
         yield Text1(id="category-head")
-        jobs: DataTable[str | Text] = DataTable(id="category-jobs", cursor_type="row")
+        jobs = Table(id="category-jobs", cursor_type="row")
         for label, key, width in JOB_COLUMNS:
             jobs.add_column(label, key=key, width=width)
         yield jobs

@@ -1,22 +1,25 @@
 """The help screen: every key of the registry, by where it works (the app, each tab, each
-screen), marked when it changes the server."""
+screen), as the user's keymap makes it, with its id for the keymap; marked when it changes
+the server. Its text scrolls at once with the arrows, PgUp/PgDn, Home/End and the list keys."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from jobtui.dashboard.keys import KEYS, SCOPES
+from jobtui.dashboard.widgets import ScrollBox, literal
 
 
-def keys_table(read_only: str | None) -> Table:
+def keys_table(read_only: str | None, keymap: Mapping[str, str] | None = None) -> Table:
+    keymap = keymap or {}
     table = Table.grid(padding=(0, 2))
     table.add_column(justify="right", style="bold")
     table.add_column()
@@ -31,22 +34,28 @@ def keys_table(read_only: str | None) -> Table:
                 text.append("  changes the server", style="yellow")
                 if read_only:
                     text.append(" · disabled (read-only)", style="dim")
-            table.add_row(k.shown, text)
+            text.append(f"  {k.id}", style="dim italic")
+            table.add_row(literal(k.shown_with(keymap)), text)
     table.add_row("ctrl+p", "Command palette: every action above, by name")
+    table.add_row("", Text("Ids (dim) name a key in the config: dashboard.keymap", style="dim"))
     return table
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
-    def __init__(self, read_only: str | None):
+    def __init__(self, read_only: str | None, keymap: Mapping[str, str] | None = None):
         super().__init__(classes="dialog")
         self._read_only = read_only
+        self._keymap = keymap or {}
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help") as box:
+        with ScrollBox(id="help") as box:
             box.border_title = "Keys"
-            box.border_subtitle = "esc to close"
+            box.border_subtitle = "↑↓ j k PgUp PgDn g G to scroll · esc to close"
             if self._read_only:
-                yield Static(Text(f"Read-only: {self._read_only}", style="yellow"), id="help-ro")
-            yield Static(keys_table(self._read_only), id="help-keys")
+                yield Static(literal(f"Read-only: {self._read_only}", "yellow"), id="help-ro")
+            yield Static(keys_table(self._read_only, self._keymap), id="help-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#help", ScrollBox).focus()  # the keys scroll it without a Tab first

@@ -18,7 +18,7 @@ from jobtui.dashboard import keys
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Table, Text1
 
 STATUS_CYCLE: tuple[str | None, ...] = (
     None,
@@ -81,7 +81,7 @@ class JobsView(Vertical):
             id="jobs-search",
         )
         yield Text1(id="jobs-note")
-        table: DataTable[str | Text] = DataTable(id="jobs-table", cursor_type="row")
+        table = Table(id="jobs-table", cursor_type="row")
         table.zebra_stripes = True
         for label, key, width in COLUMNS:  # every column before any row
             table.add_column(label, key=key, width=width)

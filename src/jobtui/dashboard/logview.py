@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, RichLog
 
 from jobtui.dashboard import keys
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import LogLines, Text1
 from jobtui.logs.view import Follower, StyledLine, styled, tail
 
 LOG_LINES = 2000  # kept in the view; older ones scroll away
@@ -46,6 +46,7 @@ class LogViewScreen(ModalScreen[None]):
 
     SCOPE = "logs"
     BINDINGS = keys.bindings(SCOPE)
+    TOASTS = True  # a whole screen, not a question (see toasts.py)
 
     def __init__(self, path: Path | None, problem: str | None = None):
         """``problem``: why the path is unknown (a bad ``logging:`` section)."""
@@ -62,10 +63,11 @@ class LogViewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         yield Text1(id="log-head")
         yield Text1(id="log-note")
-        yield RichLog(id="log", max_lines=LOG_LINES, wrap=True, markup=False, auto_scroll=True)
+        yield LogLines(id="log", max_lines=LOG_LINES, wrap=True, markup=False, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#log", LogLines).focus()  # the arrows and list keys scroll it at once
         head = Text("Agent log ", style="bold")
         if self.path is None:
             self._note(Text(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))

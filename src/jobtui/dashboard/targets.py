@@ -15,6 +15,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from jobtui.config import Target
+from jobtui.dashboard.widgets import Choices
 
 
 class TargetScreen(ModalScreen[Target | None]):
@@ -37,7 +38,7 @@ class TargetScreen(ModalScreen[Target | None]):
                 if t.name == self._current.name and t.url == self._current.url:
                     label.append("  (current)", style="green")
                 options.append(Option(label, id=str(i)))
-            yield OptionList(*options, id="target-list")
+            yield Choices(*options, id="target-list")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -1,12 +1,16 @@
-"""Small widgets shared by the views: text that only repaints when it changes, metric cards."""
+"""Small widgets shared by the views: text that only repaints when it changes, metric cards,
+and the lists that take the registry's list keys (j/k, g/G)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, OptionList, RichLog, Static
 
+from jobtui.dashboard import keys
 from jobtui.literal import printable
 
 
@@ -104,3 +108,57 @@ class Card(Static):
                 text.append("\n")
                 text.append(row, style="cyan")
         return text
+
+
+class Table(DataTable[str | Text]):
+    """A table of rows with the list keys: j/k a row, g/G the first and last."""
+
+    BINDINGS = keys.bindings("lists")
+
+    def action_first(self) -> None:
+        self.action_scroll_top()
+
+    def action_last(self) -> None:
+        self.action_scroll_bottom()
+
+
+class Choices(OptionList):
+    """A list of options with the list keys (OptionList's own actions carry their names)."""
+
+    BINDINGS = keys.bindings("lists")
+
+
+class Scrolling:
+    """The list keys' actions where there is no cursor: the view scrolls a line, or to either
+    end, as the arrows and Home/End do. A mixin before a scrolling widget (Textual merges the
+    BINDINGS of widgets only, so each class below names them)."""
+
+    def action_scroll_up(self: Any) -> None:
+        # a write that scrolled to the end can leave the target past it (the view grew
+        # after, e.g. a note above it went): the first key up would only move the target
+        self.scroll_target_y = min(self.scroll_target_y, self.max_scroll_y)
+        super().action_scroll_up()  # type: ignore[misc]
+
+    def action_cursor_down(self: Any) -> None:
+        self.action_scroll_down()
+
+    def action_cursor_up(self: Any) -> None:
+        self.action_scroll_up()
+
+    def action_first(self: Any) -> None:
+        self.action_scroll_home()
+
+    def action_last(self: Any) -> None:
+        self.action_scroll_end()
+
+
+class LogLines(Scrolling, RichLog):
+    """A log of lines with the list keys."""
+
+    BINDINGS = keys.bindings("lists")
+
+
+class ScrollBox(Scrolling, VerticalScroll):
+    """A scrolling box (the help's text, a job's detail) with the list keys."""
+
+    BINDINGS = keys.bindings("lists")

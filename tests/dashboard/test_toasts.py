@@ -1,0 +1,56 @@
+"""Toasts: at most three at once (the newest), and none over a dialog or the help screen —
+they wait, and show when it closes."""
+
+from __future__ import annotations
+
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.help import HelpScreen
+from jobtui.dashboard.toasts import MAX_TOASTS
+from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
+
+
+def toasts(app) -> list[str]:
+    """The messages of the toasts on the screen on top."""
+    return [str(t._notification.message) for t in app.screen.query("Toast")]
+
+
+async def test_at_most_three_toasts_the_newest(seed_server):
+    """Before: five messages stacked five toasts up the screen."""
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="first answer")
+        for i in range(1, 6):
+            app.notify(f"message {i}", timeout=60)
+        await shows(pilot, "message 5")
+        await until(pilot, lambda: len(toasts(app)) == MAX_TOASTS, what="three toasts")
+        assert sorted(toasts(app)) == ["message 3", "message 4", "message 5"]
+        text = screen(app)
+        assert "message 1" not in text and "message 2" not in text
+
+
+async def test_toasts_wait_while_the_help_or_a_question_is_on_top(seed_server):
+    """Before: toasts were drawn over the help screen and over confirmation dialogs."""
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="first answer")
+        app.notify("before help", timeout=60)
+        await shows(pilot, "before help")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        app.notify("during help", timeout=60)
+        await until(pilot, lambda: len(app.waiting) == 2, what="both wait")
+        await shows(pilot, "Everywhere")
+        assert toasts(app) == []
+        text = screen(app)
+        assert "before help" not in text and "during help" not in text
+        await pilot.press("escape")
+        await shows(pilot, "before help", "during help")  # on the dashboard again
+        assert not app.waiting
+        await pilot.press("R")  # a question
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        app.notify("during a question", timeout=60)
+        await shows(pilot, "Recover stuck jobs")
+        await until(pilot, lambda: len(app.waiting) == 3, what="all three wait")
+        assert toasts(app) == [] and "during a question" not in screen(app)
+        await pilot.press("n")
+        await shows(pilot, "before help", "during help", "during a question")
