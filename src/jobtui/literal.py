@@ -11,6 +11,7 @@ marks, joiners) and writes each control character visibly as its Python escape (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # C0, DEL and C1 controls; soft hyphen; Arabic letter mark; Mongolian vowel separator; zero-width
 # space; left-to-right/right-to-left marks; line and paragraph separators; bidi embeddings,
@@ -47,3 +48,12 @@ def printable(text: str, *, lines: bool = False) -> str:
         return text
     pattern = _LINES if lines else _ONE_LINE
     return pattern.sub(_escaped, text)
+
+
+def escapes(text: str, *, lines: bool = False) -> Iterator[tuple[int, str]]:
+    """The offset and escape of each control character in ``text``, in order (for text that
+    carries styles by offset: the dashboard's :func:`~jobtui.dashboard.widgets.literal`)."""
+    if text.isprintable():
+        return
+    for match in (_LINES if lines else _ONE_LINE).finditer(text):
+        yield match.start(), _escaped(match)

@@ -7,25 +7,46 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from jobtui.literal import printable
+from jobtui.literal import escapes, printable
 
 
-def literal(text: str | None, style: str = "", *, lines: bool = False) -> Text:
+def literal(text: str | Text | None, style: str = "", *, lines: bool = False) -> Text:
     """Text from a server, a job, a log or a config, as Rich text shown exactly as it is:
-    never parsed as markup, control characters escaped (see :mod:`jobtui.literal`)."""
-    return Text(printable(text or "", lines=lines), style=style)
+    never parsed as markup, control characters escaped (see :mod:`jobtui.literal`). A Rich
+    ``Text`` keeps its styles, each escape styled as the character it stands for."""
+    if not isinstance(text, Text):
+        return Text(printable(text or "", lines=lines), style=style)
+    found = list(escapes(text.plain, lines=lines))
+    if not found:
+        return text
+    out = text.blank_copy()
+    last = 0
+    for start, escape in found:
+        out.append_text(text[last:start])
+        shown = Text(escape)
+        for span in text.spans:
+            if span.start <= start < span.end:
+                shown.stylize(span.style)
+        out.append_text(shown)
+        last = start + 1
+    out.append_text(text[last:])
+    return out
 
 
 class Text1(Static):
-    """A Static that ignores updates to what it already shows (no repaint, no layout)."""
+    """A Static that ignores updates to what it already shows (no repaint, no layout). What
+    it is given is shown as :func:`literal` text: a ``str`` is never parsed as markup, and a
+    control character that reached a ``Text`` is escaped."""
 
     DEFAULT_CSS = "Text1 { width: 1fr; }"
 
     def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+        content = literal(content, lines=True)
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
         self._shown: str | Text | None = content
 
     def set(self, content: str | Text) -> None:
+        content = literal(content, lines=True)
         if content == self._shown:
             return
         old, self._shown = self._shown, content
