@@ -346,6 +346,9 @@ class SeedServer:
             def do_POST(self) -> None:
                 self._serve("POST")
 
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -41,10 +41,12 @@ from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller, describe, error_kind
 from jobtui.dashboard.state import Clock, State, Update
 from jobtui.dashboard.targets import TargetScreen
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Text1, literal
+from jobtui.literal import printable
 
 if TYPE_CHECKING:
     from textual.driver import Driver
+    from textual.notifications import SeverityLevel
 
     from jobtui.client import Client
     from jobtui.contract import ErrorCategory, Job
@@ -386,8 +388,8 @@ class DashboardApp(App[int]):
     def _show_chrome(self) -> None:
         h = self.state.health
         where = Text()
-        where.append(f"  {shown_name(self.target)} ", style="bold")
-        where.append(self.target.url, style="dim")
+        where.append(literal(f"  {shown_name(self.target)} ", "bold"))
+        where.append(literal(self.target.url, "dim"))
         self.main.query_one("#where", Text1).set(where)
         pill = Text()
         if self.poller.paused:
@@ -431,7 +433,7 @@ class DashboardApp(App[int]):
                 text.append("✖ ", style="bold red")
                 if name != "health":
                     text.append(f"{name}: ", style="red")
-                text.append(feed.error, style="red")
+                text.append(literal(feed.error, "red"))
                 if feed.value is not None:
                     text.append(
                         f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow"
@@ -499,6 +501,26 @@ class DashboardApp(App[int]):
         self._render_tab("jobs")
 
     # ------------------------------------------------------------------ simple actions
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast: its message is literal text unless ``markup`` is asked for (Textual's
+        default is markup, but a job's id, a server's error or a backup's name must never be
+        parsed as markup), and control characters are escaped in the message and the title."""
+        super().notify(
+            printable(message, lines=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def action_refresh_now(self) -> None:
         self.poller.kick()
@@ -573,7 +595,9 @@ class DashboardApp(App[int]):
         h = self.state.health.value
         count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
         body = Text()
-        body.append(f"Reset {count} stuck job(s) on {self.target.name} to pending?\n\n")
+        body.append(f"Reset {count} stuck job(s) on ")
+        body.append(literal(self.target.name))
+        body.append(" to pending?\n\n")
         body.append(
             "Stuck: processing, with no update for a while (the server decides how long). "
             "Jobs past their last attempt are marked failed instead.",
@@ -761,10 +785,12 @@ class DashboardApp(App[int]):
             return
         verb = {"retry": "Retry", "cancel": "Cancel"}[what]
         body = Text()
-        body.append(f"{verb} job {job.id}?\n\n")
+        body.append(f"{verb} job ")
+        body.append(literal(job.id))
+        body.append("?\n\n")
+        body.append(literal(job.type, "dim"))
         body.append(
-            f"{job.type} · {job.status} · attempt {job.attempts} of {job.max_attempts}\n",
-            style="dim",
+            f" · {job.status} · attempt {job.attempts} of {job.max_attempts}\n", style="dim"
         )
         body.append(
             "It goes back to pending, to run again."

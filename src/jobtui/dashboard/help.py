@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from jobtui.dashboard.keys import KEYS, SCOPES
+from jobtui.dashboard.widgets import literal
 
 
 def keys_table(read_only: str | None) -> Table:
@@ -48,5 +49,5 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "Keys"
             box.border_subtitle = "esc to close"
             if self._read_only:
-                yield Static(Text(f"Read-only: {self._read_only}", style="yellow"), id="help-ro")
+                yield Static(literal(f"Read-only: {self._read_only}", "yellow"), id="help-ro")
             yield Static(keys_table(self._read_only), id="help-keys")

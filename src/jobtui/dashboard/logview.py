@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, RichLog
 
 from jobtui.dashboard import keys
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Text1, literal
 from jobtui.logs.view import Follower, StyledLine, styled, tail
 
 LOG_LINES = 2000  # kept in the view; older ones scroll away
@@ -71,7 +71,7 @@ class LogViewScreen(ModalScreen[None]):
             self._note(Text(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))
             self.query_one("#log-head", Text1).set(head)
             return
-        head.append(str(self.path))
+        head.append(literal(str(self.path)))
         head.append(
             f" · following, checked every {POLL_SECONDS:g} s · last {LOG_LINES:,} lines kept",
             style="dim",

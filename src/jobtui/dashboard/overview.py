@@ -19,7 +19,7 @@ from jobtui.contract import Health
 from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
 from jobtui.dashboard.hostinfo import HostStats
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Card, Text1
+from jobtui.dashboard.widgets import Card, Text1, literal
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
 LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
@@ -220,7 +220,7 @@ class OverviewView(VerticalScroll):
         if s is None:
             widget.set(Text("—", style="dim"))
             return
-        widget.border_title = f"This host: {s.hostname}"
+        widget.border_title = literal(f"This host: {s.hostname}")
         text = Text()
         text.append(f"{'CPU':<8}", style="dim")
         if s.cpu_percent is None:
@@ -280,7 +280,7 @@ class OverviewView(VerticalScroll):
             return  # the same verdict on newer host figures: a frame of six lines saved
         self.recommendation, self._capacity_drawn, self._capacity_now = rec, now, False
         widget.set(capacity_text(rec))
-        widget.border_subtitle = capacity_source(rec)
+        widget.border_subtitle = literal(capacity_source(rec))
 
 
 def verdict(rec: Recommendation) -> tuple[str, bool, bool]:
@@ -336,7 +336,7 @@ def listing(items: Sequence[str], bullet: str, colour: str) -> Text:
     for i, item in enumerate(shown):
         text.append("\n" if i else "")
         text.append(bullet, style=colour)
-        text.append(item)
+        text.append(literal(item))
     return text
 
 
@@ -348,14 +348,14 @@ def banner_head(state: State, target: Target) -> Text:
     if h is None:
         if feed.error:
             text.append("✖ NO DATA  ", style="bold red")
-            text.append(feed.error)
+            text.append(literal(feed.error))
         else:
             text.append("○ CONNECTING  ", style="bold")
-            text.append(f"waiting for the first answer from {target.url}")
+            text.append(literal(f"waiting for the first answer from {target.url}"))
         return text
     style = STATUS_STYLE.get(h.status, "white")
     text.append(f"{STATUS_ICON.get(h.status, '●')} {h.status.upper()}  ", style=f"bold {style}")
-    text.append(h.message, style="bold")
+    text.append(literal(h.message, "bold"))
     if feed.stale:
         text.append("  STALE", style="bold reverse yellow")
     return text
@@ -365,7 +365,7 @@ def banner_where(state: State, target: Target, now: datetime) -> Text:
     """Where, how fresh, how fast: the line that changes every second."""
     feed = state.health
     name = shown_name(target)
-    text = Text(f"{name} · {target.url}" if name else target.url, style="dim")
+    text = literal(f"{name} · {target.url}" if name else target.url, "dim")
     age = feed.age(now)
     if age is not None:
         text.append(f" · updated {span(age)} ago")
@@ -384,7 +384,7 @@ def banner_stale(state: State, now: datetime) -> Text | None:
     text = Text(
         f"showing the last good data, from {span(feed.age(now) or 0)} ago: ", style="yellow"
     )
-    text.append(feed.error or "")
+    text.append(literal(feed.error))
     return text
 
 
