@@ -4,6 +4,7 @@ control character to the terminal. A display error fails every test here (confte
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,21 @@ from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.logview import LogViewScreen
 from jobtui.dashboard.targets import TargetScreen
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
+from tests.dashboard.test_tmux import Tmux, jobtui
 from tests.hostile import (
     BACKUP,
     CJK,
     CLEAR,
     HOSTILE,
+    JOBS,
     MARKUP,
     REFUSED,
     SHOWN,
+    TITLE,
     HostileServer,
     raw_controls,
 )
-from tests.support import Canned
+from tests.support import Canned, seed_health, wait_for
 
 NAME = "prod[/]\x1b[2J"  # the target's name, from a config file
 NAME_SHOWN = "prod[/]\\x1b[2J"
@@ -303,3 +307,32 @@ async def test_the_log_view_over_a_file_of_hostile_lines(server, tmp_path: Path)
         assert lit and lit[0].style is not None and lit[0].style.bgcolor is not None
         assert "\\x1b[2J cleared" in last.text
         clean(app)
+
+
+@pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+)
+def test_a_real_terminal_gets_no_control_sequence(server):
+    """The real app in tmux: a job's OSC 2 would set the pane's title, its ESC [ 2 J would
+    clear the screen; the pane shows their escapes instead, and keeps its title."""
+    server.set("GET", "/api/jobs/health", Canned(body=seed_health(message=f"{TITLE} {CLEAR}")))
+    control_only = [JOBS[1]]  # id, type, message and error: escape sequences, no markup
+    server.set("GET", "/api/jobs", Canned(body={"jobs": control_only, "nextCursor": None}))
+    tmux = Tmux()
+    try:
+        tmux.start(jobtui("--url", server.url))
+        title = tmux.tmux("display", "-p", "-t", "t", "#{pane_title}").strip()
+        tmux.shows(f"{SHOWN['title']} {SHOWN['clear']}", "Queue depth")
+        tmux.send("3")
+        tmux.shows("\\x1b[2Jclear", SHOWN["clear"])
+        tmux.send("Enter")
+        text = tmux.shows("Job \\x1b[2Jjob", SHOWN["title"], "Traceback (most recent call")
+        assert "pwned" not in tmux.tmux("display", "-p", "-t", "t", "#{pane_title}")
+        assert tmux.tmux("display", "-p", "-t", "t", "#{pane_title}").strip() == title
+        assert "Traceback" in text and "Error" in text  # the detail, drawn whole
+        tmux.send("Escape")
+        wait_for(lambda: "Job \\x1b" not in tmux.screen(), 10, 0.1)
+        tmux.send("q")
+        wait_for(lambda: not tmux.running(), 10, 0.1)
+    finally:
+        tmux.kill()
