@@ -336,3 +336,15 @@ def test_a_real_terminal_gets_no_control_sequence(server):
         wait_for(lambda: not tmux.running(), 10, 0.1)
     finally:
         tmux.kill()
+
+
+async def test_a_log_path_from_the_config_is_shown_literally(server, tmp_path: Path):
+    missing = tmp_path / f"logs[/]{CLEAR}.log"  # a name from the config file, no file yet
+    app = hostile_app(server, config=Config(raw={"logging": {"agent_log": str(missing)}}))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_answer(pilot)
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LogViewScreen), what="log view")
+        shown = f"logs[/]{SHOWN['clear']}.log"
+        await shows(pilot, f"Agent log {tmp_path}/{shown}", f"No log file at {tmp_path}/{shown}")
+        clean(app)

@@ -408,7 +408,7 @@ class DashboardApp(App[int]):
         self.main.query_one("#pill", Text1).set(pill)
         self._show_status()
         ro = self.main.query_one("#readonly", Text1)
-        ro.set(Text(f"read-only: {self.read_only}", style="yellow") if self.read_only else "")
+        ro.set(literal(f"read-only: {self.read_only}", "yellow") if self.read_only else "")
 
     def _show_status(self) -> None:
         self.main.query_one("#status", Text1).set(self.status_line(self.state.clock()))
@@ -418,7 +418,7 @@ class DashboardApp(App[int]):
         st = self.state
         text = Text()
         if self.display_error:
-            text.append(f"✖ {self.display_error}", style="bold red")
+            text.append(literal(f"✖ {self.display_error}", "bold red"))
             return text
         if self.poller.paused:
             text.append("⏸ paused", style="bold")

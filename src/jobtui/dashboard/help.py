@@ -32,7 +32,7 @@ def keys_table(read_only: str | None) -> Table:
                 text.append("  changes the server", style="yellow")
                 if read_only:
                     text.append(" · disabled (read-only)", style="dim")
-            table.add_row(k.shown, text)
+            table.add_row(literal(k.shown), text)
     table.add_row("ctrl+p", "Command palette: every action above, by name")
     return table
 

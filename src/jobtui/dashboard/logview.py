@@ -68,7 +68,7 @@ class LogViewScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         head = Text("Agent log ", style="bold")
         if self.path is None:
-            self._note(Text(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))
+            self._note(literal(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))
             self.query_one("#log-head", Text1).set(head)
             return
         head.append(literal(str(self.path)))
@@ -106,7 +106,7 @@ class LogViewScreen(ModalScreen[None]):
             return  # closed while the file was read: start no timer
         self._follower = follower
         if problem is not None:
-            self._note(Text(f"{problem} (checked every second); {HOW_TO}.", "yellow"))
+            self._note(literal(f"{problem} (checked every second); {HOW_TO}.", "yellow"))
         else:
             self._note(None if lines else Text("The log is empty so far.", style="dim"))
             self._write(lines)

@@ -251,7 +251,7 @@ class OverviewView(VerticalScroll):
         (the clock's tick draws them when due, even if no poll comes)."""
         widget = self.query_one("#capacity", Text1)
         if self.capacity_problem:
-            widget.set(Text(f"capacity: {self.capacity_problem}", style="red"))
+            widget.set(literal(f"capacity: {self.capacity_problem}", "red"))
             return
         history, stats = state.metrics.value, state.host.value
         last_history, last_stats = self._capacity_inputs
