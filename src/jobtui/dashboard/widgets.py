@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.widgets import Static
 
 from jobtui.literal import escapes, printable
@@ -16,20 +18,23 @@ def literal(text: str | Text | None, style: str = "", *, lines: bool = False) ->
     ``Text`` keeps its styles, each escape styled as the character it stands for."""
     if not isinstance(text, Text):
         return Text(printable(text or "", lines=lines), style=style)
-    found = list(escapes(text.plain, lines=lines))
+    plain = text.plain
+    found = list(escapes(plain, lines=lines))
     if not found:
         return text
-    out = text.blank_copy()
-    last = 0
-    for start, escape in found:
-        out.append_text(text[last:start])
-        shown = Text(escape)
-        for span in text.spans:
-            if span.start <= start < span.end:
-                shown.stylize(span.style)
-        out.append_text(shown)
-        last = start + 1
-    out.append_text(text[last:])
+    at = [offset for offset, _ in found]
+    grown = [0, *accumulate(len(escape) - 1 for _, escape in found)]
+
+    def moved(offset: int) -> int:  # past the escapes before it, each longer than its char
+        return offset + grown[bisect_left(at, offset)]
+
+    pieces, last = [], 0
+    for offset, escape in found:
+        pieces += (plain[last:offset], escape)
+        last = offset + 1
+    pieces.append(plain[last:])
+    out = text.blank_copy("".join(pieces))
+    out.spans = [Span(moved(s.start), moved(s.end), s.style) for s in text.spans]
     return out
 
 
