@@ -151,7 +151,7 @@ def as_text(obs: Any) -> str:
         ours = {f"{r.status.upper()}: {r.text}" for r in problems}
         extra = [a for a in obs.health.health.alerts if a not in ours]
         if extra:
-            lines.append("Server alerts: " + "; ".join(extra))
+            lines.append("Server alerts: " + "; ".join(map(printable, extra)))  # one line each
     lines.append(f"Target: {obs.target} ({obs.url})")
     return "\n".join(lines)
 
