@@ -68,8 +68,12 @@ def toasts(app: Any) -> str:
 
 async def toasted(pilot: Any, text: str) -> str:
     """Wait until a toast on screen contains ``text``; the toasts' text."""
-    return await until(pilot, lambda: text in toasts(pilot.app) and toasts(pilot.app),
-                       what=f"a toast with {text!r}: {toasts(pilot.app)!r}")  # fmt: skip
+
+    def shown() -> str | None:
+        found = toasts(pilot.app)
+        return found if text in found else None
+
+    return await until(pilot, shown, what=f"a toast with {text!r}")
 
 
 async def first_answer(pilot: Any) -> None:
