@@ -346,6 +346,9 @@ class SeedServer:
             def do_POST(self) -> None:
                 self._serve("POST")
 
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
         self.closed = False
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

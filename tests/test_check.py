@@ -13,6 +13,7 @@ import yaml
 
 from jobtui.alerting.observe import ALL_RULES
 from jobtui.cli import main
+from tests.hostile import MARKUP, SHOWN, HostileServer, raw_controls
 from tests.support import Canned, SeedServer, add_job, add_jobs, add_stuck, jobtui_cmd, seed_health
 
 # the host's real CPU/memory must not make these tests flaky
@@ -304,3 +305,12 @@ def test_a_reader_that_leaves_early_changes_nothing(seed_server: SeedServer) -> 
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "Traceback" not in err
+
+
+def test_the_servers_alerts_are_printed_with_control_escaped(capsys: Any) -> None:
+    with HostileServer() as server:
+        code, out = check(capsys, "--url", server.url)
+    assert code == 1  # the server says warning
+    assert f"Server alerts: Queue depth high: {MARKUP}; stuck {SHOWN['clear']}; " in out
+    assert f"{SHOWN['bidi']} {SHOWN['c0c1']}" in out
+    assert not raw_controls(out)

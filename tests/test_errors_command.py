@@ -7,7 +7,8 @@ import subprocess
 from datetime import timedelta
 
 from jobtui.config import load_config
-from tests.support import add_jobs, jobtui_cmd
+from tests.hostile import CJK, MARKUP, REFUSED, SHOWN, HostileServer, raw_controls
+from tests.support import Canned, add_jobs, jobtui_cmd
 
 MIN = timedelta(minutes=1)
 
@@ -94,3 +95,21 @@ def test_config_patterns_come_first_and_can_replace_the_seeds(tmp_path):
     rules = load_config(f, env={}).errors
     assert rules.classify("Out of memory").category == "Capacity"
     assert rules.classify("Database connection failed").category == "Unknown"
+
+
+def test_the_servers_text_is_printed_with_control_escaped():
+    """A category, recommendation and sample carry ESC and OSC sequences: printed escaped,
+    never sent to the terminal; so is a server's error body on stderr."""
+    with HostileServer() as server:
+        r = run("errors", "--url", server.url)
+        assert r.returncode == 0, r.stderr
+        assert "database[/]\\x1b[2J" in r.stdout
+        assert f"check {MARKUP} {SHOWN['clipboard']}" in r.stdout
+        assert f"e.g. {SHOWN['clear']} {SHOWN['bidi']}" in r.stdout
+        assert f"{CJK} (low, 1): 🎉" in r.stdout  # printable text stays itself
+        assert not raw_controls(r.stdout)
+        server.set("GET", "/api/monitoring/errors", Canned(status=500, body={"error": REFUSED}))
+        r = run("errors", "--url", server.url)
+        assert r.returncode == 1
+        assert f"refused {SHOWN['title']}" in r.stderr
+        assert not raw_controls(r.stderr)

@@ -13,6 +13,7 @@ marks, joiners) and writes each control character visibly as its Python escape (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 # C0, DEL and C1 controls; soft hyphen; Arabic letter mark; Mongolian vowel separator; zero-width
@@ -73,3 +74,12 @@ def safe_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=address(url)))
+
+
+def escapes(text: str, *, lines: bool = False) -> Iterator[tuple[int, str]]:
+    """The offset and escape of each control character in ``text``, in order (for text that
+    carries styles by offset: the dashboard's :func:`~jobtui.dashboard.widgets.literal`)."""
+    if text.isprintable():
+        return
+    for match in (_LINES if lines else _ONE_LINE).finditer(text):
+        yield match.start(), _escaped(match)

@@ -198,3 +198,16 @@ async def test_bad_answers_to_other_feeds_are_one_line_too(seed_server):
         text = await shows(pilot, "invalid or truncated JSON", "Timespan")
         assert "Traceback" not in screen(app)
         del text
+
+
+def test_the_app_does_not_shadow_textuals_own_methods():
+    """Textual calls App._flush(stderr=True) while it prints a crash: a method of ours by that
+    name hid every traceback behind a TypeError."""
+    import inspect
+
+    from textual.app import App
+
+    ours = {n for n, v in vars(DashboardApp).items() if inspect.isfunction(v)}
+    shadowed = {n for n in ours & set(dir(App)) if n.startswith("_") and not n.startswith("__")}
+    allowed = {"_print_error_renderables", "_on_tab_pane_focused"}  # overridden on purpose
+    assert shadowed <= allowed, shadowed

@@ -1,7 +1,8 @@
 """``jobtui backup | backups | restore NAME | prune | recover``: the agent's repair kit.
 
 Each prints one line (``backups`` a table) and exits 0 on success, 1 when the server
-refused or failed, 2 on bad arguments or config.
+refused or failed, 2 on bad arguments or config. Names and messages are the server's:
+printed with their control characters escaped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import human_bytes, run_with_client
+from jobtui.literal import printable
 
 
 def configure_backup(p: argparse.ArgumentParser) -> None:
@@ -46,7 +48,7 @@ def _backup(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     async def act(client, config) -> int:  # type: ignore[no-untyped-def]
         r = await client.create_backup()
         took = f" in {r.seconds:.1f} s" if r.seconds is not None else ""
-        print(f"Backup {r.name}: {r.jobs:,} jobs, {human_bytes(r.size)}{took}")
+        print(printable(f"Backup {r.name}: {r.jobs:,} jobs, {human_bytes(r.size)}{took}"))
         return 0
 
     return act
@@ -57,15 +59,19 @@ def _backups(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         listing = await client.backups()
         where = f" in {listing.directory}" if listing.directory else ""
         if not listing.backups:
-            print(f"No backups{where}")
+            print(printable(f"No backups{where}"))
             return 0
-        width = max(len(b.name) for b in listing.backups)
+        width = max(len(printable(b.name)) for b in listing.backups)
         print(f"{'NAME':<{width}}  {'CREATED (UTC)':<19}  {'SIZE':>9}  {'JOBS':>9}  CHECKSUM")
         for b in listing.backups:
             jobs = f"{b.jobs:,}" if b.jobs is not None else "?"
             check = "ok" if b.verified else f"FAILED: {b.problem or 'unknown'}"
             created = b.created_at.strftime("%Y-%m-%d %H:%M:%S")
-            print(f"{b.name:<{width}}  {created}  {human_bytes(b.size):>9}  {jobs:>9}  {check}")
+            name = printable(b.name)
+            print(
+                f"{name:<{width}}  {created}  {human_bytes(b.size):>9}  {jobs:>9}  "
+                + printable(check)
+            )
         return 0 if all(b.verified for b in listing.backups) else 1
 
     return act
@@ -76,12 +82,13 @@ def _restore(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         r = await client.restore_backup(args.name, dry_run=args.dry_run)
         if r.dry_run:
             print(
-                f"Dry run: restoring {r.name} would insert {r.inserted:,} and update "
+                f"Dry run: restoring {printable(r.name)} would insert {r.inserted:,} and update "
                 f"{r.updated:,} of {r.jobs:,} jobs; nothing was written"
             )
         else:
             print(
-                f"Restored {r.name}: {r.inserted:,} inserted, {r.updated:,} updated ({r.jobs:,} jobs)"
+                f"Restored {printable(r.name)}: {r.inserted:,} inserted, {r.updated:,} updated "
+                f"({r.jobs:,} jobs)"
             )
         return 0
 
@@ -115,8 +122,10 @@ def _recover(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         failed = [s for s in result.steps if not s.ok]
         summary = "; ".join(f"{s.step}: {s.detail}" for s in result.steps if s.detail)
         print(
-            f"{result.message or ('System recovery done' if result.success else 'System recovery failed')}"
-            + (f" ({summary})" if summary else "")
+            printable(
+                f"{result.message or ('System recovery done' if result.success else 'System recovery failed')}"
+                + (f" ({summary})" if summary else "")
+            )
         )
         return 0 if result.success and not failed else 1
 

@@ -11,6 +11,7 @@ import sys
 from typing import Any, NoReturn
 
 from jobtui.cli import add_target_options
+from jobtui.literal import printable
 
 EXIT = {"healthy": 0, "warning": 1, "critical": 2}
 STATE = {"healthy": "OK", "warning": "WARNING", "critical": "CRITICAL"}
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 
         _emit(json.dumps(as_json(obs), indent=2))
     else:
-        _emit(as_text(obs))
+        _emit(printable(as_text(obs), lines=True))  # the server's message and alerts
     return EXIT[obs.status]
 
 
@@ -151,7 +152,7 @@ def as_text(obs: Any) -> str:
         ours = {f"{r.status.upper()}: {r.text}" for r in problems}
         extra = [a for a in obs.health.health.alerts if a not in ours]
         if extra:
-            lines.append("Server alerts: " + "; ".join(extra))
+            lines.append("Server alerts: " + "; ".join(map(printable, extra)))  # one line each
     lines.append(f"Target: {obs.target} ({obs.url})")
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ def run_with_client(
     from jobtui.client import Client
     from jobtui.config import ConfigError, load_config, resolve_target
     from jobtui.errors import ClientError, InvalidURL
+    from jobtui.literal import printable
 
     prog = f"jobtui {args.command}"
     try:
@@ -35,7 +36,7 @@ def run_with_client(
         target = resolve_target(config, url=args.url, target=args.target)
         client = Client(target.url, target.token, timeout=timeout)
     except (ConfigError, InvalidURL, UsageError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {printable(str(exc))}", file=sys.stderr)
         return 2
 
     async def go() -> int:
@@ -45,10 +46,10 @@ def run_with_client(
     try:
         return asyncio.run(go())
     except UsageError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except ClientError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+    except ClientError as exc:  # it may carry the server's own error text
+        print(f"{prog}: {printable(str(exc))}", file=sys.stderr)
         return 1
 
 

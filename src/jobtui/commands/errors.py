@@ -12,6 +12,7 @@ from datetime import datetime
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
+from jobtui.literal import printable
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -46,14 +47,21 @@ def _when(dt: datetime | None) -> str:
 
 
 def render(report) -> str:  # type: ignore[no-untyped-def]
-    """The categories as a table, then each one's recommendation and a sample message."""
+    """The categories as a table, then each one's recommendation and a sample message (the
+    server's text, control characters escaped)."""
     head = f"{report.total:,} failed job{'s' * (report.total != 1)} in the last {report.hours} h"
     if report.analysed < report.total:
         head += f" (the newest {report.analysed:,} categorised)"
     if not report.categories:
         return head + "\n"
     rows = [
-        (c.priority.upper(), c.category, f"{c.count:,}", _when(c.first_seen), _when(c.last_seen))
+        (
+            c.priority.upper(),
+            printable(c.category),
+            f"{c.count:,}",
+            _when(c.first_seen),
+            _when(c.last_seen),
+        )
         for c in report.categories
     ]
     titles = ("PRIORITY", "CATEGORY", "COUNT", "FIRST (UTC)", "LAST (UTC)")
@@ -67,8 +75,8 @@ def render(report) -> str:  # type: ignore[no-untyped-def]
 
     out = [head, "", line(titles)] + [line(r) for r in rows] + [""]
     for c in report.categories:
-        out.append(f"{c.category} ({c.priority}, {c.count:,}): {c.recommendation}")
+        out.append(printable(f"{c.category} ({c.priority}, {c.count:,}): {c.recommendation}"))
         if c.sample:
             sample = c.sample if len(c.sample) <= 160 else c.sample[:157] + "..."
-            out.append(f"  e.g. {sample}")
+            out.append(f"  e.g. {printable(sample)}")
     return "\n".join(out) + "\n"

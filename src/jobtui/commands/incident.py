@@ -7,6 +7,7 @@ import argparse
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
+from jobtui.literal import printable
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -69,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
             )
         except OSError as exc:
             raise UsageError(f"cannot write the report: {exc.strerror or exc}") from None
-        print(written.assessment.title)
-        for s in written.steps:
-            print(f"  {'ok    ' if s.ok else 'FAILED'} {s.name}: {s.detail}")
-        print(written.path)
+        print(printable(written.assessment.title))
+        for s in written.steps:  # a step's detail may be a server's or a notifier's answer
+            print(printable(f"  {'ok    ' if s.ok else 'FAILED'} {s.name}: {s.detail}"))
+        print(printable(str(written.path)))
         return 1 if written.failed else 0
 
     return run_with_client(args, act)

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from jobtui.contract import utcnow
+    from jobtui.literal import printable
     from jobtui.logs.analyze import analyze
 
     path = Path(args.file)
@@ -52,5 +53,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
     else:
-        sys.stdout.write(report.text(utcnow().strftime("%Y-%m-%d %H:%M:%S UTC")))
+        text = report.text(utcnow().strftime("%Y-%m-%d %H:%M:%S UTC"))
+        sys.stdout.write(printable(text, lines=True))  # the log's own lines are quoted in it
     return 0

@@ -41,12 +41,13 @@ from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
 from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.toasts import ToastingApp
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Text1, literal
 from jobtui.errors import NotProvided, Unauthorized, describe
 from jobtui.literal import printable
 
 if TYPE_CHECKING:
     from textual.driver import Driver
+    from textual.notifications import SeverityLevel
 
     from jobtui.client import Client
     from jobtui.contract import ErrorCategory, Job
@@ -267,7 +268,7 @@ class DashboardApp(ToastingApp[int]):
     def _polled(self) -> None:
         if not self._flush_pending:  # answers that arrive together are painted together
             self._flush_pending = True
-            self.set_timer(COALESCE, self._flush)
+            self.set_timer(COALESCE, self._paint_answers)
 
     def _take_answers(self) -> None:
         """The one way answers enter the state: the newest of each feed, from the poller."""
@@ -286,7 +287,7 @@ class DashboardApp(ToastingApp[int]):
         if u.feed != "host":
             self._chrome_dirty = True
 
-    def _flush(self) -> None:
+    def _paint_answers(self) -> None:
         self._flush_pending = False
         if self.leaving:
             return
@@ -384,13 +385,13 @@ class DashboardApp(ToastingApp[int]):
 
     def _show_chrome(self) -> None:
         where = Text()
-        where.append(f"  {shown_name(self.target)} ", style="bold")
-        where.append(self.target.shown_url, style="dim")
+        where.append(literal(f"  {shown_name(self.target)} ", "bold"))
+        where.append(literal(self.target.shown_url, "dim"))
         self.main.query_one("#where", Text1).set(where)
         self._show_pill()
         self._show_status()
         ro = self.main.query_one("#readonly", Text1)
-        ro.set(Text(f"read-only: {self.read_only}", style="yellow") if self.read_only else "")
+        ro.set(literal(f"read-only: {self.read_only}", "yellow") if self.read_only else "")
 
     def _show_pill(self) -> None:
         """The badge and the terminal title: the word of the top line, in its colour."""
@@ -429,7 +430,7 @@ class DashboardApp(ToastingApp[int]):
         st = self.state
         text = Text()
         if self.display_error:
-            text.append(f"✖ {self.display_error}", style="bold red")
+            text.append(literal(f"✖ {self.display_error}", "bold red"))
             return text
         if self.poller.paused:
             text.append("⏸ paused", style="bold")
@@ -444,7 +445,7 @@ class DashboardApp(ToastingApp[int]):
                 text.append("✖ ", style="bold red")
                 if name != "health":
                     text.append(f"{name}: ", style="red")
-                text.append(feed.error, style="red")
+                text.append(literal(feed.error, "red"))
                 if feed.value is not None:
                     text.append(
                         f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow"
@@ -510,6 +511,26 @@ class DashboardApp(ToastingApp[int]):
         self._render_tab("jobs")
 
     # ------------------------------------------------------------------ simple actions
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast: its message is literal text unless ``markup`` is asked for (Textual's
+        default is markup, but a job's id, a server's error or a backup's name must never be
+        parsed as markup), and control characters are escaped in the message and the title."""
+        super().notify(
+            printable(message, lines=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def action_refresh_now(self) -> None:
         self.poller.kick()
@@ -586,7 +607,9 @@ class DashboardApp(ToastingApp[int]):
         h = self.state.health.value
         count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
         body = Text()
-        body.append(f"Reset {count} stuck job(s) on {self.target.name} to pending?\n\n")
+        body.append(f"Reset {count} stuck job(s) on ")
+        body.append(literal(self.target.name))
+        body.append(" to pending?\n\n")
         body.append(
             "Stuck: processing, with no update for a while (the server decides how long). "
             "Jobs past their last attempt are marked failed instead.",
@@ -774,10 +797,12 @@ class DashboardApp(ToastingApp[int]):
             return
         verb = {"retry": "Retry", "cancel": "Cancel"}[what]
         body = Text()
-        body.append(f"{verb} job {job.id}?\n\n")
+        body.append(f"{verb} job ")
+        body.append(literal(job.id))
+        body.append("?\n\n")
+        body.append(literal(job.type, "dim"))
         body.append(
-            f"{job.type} · {job.status} · attempt {job.attempts} of {job.max_attempts}\n",
-            style="dim",
+            f" · {job.status} · attempt {job.attempts} of {job.max_attempts}\n", style="dim"
         )
         body.append(
             "It goes back to pending, to run again."

@@ -25,7 +25,7 @@ from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
-from jobtui.dashboard.widgets import Table, Text1
+from jobtui.dashboard.widgets import Table, Text1, literal
 from jobtui.errors import NotProvided, describe
 
 if TYPE_CHECKING:
@@ -68,12 +68,15 @@ def parse_days(text: str) -> float | None:
 
 def backup_question(target: str, backups: tuple[BackupInfo, ...], now: datetime) -> ConfirmScreen:
     """The question before a backup (``b`` here and on the dashboard), with the latest one."""
-    body = Text(f"Back up the jobs table on {target}?\n\n")
+    body = literal(f"Back up the jobs table on {target}?")
+    body.append("\n\n")
     if backups:
         last = backups[0]
         body.append(
-            f"Latest backup: {last.name}, {ago(last.created_at, now)}, {size(last.size)}",
-            style="dim",
+            literal(
+                f"Latest backup: {last.name}, {ago(last.created_at, now)}, {size(last.size)}",
+                "dim",
+            )
         )
     else:
         body.append("There is no backup yet.", style="dim")
@@ -124,7 +127,7 @@ class BackupsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="backups") as box:
-            box.border_title = f"Backups on {self.target}"
+            box.border_title = literal(f"Backups on {self.target}")
             yield Text1(id="backups-head")
             yield Text1(id="backups-note")
             table = BackupsTable(id="backups-table", cursor_type="row", zebra_stripes=True)
@@ -189,9 +192,9 @@ class BackupsScreen(ModalScreen[None]):
         table.display = True
         head.set(self._head(now))
         if self.listing is not None and self.listing.directory:
-            self.query_one("#backups", Vertical).border_subtitle = self.listing.directory
+            self.query_one("#backups", Vertical).border_subtitle = literal(self.listing.directory)
         if self.problem is not None:
-            note.set(Text(f"✖ {self.problem}", style="red"))
+            note.set(literal(f"✖ {self.problem}", "red"))
         elif self.listing is not None and not self.listing.backups:
             note.set(Text("There is no backup yet: press b to take one.", style="dim"))
         note.display = self.problem is not None or (
@@ -227,7 +230,7 @@ class BackupsScreen(ModalScreen[None]):
         table.clear()
         for b in backups:
             table.add_row(
-                b.name,
+                literal(b.name),
                 local(b.created_at, "%m-%d %H:%M"),  # the age column gives the year away
                 span((now - b.created_at).total_seconds()),
                 Text(size(b.size), justify="right"),
@@ -249,12 +252,12 @@ class BackupsScreen(ModalScreen[None]):
             widget.set("")
             return
         if b.verified is False:
-            text = Text(f"✗ {b.name} does not verify", style="bold red")
+            text = literal(f"✗ {b.name} does not verify", "bold red")
             if b.problem:  # the server's reason, without the name said again
-                text.append(f": {b.problem.removeprefix(f'{b.name}: ')}", style="red")
+                text.append(literal(f": {b.problem.removeprefix(f'{b.name}: ')}", "red"))
             text.append(" — a restore would be refused", style="dim")
         else:
-            text = Text(f"{b.name}", style="bold")
+            text = literal(b.name, "bold")
             text.append(f" · created {local(b.created_at)}", style="dim")
             text.append(" · enter: dry run, then restore", style="dim")
         widget.set(text)
@@ -372,7 +375,8 @@ class RestoreScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-wide") as box:
             box.border_title = "Restore a backup"
-            body = Text(f"Restore {self.backup} into the jobs table on {self._target}?\n\n")
+            body = literal(f"Restore {self.backup} into the jobs table on {self._target}?")
+            body.append("\n\n")
             body.append(
                 "Jobs in the backup replace the rows with the same id; other jobs stay.",
                 style="dim",
@@ -397,7 +401,7 @@ class RestoreScreen(Dialog[bool]):
             r = await self._dry_run()
         except Exception as exc:
             text = Text("✖ The dry run failed: ", style="bold red")
-            text.append(describe(exc), style="red")
+            text.append(literal(describe(exc), "red"))
             text.append("\nNothing can be restored from it.", style="dim")
             widget.update(text)
             return
@@ -462,7 +466,8 @@ class PruneScreen(Dialog[float | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:
             box.border_title = "Prune backups"
-            body = Text(f"Delete the backups on {self._target} older than how many days?\n\n")
+            body = literal(f"Delete the backups on {self._target} older than how many days?")
+            body.append("\n\n")
             body.append("The newest backup is always kept.", style="dim")
             yield Static(body, id="dialog-body")
             yield Input(f"{KEEP_DAYS:g}", id="prune-days", restrict=r"[0-9.]*", max_length=7)

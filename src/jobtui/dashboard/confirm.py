@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from jobtui.dashboard.widgets import literal
+
 T = TypeVar("T")
 
 
@@ -26,7 +28,8 @@ class Dialog(ModalScreen[T]):
 
 
 class ConfirmScreen(Dialog[bool]):
-    """Answers True for y / the yes button, False for n, Esc or the no button."""
+    """Answers True for y / the yes button, False for n, Esc or the no button. The title and
+    the body are shown as :func:`literal` text (they may name a job or a backup)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
@@ -42,8 +45,8 @@ class ConfirmScreen(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:
-            box.border_title = self._title
-            yield Static(self._body, id="dialog-body")
+            box.border_title = literal(self._title)
+            yield Static(literal(self._body, lines=True), id="dialog-body")
             with Horizontal(id="dialog-buttons"):
                 yield Button(
                     f"{self._yes} (y)", id="yes", variant="error" if self._danger else "primary"

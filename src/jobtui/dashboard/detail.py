@@ -15,7 +15,7 @@ from jobtui.contract import Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ago, local, span
 from jobtui.dashboard.jobs import JOB_STYLE, duration
-from jobtui.dashboard.widgets import ScrollBox
+from jobtui.dashboard.widgets import ScrollBox, literal
 
 
 class JobDetailScreen(ModalScreen[None]):
@@ -38,7 +38,7 @@ class JobDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with ScrollBox(id="detail") as box:
-            box.border_title = f"Job {self.job.id}"
+            box.border_title = literal(f"Job {self.job.id}")
             yield Static(id="detail-body")
         yield Footer()
 
@@ -57,8 +57,8 @@ class JobDetailScreen(ModalScreen[None]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", justify="right")
         grid.add_column()
-        grid.add_row("ID", j.id)
-        grid.add_row("Type", j.type)
+        grid.add_row("ID", literal(j.id))
+        grid.add_row("Type", literal(j.type))
         grid.add_row("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}"))
         grid.add_row("Progress", f"{j.progress}%")
         grid.add_row("Attempts", f"{j.attempts} of {j.max_attempts}")
@@ -74,10 +74,10 @@ class JobDetailScreen(ModalScreen[None]):
             grid.add_row("Ran for", ran)
         if j.started_at is not None:
             grid.add_row("Waited", span((j.started_at - j.created_at).total_seconds()))
-        grid.add_row("Message", j.message or "—")
-        grid.add_row("Error", Text(j.error, style="red") if j.error else "—")
+        grid.add_row("Message", literal(j.message, lines=True) if j.message else "—")
+        grid.add_row("Error", literal(j.error, "red", lines=True) if j.error else "—")
         if self._problem:
-            grid.add_row("", Text(self._problem, style="yellow"))
+            grid.add_row("", literal(self._problem, "yellow"))
         self.query_one("#detail-body", Static).update(grid)
 
     def action_retry(self) -> None:

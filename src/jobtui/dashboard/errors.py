@@ -16,7 +16,7 @@ from jobtui.contract import ErrorCategory, ErrorsReport, Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ago, excerpt, short_id, span
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Table, Text1
+from jobtui.dashboard.widgets import Table, Text1, literal
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 CATEGORY_COLUMNS = (
@@ -138,7 +138,7 @@ class ErrorsView(Vertical):
         if report is None:
             text.append("Failed jobs: ", style="bold")
             text.append(
-                feed.error or "waiting for the server…", style="red" if feed.error else "dim"
+                literal(feed.error or "waiting for the server…", "red" if feed.error else "dim")
             )
         else:
             text.append(f"Failed jobs in the last {report.hours} h: ", style="bold")
@@ -166,10 +166,10 @@ class ErrorsView(Vertical):
         for c in report.categories:
             table.add_row(
                 Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
-                c.category,
+                literal(c.category),
                 f"{c.count:,}",
                 ago(c.last_seen, now) if c.last_seen else "",
-                excerpt(c.recommendation, 120),
+                literal(excerpt(c.recommendation, 120)),
                 key=c.category,
             )
         if current in self._categories:
@@ -188,13 +188,14 @@ class ErrorsView(Vertical):
         if category.category != self._current:
             return
         head = Text()
-        head.append(f"{category.category}", style="bold")
+        head.append(literal(category.category, "bold"))
         head.append(f" · {category.count:,} failed", style="dim")
         if category.sample:
             head.append("\nsample: ", style="dim")
-            head.append(excerpt(category.sample, 300), style="red")
+            head.append(literal(excerpt(category.sample, 300), "red"))
         if problem:
-            head.append(f"\n{problem}", style="yellow")
+            head.append("\n")
+            head.append(literal(problem, "yellow"))
         elif not category.job_ids:
             head.append("\nthis server does not list the jobs of a category", style="dim")
         self.query_one("#category-head", Text1).set(head)
@@ -204,10 +205,10 @@ class ErrorsView(Vertical):
         for j in jobs:
             failed = j.completed_at or j.updated_at
             table.add_row(
-                short_id(j.id),
-                excerpt(j.type, 18),
+                literal(short_id(j.id)),
+                literal(excerpt(j.type, 18)),
                 f"{j.attempts}/{j.max_attempts}",
                 ago(failed, now),
-                Text(excerpt(j.error, 200), style="red"),
+                literal(excerpt(j.error, 200), "red"),
                 key=j.id,
             )

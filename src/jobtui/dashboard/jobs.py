@@ -18,7 +18,7 @@ from jobtui.dashboard import keys
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Table, Text1
+from jobtui.dashboard.widgets import Table, Text1, literal
 
 STATUS_CYCLE: tuple[str | None, ...] = (
     None,
@@ -210,7 +210,7 @@ class JobsView(Vertical):
             self._next = result.page.next_cursor
         self.query_one("#jobs-head", Text1).set(self._head(feed.stale, feed.age(now), result))
         if feed.error and not feed.stale and result is None:
-            note.set(Text(feed.error, style="red"))
+            note.set(literal(feed.error, "red"))
             note.display = True
         elif result is not None and not result.page.jobs:
             note.set(Text("No jobs match.", style="dim"))
@@ -229,7 +229,7 @@ class JobsView(Vertical):
         text.append("  (s next, f failed, a all)", style="dim")
         if q.q:
             text.append("   Search ", style="dim")
-            text.append(f"“{q.q}”", style="bold")
+            text.append(literal(f"“{q.q}”", "bold"))
         text.append("   / search", style="dim")
         if result is not None:
             n = len(result.page.jobs)
@@ -258,14 +258,14 @@ class JobsView(Vertical):
     @staticmethod
     def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
         return (
-            short_id(j.id),
-            excerpt(j.type, 18),
+            literal(short_id(j.id)),
+            literal(excerpt(j.type, 18)),
             Text(j.status, style=JOB_STYLE.get(j.status, "")),
             f"{j.progress}%",
             f"{j.attempts}/{j.max_attempts}",
             span((now - j.created_at).total_seconds()),
             duration(j, now),
-            Text(excerpt(j.error, 200), style="red") if j.error else "",
+            literal(excerpt(j.error, 200), "red") if j.error else "",
         )
 
 

@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, RichLog
 
 from jobtui.dashboard import keys
-from jobtui.dashboard.widgets import LogLines, Text1
+from jobtui.dashboard.widgets import LogLines, Text1, literal
 from jobtui.logs.view import Follower, StyledLine, styled, tail
 
 LOG_LINES = 2000  # kept in the view; older ones scroll away
@@ -70,10 +70,10 @@ class LogViewScreen(ModalScreen[None]):
         self.query_one("#log", LogLines).focus()  # the arrows and list keys scroll it at once
         head = Text("Agent log ", style="bold")
         if self.path is None:
-            self._note(Text(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))
+            self._note(literal(f"No agent log configured: {self._problem or HOW_TO}.", "yellow"))
             self.query_one("#log-head", Text1).set(head)
             return
-        head.append(str(self.path))
+        head.append(literal(str(self.path)))
         head.append(
             f" · following, checked every {POLL_SECONDS:g} s · last {LOG_LINES:,} lines kept",
             style="dim",
@@ -108,7 +108,7 @@ class LogViewScreen(ModalScreen[None]):
             return  # closed while the file was read: start no timer
         self._follower = follower
         if problem is not None:
-            self._note(Text(f"{problem} (checked every second); {HOW_TO}.", "yellow"))
+            self._note(literal(f"{problem} (checked every second); {HOW_TO}.", "yellow"))
         else:
             self._note(None if lines else Text("The log is empty so far.", style="dim"))
             self._write(lines)

@@ -222,7 +222,7 @@ class OverviewView(VerticalScroll):
         if s is None:
             widget.set(Text("—", style="dim"))
             return
-        widget.border_title = f"This host: {s.hostname}"
+        widget.border_title = literal(f"This host: {s.hostname}")
         text = Text()
         text.append(f"{'CPU':<8}", style="dim")
         if s.cpu_percent is None:
@@ -253,7 +253,7 @@ class OverviewView(VerticalScroll):
         (the clock's tick draws them when due, even if no poll comes)."""
         widget = self.query_one("#capacity", Text1)
         if self.capacity_problem:
-            widget.set(Text(f"capacity: {self.capacity_problem}", style="red"))
+            widget.set(literal(f"capacity: {self.capacity_problem}", "red"))
             return
         history, stats = state.metrics.value, state.host.value
         last_history, last_stats = self._capacity_inputs
@@ -281,7 +281,7 @@ class OverviewView(VerticalScroll):
             return  # the same verdict on newer host figures: a frame of six lines saved
         self.recommendation, self._capacity_drawn, self._capacity_now = rec, now, False
         widget.set(capacity_text(rec))
-        widget.border_subtitle = capacity_source(rec)
+        widget.border_subtitle = literal(capacity_source(rec))
 
 
 def verdict(rec: Recommendation) -> tuple[str, bool, bool]:
@@ -332,7 +332,7 @@ def listing(items: Sequence[str], bullet: str, colour: str) -> Text:
     for i, item in enumerate(shown):
         text.append("\n" if i else "")
         text.append(bullet, style=colour)
-        text.append(item)
+        text.append(literal(item))
     return text
 
 
@@ -343,7 +343,7 @@ def banner_head(top: Standing, target: Target) -> Text:
     if top.current and top.message is not None:
         text.append_text(literal(top.message, "bold"))
     elif top.word == "CONNECTING":
-        text.append(f"waiting for the first answer from {target.shown_url}")
+        text.append_text(literal(f"waiting for the first answer from {target.shown_url}"))
     elif top.word == "PAUSED":
         text.append("polling is paused — press p to resume")
     else:

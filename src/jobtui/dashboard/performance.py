@@ -14,7 +14,7 @@ from jobtui.contract import MetricsHistory
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ms, span
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Card, Text1
+from jobtui.dashboard.widgets import Card, Text1, literal
 
 TIMESPANS: dict[int, str] = {6: "6 hours", 24: "24 hours", 168: "7 days"}
 
@@ -87,14 +87,14 @@ class PerformanceView(Vertical):
             head.append(f" {label} ", style=style)
             head.append(f" {key}", style="dim")
         if history is not None:
-            head.append(f"   {history.count} samples over {history.timespan}", style="dim")
+            head.append(literal(f"   {history.count} samples over {history.timespan}", "dim"))
         age = feed.age(now)
         if feed.not_provided:
-            head.append(f"   {feed.error}", style="yellow")
+            head.append(literal(f"   {feed.error}", "yellow"))
         elif feed.stale:
             head.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
         elif feed.error and history is None:
-            head.append(f"   {feed.error}", style="red")
+            head.append(literal(f"   {feed.error}", "red"))
         self.query_one("#perf-head", Text1).set(head)
         self.set_class(feed.stale, "-stale")
         self._summary(history)

@@ -15,7 +15,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from jobtui.config import Target
-from jobtui.dashboard.widgets import Choices
+from jobtui.dashboard.widgets import Choices, literal
 
 
 class TargetScreen(ModalScreen[Target | None]):
@@ -33,8 +33,8 @@ class TargetScreen(ModalScreen[Target | None]):
             options = []
             for i, t in enumerate(self._targets):
                 label = Text()
-                label.append(f"{t.name:<16}", style="bold")
-                label.append(t.url, style="dim")
+                label.append(literal(f"{t.name:<16}", "bold"))
+                label.append(literal(t.url, "dim"))
                 if t.name == self._current.name and t.url == self._current.url:
                     label.append("  (current)", style="green")
                 options.append(Option(label, id=str(i)))

@@ -3,33 +3,59 @@ and the lists that take the registry's list keys (j/k, g/G)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
 from jobtui.dashboard import keys
-from jobtui.literal import printable
+from jobtui.literal import escapes, printable
 
 
-def literal(text: str | None, style: str = "", *, lines: bool = False) -> Text:
+def literal(text: str | Text | None, style: str = "", *, lines: bool = False) -> Text:
     """Text from a server, a job, a log or a config, as Rich text shown exactly as it is:
-    never parsed as markup, control characters escaped (see :mod:`jobtui.literal`)."""
-    return Text(printable(text or "", lines=lines), style=style)
+    never parsed as markup, control characters escaped (see :mod:`jobtui.literal`). A Rich
+    ``Text`` keeps its styles, each escape styled as the character it stands for."""
+    if not isinstance(text, Text):
+        return Text(printable(text or "", lines=lines), style=style)
+    plain = text.plain
+    found = list(escapes(plain, lines=lines))
+    if not found:
+        return text
+    at = [offset for offset, _ in found]
+    grown = [0, *accumulate(len(escape) - 1 for _, escape in found)]
+
+    def moved(offset: int) -> int:  # past the escapes before it, each longer than its char
+        return offset + grown[bisect_left(at, offset)]
+
+    pieces, last = [], 0
+    for offset, escape in found:
+        pieces += (plain[last:offset], escape)
+        last = offset + 1
+    pieces.append(plain[last:])
+    out = text.blank_copy("".join(pieces))
+    out.spans = [Span(moved(s.start), moved(s.end), s.style) for s in text.spans]
+    return out
 
 
 class Text1(Static):
-    """A Static that ignores updates to what it already shows (no repaint, no layout)."""
+    """A Static that ignores updates to what it already shows (no repaint, no layout). What
+    it is given is shown as :func:`literal` text: a ``str`` is never parsed as markup, and a
+    control character that reached a ``Text`` is escaped."""
 
     DEFAULT_CSS = "Text1 { width: 1fr; }"
 
     def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+        content = literal(content, lines=True)
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
         self._shown: str | Text | None = content
 
     def set(self, content: str | Text) -> None:
+        content = literal(content, lines=True)
         if content == self._shown:
             return
         old, self._shown = self._shown, content

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobtui.literal import printable
 from jobtui.logs.patterns import LEVEL_COLOURS, Kind, matches, read_line
 
 PATTERN_STYLES: dict[Kind, str] = {
@@ -22,8 +23,9 @@ PATTERN_STYLES: dict[Kind, str] = {
 
 @dataclass(frozen=True, slots=True)
 class StyledLine:
-    """One line to show: ``text`` (a JSON line rendered as text), the style of the whole
-    line from its level, and (start, end, style) spans of the seed's patterns."""
+    """One line to show: ``text`` (a JSON line rendered as text, control characters
+    escaped), the style of the whole line from its level, and (start, end, style) spans of
+    the seed's patterns in it."""
 
     text: str
     level: str | None
@@ -33,9 +35,10 @@ class StyledLine:
 
 def styled(raw: str) -> StyledLine:
     line = read_line(raw)
-    spans = tuple((s, e, PATTERN_STYLES[k]) for s, e, k in matches(line.text))
+    text = printable(line.text)
+    spans = tuple((s, e, PATTERN_STYLES[k]) for s, e, k in matches(text))
     style = LEVEL_COLOURS.get(line.level or "", "")
-    return StyledLine(line.text, line.level, style, spans)
+    return StyledLine(text, line.level, style, spans)
 
 
 def tail(path: Path, lines: int = 500, max_bytes: int = 1024 * 1024) -> list[str]:
