@@ -26,9 +26,11 @@ from jobtui.agent.health import (
     compute,
     unavailable_health,
 )
-from jobtui.agent.store import JobStore, StoreUnavailable
+from jobtui.agent.store import TRANSITIONS, Candidate, JobStore, StoreUnavailable
 from jobtui.config import Config
 from jobtui.contract import (
+    BulkRequest,
+    BulkResult,
     ErrorCategory,
     ErrorsReport,
     Health,
@@ -40,13 +42,19 @@ from jobtui.contract import (
     RestoreResult,
     utcnow,
 )
-from jobtui.rules import PRIORITY_RANK
+from jobtui.rules import PRIORITY_RANK, UNKNOWN
 
 log = logging.getLogger("jobtui.agent")
 T = TypeVar("T")
 
 ERRORS_ANALYSED = 5000  # the newest failures categorised per request: a bounded window
 JOB_IDS_PER_CATEGORY = 20
+BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
+BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
+
+
+class Unprocessable(Exception):
+    """A well-formed request that cannot be done as asked (422)."""
 
 
 class Agent:
@@ -230,6 +238,64 @@ class Agent:
         )
 
     # ------------------------------------------------------------------ repairs
+
+    async def bulk(self, req: BulkRequest) -> BulkResult:
+        """Retry or cancel every job matching ``req``, oldest first; a dry run only counts.
+
+        The jobs are matched first, then written in one transaction in which each row is
+        written only if its status is still the one it was matched with: a job that changed
+        meanwhile (a worker took it, someone else retried it) is skipped and counted.
+        """
+        t = TRANSITIONS[req.action]
+        if req.status is not None and req.status not in t.allowed:
+            raise Unprocessable(
+                f"{req.action} changes only {t.allowed_words} jobs, not {req.status} ones"
+            )
+        if req.queue is not None:
+            raise Unprocessable("queue: this source has no queues")
+        rules = self.config.errors
+        if req.category is not None:
+            known = [*dict.fromkeys(p.category for p in rules.patterns), UNKNOWN.category]
+            if req.category not in known:
+                raise Unprocessable(
+                    f"unknown category {req.category!r}: expected one of {', '.join(known)}"
+                )
+        hours = req.hours if req.hours is not None or req.category is None else BULK_HOURS
+        since = utcnow() - timedelta(hours=hours) if hours is not None else None
+        found = await self.run(
+            lambda: self.store.bulk_candidates(
+                req.action,
+                status=req.status,
+                type=req.type,
+                q=req.q,
+                since=since,
+                limit=None if req.category is not None else req.limit,
+            )
+        )
+        matched: list[Candidate] = found
+        if req.category is not None:
+            seen: dict[str | None, str] = {}  # each distinct message is classified once
+
+            def category(error: str | None) -> str:
+                if error not in seen:
+                    seen[error] = rules.classify(error).category
+                return seen[error]
+
+            matched = [c for c in found if category(c.error) == req.category][: req.limit]
+        sample = await self.run(self.store.jobs_by_ids, [c.id for c in matched[:BULK_SAMPLE]])
+        if req.dry_run or not matched:
+            return BulkResult(len(matched), 0, 0, tuple(sample))
+        log.debug("Bulk %s: %d jobs matched, writing", req.action, len(matched))
+        changed = await self.run(self.store.bulk_apply, req.action, matched, utcnow())
+        skipped = len(matched) - changed
+        log.info(
+            "Bulk %s by operator: %d matched, %d changed, %d skipped (changed meanwhile)",
+            req.action,
+            len(matched),
+            changed,
+            skipped,
+        )
+        return BulkResult(len(matched), changed, skipped, tuple(sample))
 
     async def recover_stuck(self) -> RecoverStuckResult:
         reset, failed = await self.run(self.store.recover_stuck, utcnow(), self.cfg.stuck_after)
