@@ -181,3 +181,18 @@ def test_openapi_describes_bulk(agent):
         "action", "status", "type", "q", "queue", "category", "hours", "limit", "dryRun",
     }  # fmt: skip
     assert set(schemas["BulkResult"]["required"]) == {"matched", "changed", "skipped"}
+
+
+def test_category_counts_are_exact_past_the_newest_5000(agent):
+    """The Errors tab's counts are those a bulk action acts on: the whole window, not the
+    newest 5,000 failures (which the errors endpoint once categorised and nothing more)."""
+    add_jobs(agent.store, [failed(RATE, 30 * MIN)] * 100)  # older than the newest 5,000
+    add_jobs(agent.store, [failed(OOM, MIN, job_id=f"oom-{i:04}") for i in range(5000)])
+    report = decode(ErrorsReport, httpx.get(agent.url + "/api/monitoring/errors").json())
+    assert report.total == report.analysed == 5100
+    by = {c.category: c for c in report.categories}
+    assert {k: c.count for k, c in by.items()} == {"Resources": 5000, "Rate Limiting": 100}
+    assert by["Rate Limiting"].sample == RATE and by["Rate Limiting"].first_seen is not None
+    assert len(by["Resources"].job_ids) == 20
+    r = result(bulk(agent, {"action": "retry", "category": "Rate Limiting", "dryRun": True}))
+    assert r.matched == by["Rate Limiting"].count

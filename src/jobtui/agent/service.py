@@ -47,7 +47,8 @@ from jobtui.rules import PRIORITY_RANK, UNKNOWN
 log = logging.getLogger("jobtui.agent")
 T = TypeVar("T")
 
-ERRORS_ANALYSED = 5000  # the newest failures categorised per request: a bounded window
+ERROR_MESSAGES = 10_000  # distinct error messages counted per request; past it, a lower bound
+RECENT_FAILURES = 5000  # the newest failures of the window, for each category's job ids
 JOB_IDS_PER_CATEGORY = 20
 BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
 BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
@@ -193,26 +194,37 @@ class Agent:
         return MetricsHistory(count=len(samples), timespan=f"{hours} hours", metrics=tuple(samples))
 
     async def errors(self, hours: int) -> ErrorsReport:
+        """The window's failed jobs per category. The counts are exact: the database counts
+        each distinct message, and each message is classified once. Only past
+        ``ERROR_MESSAGES`` distinct messages are they a lower bound, which ``analysed`` <
+        ``total`` then says. Each category's job ids come from the newest failures."""
         since = utcnow() - timedelta(hours=hours)
-        total = await self.run(self.store.failed_total, since)
-        failures = await self.run(self.store.recent_failures, since, ERRORS_ANALYSED)
-        groups: dict[str, dict[str, Any]] = {}
+        messages = await self.run(self.store.failure_groups, since, ERROR_MESSAGES)
+        failures = await self.run(self.store.recent_failures, since, RECENT_FAILURES)
         rules = self.config.errors
-        for f in failures:  # newest first
-            p = rules.classify(f.error)
+        category_of: dict[str | None, str] = {}
+        groups: dict[str, dict[str, Any]] = {}
+        for m in messages:  # most frequent first
+            p = rules.classify(m.error)
+            category_of[m.error] = p.category
             g = groups.get(p.category)
             if g is None:
                 g = groups[p.category] = {
                     "pattern": p,
                     "count": 0,
-                    "first": f.completed_at,
-                    "last": f.completed_at,
-                    "sample": f.error,
+                    "first": m.first,
+                    "last": m.last,
+                    "sample": m.error,
                     "ids": [],
                 }
-            g["count"] += 1
-            g["first"] = f.completed_at or g["first"]
-            if len(g["ids"]) < JOB_IDS_PER_CATEGORY:
+            g["count"] += m.count
+            if m.first is not None and (g["first"] is None or m.first < g["first"]):
+                g["first"] = m.first
+            if m.last is not None and (g["last"] is None or m.last > g["last"]):
+                g["last"], g["sample"] = m.last, m.error
+        for f in failures:  # newest first
+            g = groups.get(category_of.get(f.error) or rules.classify(f.error).category)
+            if g is not None and len(g["ids"]) < JOB_IDS_PER_CATEGORY:
                 g["ids"].append(f.id)
         categories = sorted(
             (
@@ -230,11 +242,12 @@ class Agent:
             ),
             key=lambda e: (PRIORITY_RANK.get(e.priority, 9), -e.count, e.category),
         )
+        counted = sum(m.count for m in messages)
+        total = counted
+        if len(messages) >= ERROR_MESSAGES:  # more distinct messages than are counted
+            total = max(counted, await self.run(self.store.failed_total, since))
         return ErrorsReport(
-            hours=hours,
-            total=max(total, len(failures)),
-            analysed=len(failures),
-            categories=tuple(categories),
+            hours=hours, total=total, analysed=counted, categories=tuple(categories)
         )
 
     # ------------------------------------------------------------------ repairs

@@ -304,6 +304,21 @@ class JobStore:
             ).all()
         return [FailedJob(str(r[0]), r[1], self.d.from_ts(r[2])) for r in rows]
 
+    def failure_groups(self, since: datetime, limit: int) -> list[FailureGroup]:
+        """The failed jobs since ``since`` counted per distinct error message, most frequent
+        first, at most ``limit`` messages: the database counts, however many jobs failed."""
+        with self.read() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT error, COUNT(*), MIN(completed_at), MAX(completed_at) "
+                    "FROM background_jobs WHERE status = 'failed' AND completed_at >= :since "
+                    "GROUP BY error ORDER BY COUNT(*) DESC LIMIT :limit"
+                ),
+                {"since": self.d.ts(since), "limit": limit},
+            ).all()
+        f = self.d.from_ts
+        return [FailureGroup(r[0], int(r[1]), f(r[2]), f(r[3])) for r in rows]
+
     def counters(self) -> tuple[dict[str, float], list[tuple[float, int]]]:
         """Monotonic totals and the duration histogram's cumulative buckets, for /metrics."""
         with self.read() as conn:
