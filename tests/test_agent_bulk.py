@@ -9,8 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from jobtui.contract import BulkResult, ErrorsReport, decode
-from tests.support import add_jobs, wait_for
+from jobtui.client import Client, NotProvided, Unauthorized
+from jobtui.contract import BulkRequest, BulkResult, ErrorsReport, decode
+from tests.support import Canned, add_jobs, wait_for
 
 MIN = timedelta(minutes=1)
 RATE = "OpenAI API Error: Rate limit exceeded"
@@ -196,3 +197,37 @@ def test_category_counts_are_exact_past_the_newest_5000(agent):
     assert len(by["Resources"].job_ids) == 20
     r = result(bulk(agent, {"action": "retry", "category": "Rate Limiting", "dryRun": True}))
     assert r.matched == by["Rate Limiting"].count
+
+
+# --------------------------------------------------------------------------- the client
+
+
+async def test_the_client_asks_the_agent_and_reads_a_typed_answer(agent_factory):
+    a = agent_factory(env={"JOBTUI_READ_TOKEN": READ, "JOBTUI_ADMIN_TOKEN": ADMIN})
+    ids = add_jobs(a.store, [failed(OOM, (3 - i) * MIN) for i in range(3)])
+    ask = BulkRequest("retry", status="failed", category="Resources", hours=24, limit=2)
+    async with Client(a.url, ADMIN) as c:
+        dry = await c.bulk(BulkRequest("retry", category="Resources", dry_run=True))
+        done = await c.bulk(ask)
+    assert (dry.matched, dry.changed, [j.id for j in dry.sample]) == (3, 0, ids)
+    assert (done.matched, done.changed, done.skipped) == (2, 2, 0)
+    assert [statuses(a)[i] for i in ids] == ["pending", "pending", "failed"]
+    async with Client(a.url, READ) as c:
+        with pytest.raises(Unauthorized, match=r"forbidden \(403\) on POST /api/jobs/bulk"):
+            await c.bulk(ask)
+
+
+@pytest.mark.parametrize(
+    "canned",
+    [
+        None,  # the seed's app: 404, an HTML page
+        Canned(405, {"error": "method not allowed: POST /api/jobs/bulk"}),  # our older agent
+    ],
+)
+async def test_a_server_without_bulk_is_not_provided(seed_server, canned):
+    if canned is not None:
+        seed_server.set("POST", "/api/jobs/bulk", canned)
+    async with Client(seed_server.url) as c:
+        with pytest.raises(NotProvided, match="POST /api/jobs/bulk: not provided by this server"):
+            await c.bulk(BulkRequest("cancel", dry_run=True))
+    assert seed_server.requests[-1][:2] == ("POST", "/api/jobs/bulk")
