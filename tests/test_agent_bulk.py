@@ -105,6 +105,23 @@ def test_filters_of_the_jobs_tab_and_the_single_job_rule(agent):
     assert (r.matched, r.changed, r.skipped, r.sample) == (0, 0, 0, ())
 
 
+def test_hours_bound_the_window_without_a_category_too(agent):
+    # a cancel dates a job by its last update, a retry by when it finished
+    s = agent.store
+    old, new = add_jobs(
+        s, [{"status": "pending", "created": timedelta(days=2)}, {"status": "pending"}]
+    )
+    gone = add_jobs(s, [failed(OOM, timedelta(hours=30))])[0]
+    r = result(bulk(agent, {"action": "cancel", "hours": 24}))
+    assert (r.matched, [j.id for j in r.sample]) == (1, [new])
+    assert statuses(agent)[old] == "pending"
+    # the job just cancelled finished now; the failed one 30 hours ago
+    r = result(bulk(agent, {"action": "retry", "hours": 24, "dryRun": True}))
+    assert [j.id for j in r.sample] == [new]
+    r = result(bulk(agent, {"action": "retry", "dryRun": True}))
+    assert [j.id for j in r.sample] == [gone, new]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "needle"),
     [
