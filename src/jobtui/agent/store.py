@@ -458,13 +458,11 @@ class JobStore:
             if c.status in t.allowed:
                 by_status.setdefault(c.status, []).append(c.id)
         changed = 0
+        where = f"{self.d.in_json('id', 'ids')} AND {self.d.unindexed('status')} = :was"
         with self.write() as conn:
             for was, ids in by_status.items():
                 changed += conn.execute(
-                    text(
-                        f"UPDATE background_jobs SET {t.sets} "
-                        f"WHERE {self.d.in_json('id', 'ids')} AND status = :was"
-                    ),
+                    text(f"UPDATE background_jobs SET {t.sets} WHERE {where}"),
                     {"ids": json.dumps(ids), "was": was, "now": self.d.ts(now)},
                 ).rowcount
         return changed
