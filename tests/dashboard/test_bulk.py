@@ -116,6 +116,9 @@ async def test_cancel_everything_the_search_matches_from_the_jobs_tab(agent):
         await noted(pilot, "Cancelled 3 of 3 matched job(s).")
         now = statuses(agent)
         assert {now[i] for i in pdf} == {"cancelled"} and now[other] == "pending"
+        await pilot.press("C")  # again: nothing left to cancel, so nothing is asked
+        await noted(pilot, "No job matches: nothing to do.")
+        assert not isinstance(app.screen, BulkScreen)
 
 
 async def test_answered_no_changes_nothing(agent):

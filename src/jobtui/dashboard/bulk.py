@@ -107,8 +107,8 @@ def outcome(action: str, r: BulkResult) -> str:
 
 
 class BulkScreen(Dialog[int | None]):
-    """The dry run's count and first jobs, and "oldest N only". Answers how many of the
-    oldest matched jobs to change (all by default), or None."""
+    """The dry run's count (at least one job) and first jobs, and "oldest N only". Answers
+    how many of the oldest matched jobs to change (all by default), or None."""
 
     DEFAULT_CSS = """
     BulkScreen #bulk-dry-run, BulkScreen #bulk-prompt { height: auto; margin-top: 1; }
@@ -160,9 +160,6 @@ class BulkScreen(Dialog[int | None]):
         button = self.query_one("#yes", Button)
         button.disabled = not n
         button.label = f"{VERB[self.action]} {n:,} (enter)" if n else "Nothing to do"
-        if not self.dry_run.matched:
-            self.query_one("#bulk-prompt").display = False
-            self.query_one("#bulk-oldest").display = False
 
     @on(Input.Changed, "#bulk-oldest")
     def _changed(self, event: Input.Changed) -> None:
@@ -173,7 +170,7 @@ class BulkScreen(Dialog[int | None]):
         n = parse_oldest(event.value, self.dry_run.matched)
         if n:
             self.answer(n)
-        elif self.dry_run.matched:
+        else:
             self.app.notify(f"N: a number from 1 to {self.dry_run.matched:,}.", severity="warning")
 
     @on(Button.Pressed)
@@ -206,6 +203,9 @@ async def run(app: Any, action: str, selection: Selection) -> None:
         found = await app.request(dry_run)
     except Exception as exc:
         app._failed(title, exc)
+        return
+    if not found.matched:
+        app.notify("No job matches: nothing to do.", title=title, timeout=6)
         return
     n = await app.push_screen_wait(BulkScreen(action, selection, found, app.state.clock()))
     if not n:
