@@ -105,6 +105,18 @@ def test_filters_of_the_jobs_tab_and_the_single_job_rule(agent):
     assert (r.matched, r.changed, r.skipped, r.sample) == (0, 0, 0, ())
 
 
+def test_cancel_a_category_stops_the_retries_still_waiting(agent):
+    # jobs whose last attempt failed wait, pending, for their next one, with that error kept
+    waiting = {"status": "pending", "attempts": 1, "created": 3 * MIN, "updated": MIN}
+    rate = add_jobs(agent.store, [{**waiting, "error": RATE}] * 2)
+    other = add_jobs(agent.store, [{**waiting, "error": OOM}, failed(RATE, MIN)])
+    r = result(bulk(agent, {"action": "cancel", "category": "Rate Limiting"}))
+    assert (r.matched, r.changed, r.skipped) == (2, 2, 0)
+    now = statuses(agent)
+    assert {now[i] for i in rate} == {"cancelled"}
+    assert [now[i] for i in other] == ["pending", "failed"]
+
+
 def test_hours_bound_the_window_without_a_category_too(agent):
     # a cancel dates a job by its last update, a retry by when it finished
     s = agent.store
