@@ -70,7 +70,7 @@ async def test_retry_the_oldest_of_a_category_from_the_errors_tab(agent):
         await until(pilot, lambda: app.view("errors")._current == "Rate Limiting", what="row")
         await pilot.press("E")
         shown = await dialog_shown(pilot)
-        assert "Retry every failed job whose error is of the category Rate Limiting" in screen(app)
+        assert "On test: Retry every failed job whose error is of the category Rate" in screen(app)
         assert "Dry run: 12 job(s) match; nothing was written yet." in shown
         assert f"{rate[0][:8]}  story_generation  failed  12m ago  [/] \\x1b[2J OpenAI" in shown
         assert rate[10][:8] not in shown and "… and 2 more" in shown  # the first ten

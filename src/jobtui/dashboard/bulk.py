@@ -116,18 +116,24 @@ class BulkScreen(Dialog[int | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, action: str, selection: Selection, dry_run: BulkResult, now: datetime):
+    def __init__(
+        self, action: str, selection: Selection, dry_run: BulkResult, now: datetime, target: str
+    ):
         super().__init__(classes="dialog")
         self.action = action
         self.selection = selection
         self.dry_run = dry_run
         self._now = now
+        self._target = target
 
     def compose(self) -> ComposeResult:
         r = self.dry_run
         with Vertical(id="dialog", classes="-wide") as box:
             box.border_title = f"{VERB[self.action]} all"
-            yield Static(self.selection.words, id="dialog-body")
+            body = Text("On ", style="dim")
+            body.append_text(literal(self._target, "bold"))
+            body.append(": ", style="dim")
+            yield Static(body + self.selection.words, id="dialog-body")
             text = Text("Dry run: ", style="bold")
             text.append(f"{r.matched:,} job(s) match", style="bold")
             text.append("; nothing was written yet.", style="dim")
@@ -207,7 +213,8 @@ async def run(app: Any, action: str, selection: Selection) -> None:
     if not found.matched:
         app.notify("No job matches: nothing to do.", title=title, timeout=6)
         return
-    n = await app.push_screen_wait(BulkScreen(action, selection, found, app.state.clock()))
+    dialog = BulkScreen(action, selection, found, app.state.clock(), app.target.name)
+    n = await app.push_screen_wait(dialog)
     if not n:
         return
 
