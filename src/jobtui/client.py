@@ -18,6 +18,8 @@ from urllib.parse import quote, urlsplit
 from jobtui.contract import (
     BackupList,
     BackupResult,
+    BulkRequest,
+    BulkResult,
     ErrorsReport,
     Health,
     Job,
@@ -30,6 +32,7 @@ from jobtui.contract import (
     RestoreResult,
     ShapeError,
     decode,
+    encode,
 )
 from jobtui.errors import (
     HTTPError,
@@ -126,6 +129,7 @@ class Client:
         path: str,
         *,
         params: dict[str, Any] | None = None,
+        body: Any = None,
         ok: tuple[int, ...] = (),
         optional: bool = False,
         item: bool = False,
@@ -139,7 +143,7 @@ class Client:
         what = f"{method} {path}"
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            resp = await self._http.request(method, path, params=params)
+            resp = await self._http.request(method, path, params=params, json=body)
         except httpx.TimeoutException:
             raise TimedOut(f"{self.shown_url}{path}: no answer within {self.timeout:g} s") from None
         except httpx.ConnectError as exc:
@@ -249,6 +253,19 @@ class Client:
         path = f"/api/jobs/{quote(job_id, safe='')}/cancel"
         _, data = await self._request("POST", path, optional=True, item=True)
         return self._shape(Job, data, f"POST {path}")
+
+    async def bulk(self, request: BulkRequest) -> BulkResult:
+        """``POST /api/jobs/bulk``. A server without it answers 404, or 405 where its route
+        of one job (``/api/jobs/{id}``) takes the path: both are :class:`NotProvided`."""
+        path = "/api/jobs/bulk"
+        body = {k: v for k, v in encode(request).items() if v is not None}
+        try:
+            _, data = await self._request("POST", path, body=body, optional=True)
+        except HTTPError as exc:
+            if exc.status != 405:
+                raise
+            raise NotProvided(f"POST {path}: not provided by this server", 405) from None
+        return self._shape(BulkResult, data, f"POST {path}")
 
     async def errors(self, hours: int = 24) -> ErrorsReport:
         path = "/api/monitoring/errors"

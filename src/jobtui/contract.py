@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 Status = Literal["healthy", "warning", "critical"]
 JobStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
 Priority = Literal["low", "medium", "high", "critical"]
+BulkAction = Literal["retry", "cancel"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
@@ -124,6 +125,35 @@ class Job:
 class JobsPage:
     jobs: tuple[Job, ...]
     next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRequest:
+    """``POST /api/jobs/bulk`` (admin): retry or cancel every job matching the filter.
+    ``category`` (the seed's error categories) looks back ``hours`` (24 unless given; without
+    a category, ``hours`` is optional); ``limit`` takes the oldest n first; ``dryRun`` writes
+    nothing."""
+
+    action: BulkAction
+    status: JobStatus | None = None
+    type: str | None = None
+    q: str | None = None
+    queue: str | None = None
+    category: str | None = None
+    hours: int | None = None
+    limit: int | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """``POST /api/jobs/bulk``: ``matched`` jobs, of which ``changed`` were written and
+    ``skipped`` had changed status meanwhile; ``sample``: the first matched, oldest first."""
+
+    matched: int
+    changed: int
+    skipped: int
+    sample: tuple[Job, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +426,9 @@ __all__ = [
     "BackupInfo",
     "BackupList",
     "BackupResult",
+    "BulkAction",
+    "BulkRequest",
+    "BulkResult",
     "ErrorCategory",
     "ErrorsReport",
     "Health",

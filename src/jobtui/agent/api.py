@@ -25,15 +25,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobtui.agent import openapi
 from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
-from jobtui.agent.service import Agent
+from jobtui.agent.service import Agent, Unprocessable
 from jobtui.agent.store import BadCursor, Conflict, StoreUnavailable
 from jobtui.config import Secret
-from jobtui.contract import JOB_STATUSES, encode, utcnow
+from jobtui.contract import (
+    JOB_STATUSES,
+    BulkRequest,
+    ShapeError,
+    camel,
+    decode,
+    encode,
+    utcnow,
+)
 from jobtui.logs import HTTP
 
 log = logging.getLogger("jobtui.http")
 
 MAX_HOURS = 168
+MAX_BULK_LIMIT = 1_000_000
+BULK_FIELDS = frozenset(camel(f) for f in BulkRequest.__dataclass_fields__)
 
 
 class BadRequest(Exception):
@@ -70,6 +80,38 @@ def text_param(request: Request, name: str, max_len: int) -> str | None:
     return raw
 
 
+async def bulk_request(request: Request) -> BulkRequest:
+    """The body of ``POST /api/jobs/bulk``; an unknown field is refused, not ignored (a
+    misspelt ``dryRun`` must not become a real run)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("invalid body: expected a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("invalid body: expected a JSON object")
+    unknown = sorted(set(body) - BULK_FIELDS)
+    if unknown:
+        raise BadRequest(f"invalid body: unknown field {unknown[0]!r}")
+    try:
+        req = decode(BulkRequest, body, "body")
+    except ShapeError as exc:
+        raise BadRequest(f"invalid {exc}") from None
+    for name, value, most in (
+        ("type", req.type, 100),
+        ("q", req.q, 200),
+        ("category", req.category, 100),
+    ):
+        if value is not None and not 0 < len(value) <= most:
+            raise BadRequest(f"invalid body.{name}: expected 1 to {most} characters")
+    if req.hours is not None and not 1 <= req.hours <= MAX_HOURS:
+        raise BadRequest(f"invalid body.hours: expected a whole number from 1 to {MAX_HOURS}")
+    if req.limit is not None and not 1 <= req.limit <= MAX_BULK_LIMIT:
+        raise BadRequest(
+            f"invalid body.limit: expected a whole number from 1 to {MAX_BULK_LIMIT:,}"
+        )
+    return req
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -82,6 +124,8 @@ def create_app(agent: Agent) -> Starlette:
                 return await fn(request)
             except BadRequest as exc:
                 return error(str(exc), 400)
+            except Unprocessable as exc:
+                return error(str(exc), 422)
             except BadCursor as exc:
                 return error(f"{exc}: use the nextCursor of a previous page", 400)
             except StoreUnavailable as exc:
@@ -146,6 +190,9 @@ def create_app(agent: Agent) -> Starlette:
 
         return handler
 
+    async def bulk(request: Request) -> Response:
+        return _json(await agent.bulk(await bulk_request(request)))
+
     async def errors(request: Request) -> Response:
         return _json(await agent.errors(int_param(request, "hours", 24, 1, MAX_HOURS)))
 
@@ -196,6 +243,7 @@ def create_app(agent: Agent) -> Starlette:
         Route("/api/monitoring/metrics", guarded(metrics), methods=["GET"]),
         Route("/api/monitoring/errors", guarded(errors), methods=["GET"]),
         Route("/api/jobs", guarded(jobs), methods=["GET"]),
+        Route("/api/jobs/bulk", guarded(bulk), methods=["POST"]),
         Route("/api/jobs/{job_id}", guarded(job), methods=["GET"]),
         Route("/api/jobs/{job_id}/retry", guarded(transition("retry")), methods=["POST"]),
         Route("/api/jobs/{job_id}/cancel", guarded(transition("cancel")), methods=["POST"]),

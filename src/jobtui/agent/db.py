@@ -81,6 +81,19 @@ class Dialect:
         pairs = ", ".join(f"'{c}', {c}" for c in columns)
         return f"json_build_object({pairs})::text"
 
+    def unindexed(self, column: str) -> str:
+        """``column`` in a term SQLite must not pick an index for (its unary plus). Without
+        statistics it prefers the status index to the id look-ups of a bulk write, and then
+        reads every job of that status; PostgreSQL needs no hint."""
+        return f"+{column}" if self.sqlite else column
+
+    def in_json(self, column: str, param: str) -> str:
+        """``column`` is one of the values of a JSON array bound as ``param``: one parameter
+        however many values, and an index look-up for each."""
+        if self.sqlite:
+            return f"{column} IN (SELECT value FROM json_each(:{param}))"
+        return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))))"
+
     def floor_div(self, expr: str, divisor: str) -> str:
         return (
             f"CAST({expr} / {divisor} AS INTEGER)" if self.sqlite else f"FLOOR({expr} / {divisor})"

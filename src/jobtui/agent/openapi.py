@@ -113,6 +113,31 @@ def spec() -> dict[str, Any]:
                 "responses": {"200": _ok("JobsPage"), "400": _ERR},
             }
         },
+        "/api/jobs/bulk": {
+            "post": {
+                "summary": "Retry or cancel every job matching a filter, oldest first (admin)",
+                "description": (
+                    "Matches the jobs (category: over the last hours; limit: the oldest n), "
+                    "then writes them in one transaction, each only if its status is still the "
+                    "one it was matched with: a job that changed meanwhile is skipped and "
+                    "counted. Retry applies to failed and cancelled jobs, cancel to pending "
+                    "and processing ones. dryRun: only counts, with a sample."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/BulkRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _ok("BulkResult"),
+                    "400": _ERR,
+                    "401": _ERR,
+                    "403": _ERR,
+                    "422": _ERR,
+                },
+            }
+        },
         "/api/jobs/{id}": {
             "get": {"parameters": [job_id], "responses": {"200": _ok("Job"), "404": _ERR}}
         },

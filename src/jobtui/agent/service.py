@@ -26,9 +26,11 @@ from jobtui.agent.health import (
     compute,
     unavailable_health,
 )
-from jobtui.agent.store import JobStore, StoreUnavailable
+from jobtui.agent.store import TRANSITIONS, Candidate, JobStore, StoreUnavailable
 from jobtui.config import Config
 from jobtui.contract import (
+    BulkRequest,
+    BulkResult,
     ErrorCategory,
     ErrorsReport,
     Health,
@@ -40,13 +42,20 @@ from jobtui.contract import (
     RestoreResult,
     utcnow,
 )
-from jobtui.rules import PRIORITY_RANK
+from jobtui.rules import PRIORITY_RANK, UNKNOWN
 
 log = logging.getLogger("jobtui.agent")
 T = TypeVar("T")
 
-ERRORS_ANALYSED = 5000  # the newest failures categorised per request: a bounded window
+ERROR_MESSAGES = 10_000  # distinct error messages counted per request; past it, a lower bound
+RECENT_FAILURES = 5000  # the newest failures of the window, for each category's job ids
 JOB_IDS_PER_CATEGORY = 20
+BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
+BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
+
+
+class Unprocessable(Exception):
+    """A well-formed request that cannot be done as asked (422)."""
 
 
 class Agent:
@@ -185,26 +194,37 @@ class Agent:
         return MetricsHistory(count=len(samples), timespan=f"{hours} hours", metrics=tuple(samples))
 
     async def errors(self, hours: int) -> ErrorsReport:
+        """The window's failed jobs per category. The counts are exact: the database counts
+        each distinct message, and each message is classified once. Only past
+        ``ERROR_MESSAGES`` distinct messages are they a lower bound, which ``analysed`` <
+        ``total`` then says. Each category's job ids come from the newest failures."""
         since = utcnow() - timedelta(hours=hours)
-        total = await self.run(self.store.failed_total, since)
-        failures = await self.run(self.store.recent_failures, since, ERRORS_ANALYSED)
-        groups: dict[str, dict[str, Any]] = {}
+        messages = await self.run(self.store.failure_groups, since, ERROR_MESSAGES)
+        failures = await self.run(self.store.recent_failures, since, RECENT_FAILURES)
         rules = self.config.errors
-        for f in failures:  # newest first
-            p = rules.classify(f.error)
+        category_of: dict[str | None, str] = {}
+        groups: dict[str, dict[str, Any]] = {}
+        for m in messages:  # most frequent first
+            p = rules.classify(m.error)
+            category_of[m.error] = p.category
             g = groups.get(p.category)
             if g is None:
                 g = groups[p.category] = {
                     "pattern": p,
                     "count": 0,
-                    "first": f.completed_at,
-                    "last": f.completed_at,
-                    "sample": f.error,
+                    "first": m.first,
+                    "last": m.last,
+                    "sample": m.error,
                     "ids": [],
                 }
-            g["count"] += 1
-            g["first"] = f.completed_at or g["first"]
-            if len(g["ids"]) < JOB_IDS_PER_CATEGORY:
+            g["count"] += m.count
+            if m.first is not None and (g["first"] is None or m.first < g["first"]):
+                g["first"] = m.first
+            if m.last is not None and (g["last"] is None or m.last > g["last"]):
+                g["last"], g["sample"] = m.last, m.error
+        for f in failures:  # newest first
+            g = groups.get(category_of.get(f.error) or rules.classify(f.error).category)
+            if g is not None and len(g["ids"]) < JOB_IDS_PER_CATEGORY:
                 g["ids"].append(f.id)
         categories = sorted(
             (
@@ -222,14 +242,73 @@ class Agent:
             ),
             key=lambda e: (PRIORITY_RANK.get(e.priority, 9), -e.count, e.category),
         )
+        counted = sum(m.count for m in messages)
+        total = counted
+        if len(messages) >= ERROR_MESSAGES:  # more distinct messages than are counted
+            total = max(counted, await self.run(self.store.failed_total, since))
         return ErrorsReport(
-            hours=hours,
-            total=max(total, len(failures)),
-            analysed=len(failures),
-            categories=tuple(categories),
+            hours=hours, total=total, analysed=counted, categories=tuple(categories)
         )
 
     # ------------------------------------------------------------------ repairs
+
+    async def bulk(self, req: BulkRequest) -> BulkResult:
+        """Retry or cancel every job matching ``req``, oldest first; a dry run only counts.
+
+        The jobs are matched first, then written in one transaction in which each row is
+        written only if its status is still the one it was matched with: a job that changed
+        meanwhile (a worker took it, someone else retried it) is skipped and counted.
+        """
+        t = TRANSITIONS[req.action]
+        if req.status is not None and req.status not in t.allowed:
+            raise Unprocessable(
+                f"{req.action} changes only {t.allowed_words} jobs, not {req.status} ones"
+            )
+        if req.queue is not None:
+            raise Unprocessable("queue: this source has no queues")
+        rules = self.config.errors
+        if req.category is not None:
+            known = [*dict.fromkeys(p.category for p in rules.patterns), UNKNOWN.category]
+            if req.category not in known:
+                raise Unprocessable(
+                    f"unknown category {req.category!r}: expected one of {', '.join(known)}"
+                )
+        hours = req.hours if req.hours is not None or req.category is None else BULK_HOURS
+        since = utcnow() - timedelta(hours=hours) if hours is not None else None
+        found = await self.run(
+            lambda: self.store.bulk_candidates(
+                req.action,
+                status=req.status,
+                type=req.type,
+                q=req.q,
+                since=since,
+                limit=None if req.category is not None else req.limit,
+            )
+        )
+        matched: list[Candidate] = found
+        if req.category is not None:
+            seen: dict[str | None, str] = {}  # each distinct message is classified once
+
+            def category(error: str | None) -> str:
+                if error not in seen:
+                    seen[error] = rules.classify(error).category
+                return seen[error]
+
+            matched = [c for c in found if category(c.error) == req.category][: req.limit]
+        sample = await self.run(self.store.jobs_by_ids, [c.id for c in matched[:BULK_SAMPLE]])
+        if req.dry_run or not matched:
+            return BulkResult(len(matched), 0, 0, tuple(sample))
+        log.debug("Bulk %s: %d jobs matched, writing", req.action, len(matched))
+        changed = await self.run(self.store.bulk_apply, req.action, matched, utcnow())
+        skipped = len(matched) - changed
+        log.info(
+            "Bulk %s by operator: %d matched, %d changed, %d skipped (changed meanwhile)",
+            req.action,
+            len(matched),
+            changed,
+            skipped,
+        )
+        return BulkResult(len(matched), changed, skipped, tuple(sample))
 
     async def recover_stuck(self) -> RecoverStuckResult:
         reset, failed = await self.run(self.store.recover_stuck, utcnow(), self.cfg.stuck_after)

@@ -46,6 +46,42 @@ class BadCursor(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """An operator's action on a job: the statuses it applies to and what it writes."""
+
+    allowed: tuple[str, ...]
+    sets: str  # the SET clause; ``:now`` is the time of the change
+    dated_by: str  # the column that dates a job in an allowed status (for a time window)
+
+    @property
+    def allowed_words(self) -> str:
+        return " or ".join(self.allowed)
+
+    @property
+    def allowed_sql(self) -> str:
+        return ", ".join(f"'{s}'" for s in self.allowed)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    # Failed or cancelled → pending, with a fresh set of attempts.
+    "retry": Transition(
+        ("failed", "cancelled"),
+        "status = 'pending', progress = 0, attempts = 0, error = NULL, "
+        "message = 'Retry requested by operator', updated_at = :now, "
+        "started_at = NULL, completed_at = NULL",
+        "completed_at",
+    ),
+    # Pending or processing → cancelled.
+    "cancel": Transition(
+        ("pending", "processing"),
+        "status = 'cancelled', message = 'Cancelled by operator', "
+        "updated_at = :now, completed_at = :now",
+        "updated_at",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the health figures are made of, read in one go from the rollups."""
 
@@ -76,6 +112,25 @@ class FailedJob:
     id: str
     error: str | None
     completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """The failed jobs of a window that share one error message."""
+
+    error: str | None
+    count: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A job a bulk action matched, as it was when matched."""
+
+    id: str
+    status: str
+    error: str | None
 
 
 def encode_cursor(created_at: datetime, job_id: str) -> str:
@@ -249,6 +304,21 @@ class JobStore:
             ).all()
         return [FailedJob(str(r[0]), r[1], self.d.from_ts(r[2])) for r in rows]
 
+    def failure_groups(self, since: datetime, limit: int) -> list[FailureGroup]:
+        """The failed jobs since ``since`` counted per distinct error message, most frequent
+        first, at most ``limit`` messages: the database counts, however many jobs failed."""
+        with self.read() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT error, COUNT(*), MIN(completed_at), MAX(completed_at) "
+                    "FROM background_jobs WHERE status = 'failed' AND completed_at >= :since "
+                    "GROUP BY error ORDER BY COUNT(*) DESC LIMIT :limit"
+                ),
+                {"since": self.d.ts(since), "limit": limit},
+            ).all()
+        f = self.d.from_ts
+        return [FailureGroup(r[0], int(r[1]), f(r[2]), f(r[3])) for r in rows]
+
     def counters(self) -> tuple[dict[str, float], list[tuple[float, int]]]:
         """Monotonic totals and the duration histogram's cumulative buckets, for /metrics."""
         with self.read() as conn:
@@ -270,21 +340,8 @@ class JobStore:
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """Newest first, by keyset on (created_at, id): a page costs the same at any depth."""
-        where: list[str] = []
-        params: dict[str, Any] = {"limit": limit + 1}
-        if status:
-            where.append("status = :status")
-            params["status"] = status
-        if type:
-            where.append("type = :type")
-            params["type"] = type
-        if q:
-            like = f"{self.d.like} :qlike ESCAPE '\\'"
-            where.append(f"(id = :q OR type {like} OR message {like} OR error {like})")
-            params["q"] = q
-            params["qlike"] = (
-                "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
+        where, params = self._filters(status, type, q)
+        params["limit"] = limit + 1
         if cursor:
             created, job_id = decode_cursor(cursor)
             # A row value, not "a < x OR (a = x AND b < y)": with bound parameters SQLite
@@ -305,6 +362,27 @@ class JobStore:
         more = len(rows) > limit
         return jobs, encode_cursor(jobs[-1].created_at, jobs[-1].id) if more and jobs else None
 
+    def _filters(
+        self, status: str | None, type: str | None, q: str | None
+    ) -> tuple[list[str], dict[str, Any]]:
+        """WHERE terms and parameters for the jobs list's filters (status, type, search)."""
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if status:
+            where.append("status = :status")
+            params["status"] = status
+        if type:
+            where.append("type = :type")
+            params["type"] = type
+        if q:
+            like = f"{self.d.like} :qlike ESCAPE '\\'"
+            where.append(f"(id = :q OR type {like} OR message {like} OR error {like})")
+            params["q"] = q
+            params["qlike"] = (
+                "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+        return where, params
+
     def get_job(self, job_id: str) -> Job | None:
         with self.read() as conn:
             row = conn.execute(
@@ -312,10 +390,15 @@ class JobStore:
             ).first()
         return self._job(row) if row else None
 
-    def _transition(self, job_id: str, sql: str, params: dict[str, Any], allowed: str) -> Job:
+    def _transition(self, job_id: str, action: str, now: datetime) -> Job:
+        t = TRANSITIONS[action]
         with self.write() as conn:
             row = conn.execute(
-                text(sql + f" RETURNING {JOB_FIELDS}"), {"id": job_id, **params}
+                text(
+                    f"UPDATE background_jobs SET {t.sets} "
+                    f"WHERE id = :id AND status IN ({t.allowed_sql}) RETURNING {JOB_FIELDS}"
+                ),
+                {"id": job_id, "now": self.d.ts(now)},
             ).first()
             if row is not None:
                 return self._job(row)
@@ -324,30 +407,79 @@ class JobStore:
             ).first()
         if current is None:
             raise KeyError(job_id)
-        raise Conflict(f"job {job_id} is {current[0]}; only {allowed} jobs can be changed so")
+        raise Conflict(
+            f"job {job_id} is {current[0]}; only {t.allowed_words} jobs can be changed so"
+        )
 
     def retry(self, job_id: str, now: datetime) -> Job:
         """Failed or cancelled → pending, with a fresh set of attempts."""
-        return self._transition(
-            job_id,
-            "UPDATE background_jobs SET status = 'pending', progress = 0, attempts = 0, "
-            "error = NULL, message = 'Retry requested by operator', updated_at = :now, "
-            "started_at = NULL, completed_at = NULL "
-            "WHERE id = :id AND status IN ('failed', 'cancelled')",
-            {"now": self.d.ts(now)},
-            "failed or cancelled",
-        )
+        return self._transition(job_id, "retry", now)
 
     def cancel(self, job_id: str, now: datetime) -> Job:
         """Pending or processing → cancelled."""
-        return self._transition(
-            job_id,
-            "UPDATE background_jobs SET status = 'cancelled', message = 'Cancelled by operator', "
-            "updated_at = :now, completed_at = :now "
-            "WHERE id = :id AND status IN ('pending', 'processing')",
-            {"now": self.d.ts(now)},
-            "pending or processing",
-        )
+        return self._transition(job_id, "cancel", now)
+
+    # ------------------------------------------------------------------ bulk actions
+
+    def bulk_candidates(
+        self,
+        action: str,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        q: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Candidate]:
+        """The jobs ``action`` may change that match the filters, oldest first (``since``:
+        dated by the action's column, e.g. when a failed job failed)."""
+        t = TRANSITIONS[action]
+        where, params = self._filters(status, type, q)
+        if not status:
+            where.append(f"status IN ({t.allowed_sql})")
+        if since is not None:
+            where.append(f"{t.dated_by} >= :since")
+            params["since"] = self.d.ts(since)
+        sql = "SELECT id, status, error FROM background_jobs WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        with self.read() as conn:
+            rows = conn.execute(text(sql), params).all()
+        return [Candidate(str(r[0]), r[1], r[2]) for r in rows]
+
+    def bulk_apply(self, action: str, matched: Sequence[Candidate], now: datetime) -> int:
+        """Apply ``action`` to the matched jobs in one transaction; each row is written only
+        if its status is still the one it was matched with. Returns how many were written."""
+        t = TRANSITIONS[action]
+        by_status: dict[str, list[str]] = {}
+        for c in matched:
+            if c.status in t.allowed:
+                by_status.setdefault(c.status, []).append(c.id)
+        changed = 0
+        where = f"{self.d.in_json('id', 'ids')} AND {self.d.unindexed('status')} = :was"
+        with self.write() as conn:
+            for was, ids in by_status.items():
+                changed += conn.execute(
+                    text(f"UPDATE background_jobs SET {t.sets} WHERE {where}"),
+                    {"ids": json.dumps(ids), "was": was, "now": self.d.ts(now)},
+                ).rowcount
+        return changed
+
+    def jobs_by_ids(self, ids: Sequence[str]) -> list[Job]:
+        """The jobs with these ids, in the order given (missing ones left out)."""
+        if not ids:
+            return []
+        with self.read() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {JOB_FIELDS} FROM background_jobs WHERE {self.d.in_json('id', 'ids')}"
+                ),
+                {"ids": json.dumps(list(ids))},
+            ).all()
+        found = {str(r.id): self._job(r) for r in rows}
+        return [found[i] for i in ids if i in found]
 
     def recover_stuck(self, now: datetime, stuck_after: timedelta) -> tuple[int, int]:
         """Reset jobs still ``processing`` whose last update is older than ``stuck_after``.

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from jobtui.contract import ErrorCategory, ErrorsReport, Job
-from jobtui.dashboard import keys
+from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.format import ago, excerpt, short_id, span
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Table, Text1, literal
@@ -33,6 +33,12 @@ JOB_COLUMNS = (
     ("Failed", "failed", 10),
     ("Error", "error", 70),
 )
+
+
+def counted(c: ErrorCategory, report: ErrorsReport | None) -> str:
+    """A category's count, "≥ N" when the server counted only a sample of the window."""
+    sampled = report is not None and report.analysed < report.total
+    return f"≥ {c.count:,}" if sampled else f"{c.count:,}"
 
 
 class ErrorsView(Vertical):
@@ -93,6 +99,18 @@ class ErrorsView(Vertical):
         job = self._selected_job()
         if job is not None:
             self.post_message(self.JobChosen(job))
+
+    def action_bulk(self, action: str) -> None:
+        category = self._categories.get(self._current or "")
+        if category is None or self._report is None:
+            self.app.notify("No category selected.", timeout=2)
+            return
+        bulk.start(self.app, action, bulk.of_category(action, category, self._report.hours))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if keys.changes(action, "errors") and getattr(self.app, "read_only", None):
+            return None  # shown dimmed in the footer, does nothing
+        return True
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -167,7 +185,7 @@ class ErrorsView(Vertical):
             table.add_row(
                 Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
                 literal(c.category),
-                f"{c.count:,}",
+                counted(c, report),
                 ago(c.last_seen, now) if c.last_seen else "",
                 literal(excerpt(c.recommendation, 120)),
                 key=c.category,
@@ -188,8 +206,8 @@ class ErrorsView(Vertical):
         if category.category != self._current:
             return
         head = Text()
-        head.append(literal(category.category, "bold"))
-        head.append(f" · {category.count:,} failed", style="dim")
+        head.append_text(literal(category.category, "bold"))
+        head.append(f" · {counted(category, self._report)} failed", style="dim")
         if category.sample:
             head.append("\nsample: ", style="dim")
             head.append(literal(excerpt(category.sample, 300), "red"))

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from jobtui.contract import Job
-from jobtui.dashboard import keys
+from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span
 from jobtui.dashboard.state import State
@@ -181,6 +181,9 @@ class JobsView(Vertical):
     def action_cancel_job(self) -> None:
         self._choose("cancel")
 
+    def action_bulk(self, action: str) -> None:
+        bulk.start(self.app, action, bulk.of_jobs(action, self.query_))
+
     @on(DataTable.RowSelected, "#jobs-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -202,6 +205,8 @@ class JobsView(Vertical):
         if feed.not_provided:
             note.set(Text(f"Jobs: {feed.error}.", style="yellow"))
             note.display = True
+            if table.has_focus:
+                self.focus()  # the tab's keys still work (its bulk keys say why they cannot)
             table.display = False
             self.query_one("#jobs-head", Text1).set(Text("Jobs", style="bold"))
             return
