@@ -8,28 +8,18 @@ from jobtui.config import Target
 from jobtui.rules import human_ms
 
 
-def span(seconds: float) -> str:
-    """``42s``, ``3m 5s``, ``2h 10m``, ``3d 4h``: a compact duration."""
+def span(seconds: float, *, long: bool = False) -> str:
+    """``42s``, ``3m 5s``, ``2h 10m``, ``3d 4h``: a compact duration; with ``long``, an age a
+    person reads at once in a sentence: ``42 s``, ``1 min 18 s``, ``2 h 10 min``."""
     s = max(0, int(seconds))
+    sec, mins, hours, days = (" s", " min", " h", " d") if long else ("s", "m", "h", "d")
     if s < 60:
-        return f"{s}s"
+        return f"{s}{sec}"
     if s < 3600:
-        return f"{s // 60}m {s % 60}s" if s < 600 else f"{s // 60}m"
+        return f"{s // 60}{mins} {s % 60}{sec}" if s < 600 or long else f"{s // 60}{mins}"
     if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
-
-
-def span_long(seconds: float) -> str:
-    """``18 s``, ``1 min 18 s``, ``2 h 10 min``, ``3 d 4 h``: an age a person reads at once."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+        return f"{s // 3600}{hours} {s % 3600 // 60}{mins}"
+    return f"{s // 86400}{days} {s % 86400 // 3600}{hours}"
 
 
 def ago(then: datetime | None, now: datetime) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobtui.dashboard.format import local, span_long
+from jobtui.dashboard.format import local, span
 from jobtui.dashboard.state import State, failed_as
 from jobtui.errors import InvalidURL, TimedOut, Unauthorized, Unreachable
 
@@ -49,7 +49,7 @@ class Standing:
         age = max(0.0, (now - self.last_at).total_seconds())
         return (
             f"last known {self.last_known} at {local(self.last_at, '%H:%M:%S')} "
-            f"({span_long(age)} ago)"
+            f"({span(age, long=True)} ago)"
         )
 
 
@@ -67,7 +67,7 @@ def standing(state: State, interval: float, now: datetime, *, paused: bool = Fal
     if h is None:
         return Standing("CONNECTING", "unknown", False, "waiting for the first answer")
     if age is not None and age > STALE_AFTER * interval:
-        detail = f"no answer for {span_long(age)}"
+        detail = f"no answer for {span(age, long=True)}"
         return Standing("NO ANSWER", "critical", False, detail, *known)
     level = h.status if h.status in ("healthy", "warning", "critical") else "unknown"
     return Standing(h.status.upper(), level, True, message=h.message)
