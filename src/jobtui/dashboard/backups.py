@@ -23,6 +23,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
+from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
 from jobtui.dashboard.poller import describe, error_kind
@@ -93,7 +94,7 @@ class BackupsTable(DataTable[str | Text], inherit_bindings=False):
     ]
 
 
-class BackupsScreen(ModalScreen[None]):
+class BackupsScreen(Gated, ModalScreen[None]):
     """``GET /api/admin/backups`` as a table; ``b``, Enter and ``x`` act on it."""
 
     SCOPE = "backups"
@@ -258,18 +259,6 @@ class BackupsScreen(ModalScreen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "backups") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
-
-    def _blocked(self) -> bool:
-        read_only = getattr(self.app, "read_only", None)
-        if read_only:
-            self.app.notify(f"Disabled: read-only ({read_only}).", severity="warning")
-            return True
-        return False
-
     def _run(self, what: str, action: Callable[[], Awaitable[bool]]) -> None:
         """Run ``action`` unless another one is running: a second key neither starts a second
         request nor drops the first. It is the app's worker, not this screen's, so a request
@@ -299,12 +288,9 @@ class BackupsScreen(ModalScreen[None]):
         self.reload()
 
     def action_backup(self) -> None:
-        if not self._blocked():
-            self._run("Backup", self._backup)
+        self._run("Backup", self._backup)
 
     def action_restore(self) -> None:
-        if self._blocked():
-            return
         b = self.selected()
         if b is None:
             self.app.notify("No backup selected.", timeout=3)
@@ -312,8 +298,7 @@ class BackupsScreen(ModalScreen[None]):
         self._run(f"Restore {b.name}", partial(self._restore, b.name))
 
     def action_prune(self) -> None:
-        if not self._blocked():
-            self._run("Prune", self._prune)
+        self._run("Prune", self._prune)
 
     async def _backup(self) -> bool:
         backups = self.listing.backups if self.listing is not None else ()
@@ -357,6 +342,8 @@ class RestoreScreen(Dialog[bool]):
     """What a restore would do (its dry run), then the backup's name typed to confirm it.
     Answers True only for the exact name after a dry run that succeeded."""
 
+    CHANGES = True
+    REFUSED = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, name: str, target: str, dry_run: Callable[[], Awaitable[RestoreResult]]):
@@ -445,6 +432,7 @@ class RestoreScreen(Dialog[bool]):
 class PruneScreen(Dialog[float | None]):
     """How many days of backups to keep (7 unless changed); answers the days, or None."""
 
+    CHANGES = True
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, target: str, backups: tuple[BackupInfo, ...], now: datetime):

@@ -14,14 +14,16 @@ from textual.widgets import Footer, Static
 
 from jobtui.contract import Job
 from jobtui.dashboard import keys
+from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.format import ago, local, span
 from jobtui.dashboard.jobs import JOB_STYLE, duration
 
 
-class JobDetailScreen(ModalScreen[None]):
+class JobDetailScreen(JobKeys, ModalScreen[None]):
     """Shows a job; the app refreshes it (``GET /api/jobs/{id}``) and runs retry / cancel."""
 
-    BINDINGS = keys.bindings("detail")
+    SCOPE = "detail"
+    BINDINGS = keys.bindings(SCOPE)
 
     class Action(Message):
         def __init__(self, job: Job, what: str) -> None:
@@ -46,7 +48,9 @@ class JobDetailScreen(ModalScreen[None]):
 
     def show(self, job: Job | None, now: datetime, problem: str | None = None) -> None:
         if job is not None:
-            self.job = job
+            before, self.job = self.job, job
+            if job_actions(job) != job_actions(before):
+                self.refresh_bindings()  # the footer offers what this job allows now
         self._now, self._problem = now, problem
         self._paint()
 
@@ -87,7 +91,5 @@ class JobDetailScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "detail") and getattr(self.app, "read_only", None):
-            return None
-        return True
+    def acted_on(self) -> Job | None:
+        return self.job

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input
 
 from jobtui.contract import Job
 from jobtui.dashboard import keys
+from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span
 from jobtui.dashboard.state import State
@@ -47,10 +48,11 @@ COLUMNS = (
 )
 
 
-class JobsView(Vertical):
+class JobsView(JobKeys, Vertical):
     """A page of ``GET /api/jobs``; the app polls the current page while the tab is shown."""
 
-    BINDINGS = keys.bindings("jobs")
+    SCOPE = "jobs"
+    BINDINGS = keys.bindings(SCOPE)
     can_focus = True
 
     class QueryChanged(Message):
@@ -73,6 +75,7 @@ class JobsView(Vertical):
         self._next: str | None = None
         self._shown: JobsResult | None = None
         self._jobs: dict[str, Job] = {}
+        self._allowed: frozenset[str] = frozenset()  # what the footer offers for the cursor's job
 
     def compose(self) -> ComposeResult:
         yield Text1(id="jobs-head")
@@ -186,10 +189,21 @@ class JobsView(Vertical):
         event.stop()
         self._choose("open")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "jobs") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow_cursor()
+
+    def acted_on(self) -> Job | None:
+        return self.selected()
+
+    def _follow_cursor(self) -> None:
+        """Retry and cancel follow the job under the cursor: the footer is redrawn when what
+        it allows changes (not on every move)."""
+        job = self.selected()
+        allowed = job_actions(job) if job is not None else frozenset()
+        if allowed != self._allowed:
+            self._allowed = allowed
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ rendering
 
@@ -254,6 +268,7 @@ class JobsView(Vertical):
             table.move_cursor(row=table.get_row_index(keep_id), animate=False)
         elif table.row_count:
             table.move_cursor(row=min(row_index, table.row_count - 1), animate=False)
+        self._follow_cursor()
 
     @staticmethod
     def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
