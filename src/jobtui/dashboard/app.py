@@ -407,11 +407,17 @@ class DashboardApp(Gated, App[int]):
             return
         self._take_parked()
         self.guard("status", self._show_status)
-        if self.active_tab in self._dirty:
-            self._render_tab(self.active_tab)
-        elif self.active_tab == "overview":
+        tab = self.active_tab
+        if tab in self._dirty:
+            self._render_tab(tab)
+        elif tab == "overview":
             view = self.main.query_one(OverviewView)
             self.guard("overview", view.tick, self.state, self.target, self.state.clock())
+        elif (view := self.view(tab)) is not None and hasattr(view, "tick"):
+            self.guard(tab, view.tick, self.state)
+        top = self.screen  # a screen over the tabs (job detail, backups) has its own ages
+        if top is not self.main and hasattr(top, "tick"):
+            self.guard(type(top).__name__, top.tick, self.state.clock())
 
     def _show_chrome(self) -> None:
         h = self.state.health

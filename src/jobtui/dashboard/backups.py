@@ -27,7 +27,7 @@ from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
 from jobtui.dashboard.poller import describe, error_kind
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Text1, retime
 
 if TYPE_CHECKING:
     from jobtui.client import Client
@@ -65,6 +65,10 @@ def parse_days(text: str) -> float | None:
     except ValueError:
         return None
     return days if 0 <= days <= MAX_DAYS else None
+
+
+def backup_age(b: BackupInfo, now: datetime) -> str:
+    return span((now - b.created_at).total_seconds())
 
 
 def backup_question(target: str, backups: tuple[BackupInfo, ...], now: datetime) -> ConfirmScreen:
@@ -227,7 +231,7 @@ class BackupsScreen(Gated, ModalScreen[None]):
             table.add_row(
                 b.name,
                 local(b.created_at, "%m-%d %H:%M"),  # the age column gives the year away
-                span((now - b.created_at).total_seconds()),
+                backup_age(b, now),
                 Text(size(b.size), justify="right"),
                 Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
                 checksum_cell(b),
@@ -235,6 +239,15 @@ class BackupsScreen(Gated, ModalScreen[None]):
             )
         if keep is not None and any(b.name == keep for b in backups):
             table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    def tick(self, now: datetime) -> None:
+        """Every second: the ages (the head's newest, the Age column), each cell only where
+        its text changed."""
+        if self.listing is None or self.not_provided:
+            return
+        self.query_one("#backups-head", Text1).set(self._head(now))
+        table = self.query_one("#backups-table", DataTable)
+        retime(table, {b.name: b for b in self.listing.backups}, {"age": backup_age}, now)
 
     @on(DataTable.RowHighlighted, "#backups-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 from jobtui.contract import Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.actions import JobKeys, job_actions
-from jobtui.dashboard.format import ago, local, span
+from jobtui.dashboard.format import ago, local, took
 from jobtui.dashboard.jobs import JOB_STYLE, duration
 
 
@@ -36,6 +36,7 @@ class JobDetailScreen(JobKeys, ModalScreen[None]):
         self.job = job
         self._now = now
         self._problem: str | None = None
+        self._rows: list[tuple[str, str | Text]] = []  # what the grid shows
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail") as box:
@@ -54,33 +55,49 @@ class JobDetailScreen(JobKeys, ModalScreen[None]):
         self._now, self._problem = now, problem
         self._paint()
 
+    def tick(self, now: datetime) -> None:
+        """Every second: the ages and a running job's duration (repainted if they changed)."""
+        self._now = now
+        self._paint()
+
     def _paint(self) -> None:
-        j, now = self.job, self._now
+        rows = self._lines()
+        if rows == self._rows:
+            return
+        self._rows = rows
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", justify="right")
         grid.add_column()
-        grid.add_row("ID", j.id)
-        grid.add_row("Type", j.type)
-        grid.add_row("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}"))
-        grid.add_row("Progress", f"{j.progress}%")
-        grid.add_row("Attempts", f"{j.attempts} of {j.max_attempts}")
+        for label, value in rows:
+            grid.add_row(label, value)
+        self.query_one("#detail-body", Static).update(grid)
+
+    def _lines(self) -> list[tuple[str, str | Text]]:
+        j, now = self.job, self._now
+        rows: list[tuple[str, str | Text]] = [
+            ("ID", j.id),
+            ("Type", j.type),
+            ("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}")),
+            ("Progress", f"{j.progress}%"),
+            ("Attempts", f"{j.attempts} of {j.max_attempts}"),
+        ]
         for label, when in (
             ("Created", j.created_at),
             ("Started", j.started_at),
             ("Updated", j.updated_at),
             ("Completed", j.completed_at),
         ):
-            grid.add_row(label, f"{local(when)}  ({ago(when, now)})" if when else "—")
+            rows.append((label, f"{local(when)}  ({ago(when, now)})" if when else "—"))
         ran = duration(j, now)
         if ran:
-            grid.add_row("Ran for", ran)
+            rows.append(("Ran for", ran))
         if j.started_at is not None:
-            grid.add_row("Waited", span((j.started_at - j.created_at).total_seconds()))
-        grid.add_row("Message", j.message or "—")
-        grid.add_row("Error", Text(j.error, style="red") if j.error else "—")
+            rows.append(("Waited", took((j.started_at - j.created_at).total_seconds())))
+        rows.append(("Message", j.message or "—"))
+        rows.append(("Error", Text(j.error, style="red") if j.error else "—"))
         if self._problem:
-            grid.add_row("", Text(self._problem, style="yellow"))
-        self.query_one("#detail-body", Static).update(grid)
+            rows.append(("", Text(self._problem, style="yellow")))
+        return rows
 
     def action_retry(self) -> None:
         self.post_message(self.Action(self.job, "retry"))

@@ -17,9 +17,9 @@ from jobtui.contract import Job
 from jobtui.dashboard import keys
 from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
-from jobtui.dashboard.format import excerpt, short_id, span
+from jobtui.dashboard.format import excerpt, short_id, span, took
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Text1
+from jobtui.dashboard.widgets import Text1, retime
 
 STATUS_CYCLE: tuple[str | None, ...] = (
     None,
@@ -235,6 +235,16 @@ class JobsView(JobKeys, Vertical):
             self._fill(table, result, now)
             self._shown = result
 
+    def tick(self, state: State) -> None:
+        """Every second: the head's age of stale data, and the cells that change with the
+        clock (ages, running durations), each only where its text changed."""
+        feed, now = state.jobs, state.clock()
+        table = self.query_one("#jobs-table", DataTable)
+        if feed.not_provided or not table.display:
+            return
+        self.query_one("#jobs-head", Text1).set(self._head(feed.stale, feed.age(now), feed.value))
+        retime(table, self._jobs, CLOCKED, now)
+
     def _head(self, stale: bool, age: float | None, result: JobsResult | None) -> Text:
         q = self.query_
         text = Text()
@@ -278,10 +288,14 @@ class JobsView(JobKeys, Vertical):
             Text(j.status, style=JOB_STYLE.get(j.status, "")),
             f"{j.progress}%",
             f"{j.attempts}/{j.max_attempts}",
-            span((now - j.created_at).total_seconds()),
+            job_age(j, now),
             duration(j, now),
             Text(excerpt(j.error, 200), style="red") if j.error else "",
         )
+
+
+def job_age(j: Job, now: datetime) -> str:
+    return span((now - j.created_at).total_seconds())
 
 
 def duration(j: Job, now: datetime) -> str:
@@ -291,4 +305,7 @@ def duration(j: Job, now: datetime) -> str:
     end = j.completed_at or (now if j.status == "processing" else None)
     if end is None:
         return ""
-    return span((end - j.started_at).total_seconds())
+    return took((end - j.started_at).total_seconds())
+
+
+CLOCKED = {"age": job_age, "duration": duration}  # the cells that change with the clock, by column

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual.widgets import Static
 
 from jobtui.literal import printable
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable  # loaded with the first view that has a table
+
+R = TypeVar("R")
 
 
 def literal(text: str | None, style: str = "", *, lines: bool = False) -> Text:
@@ -104,3 +111,19 @@ class Card(Static):
                 text.append("\n")
                 text.append(row, style="cyan")
         return text
+
+
+def retime(
+    table: DataTable[Any],
+    rows: Mapping[str, R],
+    cells: Mapping[str, Callable[[R, datetime], str]],
+    now: datetime,
+) -> None:
+    """The cells of ``table`` that change with the clock (ages, running durations): for each
+    row key and column key, ``cells[column](row, now)``, written only where it differs from
+    the text shown (a table whose texts did not change is not repainted)."""
+    for key, row in rows.items():
+        for column, text_of in cells.items():
+            text = text_of(row, now)
+            if table.get_cell(key, column) != text:
+                table.update_cell(key, column, text)
