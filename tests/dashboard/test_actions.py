@@ -251,6 +251,11 @@ async def test_retry_from_the_job_detail(agent):
         await noted(pilot, "is now pending")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail again")
         await shows(pilot, "pending")
+        detail = app.screen  # its keys follow the job it shows now: pending, so cancel only
+        assert (detail.check_action("retry", ()), detail.check_action("cancel_job", ())) == (
+            None,
+            True,
+        )
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, JobDetailScreen), what="closed")
 
@@ -275,6 +280,8 @@ async def test_read_only_disables_every_action(agent):
         assert statuses(agent)[stuck[0]] == "processing"
         for action in ("recover_stuck", "backup"):
             assert app.check_action(action, ()) is None  # dimmed in the footer
+        for action in ("retry", "cancel_job"):
+            assert app.view("jobs").check_action(action, ()) is None
 
 
 async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):
