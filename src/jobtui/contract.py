@@ -119,6 +119,7 @@ class Job:
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    actions: tuple[str, ...] | None = None  # (+) what can be done on it now, e.g. ("retry",)
 
 
 @dataclass(frozen=True, slots=True)

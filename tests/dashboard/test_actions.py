@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import text
 
+from jobtui.dashboard.backups import BackupsScreen
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
-from tests.support import Canned, add_job, add_stuck, seed_health
+from tests.support import Canned, add_job, add_stuck, free_port, seed_health
 
 
 def statuses(agent) -> dict[str, str]:
@@ -170,18 +172,63 @@ async def test_retry_and_cancel_from_the_jobs_tab(agent):
         assert statuses(agent)[pending] == "cancelled"
 
 
-async def test_a_refused_action_is_one_line(agent):
+async def test_only_what_the_status_allows_is_offered(agent):
     done = add_finished(agent, "completed", attempts=1)
     app = make_app(agent.url)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
         await shows(pilot, done[:8])
+        view = app.view("jobs")
+        await until(pilot, lambda: view.selected() is not None, what="the job selected")
+        for action in ("retry", "cancel_job"):
+            assert view.check_action(action, ()) is None  # dimmed in the footer
+        await pilot.press("e", "e")
+        await noted(
+            pilot, f"Job {done[:8]} is completed: only failed or cancelled jobs can be retried."
+        )
         await pilot.press("c")
+        await noted(pilot, "only pending or processing jobs can be cancelled")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        await pilot.press("e", "c")
+        await pilot.pause(0.2)
+        assert app.screen.check_action("retry", ()) is None
+        assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)
+        assert len([n for n in app.notes if "can be retried" in n]) == 1  # said once
+        assert statuses(agent)[done] == "completed"
+
+
+def canned_job(job_id: str, status: str, **extra: object) -> dict[str, object]:
+    stamp = "2026-11-29T03:00:00.000Z"
+    return {"id": job_id, "type": "story_generation", "status": status, "progress": 100,
+            "message": None, "error": None, "attempts": 1, "maxAttempts": 3,
+            "createdAt": stamp, "updatedAt": stamp, **extra}  # fmt: skip
+
+
+async def test_the_servers_actions_decide_and_a_refusal_is_one_line(seed_server):
+    offered = canned_job("job-offered", "completed", actions=["retry"])
+    withheld = canned_job("job-withheld", "failed", actions=[])
+    seed_server.set("GET", "/api/jobs", Canned(body={"jobs": [offered, withheld]}))
+    seed_server.set("GET", "/api/jobs/job-offered", Canned(body=offered))
+    seed_server.set(
+        "POST",
+        "/api/jobs/job-offered/retry",
+        Canned(409, {"error": "job job-offered is completed; only failed jobs can be retried"}),
+    )
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, "job-offe", "job-with")
+        await pilot.press("down")  # the failed job whose server offers nothing
+        await until(pilot, lambda: app.view("jobs").selected().id == "job-withheld", what="moved")
+        await pilot.press("e")
+        await noted(pilot, "the server offers nothing for it, not retry")
+        await pilot.press("up", "e")  # completed, yet offered by its server
         await confirm_shown(pilot)
         await pilot.press("y")
         message = await noted(pilot, "409")
         assert "only" in message and "\n" not in message
-        assert statuses(agent)[done] == "completed"
+        assert posts(seed_server) == ["/api/jobs/job-offered/retry"]
 
 
 async def test_retry_from_the_job_detail(agent):
@@ -204,6 +251,11 @@ async def test_retry_from_the_job_detail(agent):
         await noted(pilot, "is now pending")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail again")
         await shows(pilot, "pending")
+        detail = app.screen  # its keys follow the job it shows now: pending, so cancel only
+        assert (detail.check_action("retry", ()), detail.check_action("cancel_job", ())) == (
+            None,
+            True,
+        )
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, JobDetailScreen), what="closed")
 
@@ -228,6 +280,8 @@ async def test_read_only_disables_every_action(agent):
         assert statuses(agent)[stuck[0]] == "processing"
         for action in ("recover_stuck", "backup"):
             assert app.check_action(action, ()) is None  # dimmed in the footer
+        for action in ("retry", "cancel_job"):
+            assert app.view("jobs").check_action(action, ()) is None
 
 
 async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):
@@ -250,3 +304,76 @@ async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):
         assert admin.read_only is None
         await pilot.press("R")
         await confirm_shown(pilot)
+
+
+async def test_recover_with_nothing_stuck_says_so_without_asking(agent):
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "0 — none stuck")
+        assert app.check_action("recover_stuck", ()) is None  # dimmed in the footer
+        await pilot.press("R")
+        await noted(pilot, "Nothing is stuck")
+        assert not isinstance(app.screen, ConfirmScreen)
+        add_stuck(agent.store, 2)
+        await pilot.press("r")
+        await shows(pilot, "2 stuck")
+        assert app.check_action("recover_stuck", ()) is True
+        await pilot.press("R")
+        assert "Reset 2 stuck job(s)" in await confirm_shown(pilot)
+
+
+async def test_read_only_keys_say_why_once(agent):
+    add_stuck(agent.store, 1)
+    app = make_app(agent.url, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "1 stuck", "READ-ONLY")
+        await pilot.press("R", "b", "R")
+        await noted(pilot, "Disabled: read-only (started with --read-only).")
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, BackupsScreen), what="backups")
+        await pilot.press("b", "x", "escape")  # keys are taken in order: once it closes,
+        await until(pilot, lambda: not isinstance(app.screen, BackupsScreen), what="closed")
+        assert len([n for n in app.notes if n.startswith("Disabled")]) == 1  # b and x were
+        assert not any(isinstance(s, ConfirmScreen) for s in app.screen_stack)
+
+
+async def test_the_status_bar_shows_read_only_and_the_connection_error():
+    app = make_app(f"http://127.0.0.1:{free_port()}", read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.state.health.error, what="a failed poll")
+        status = await shows(pilot, "✖ cannot connect to http", "read-only: started with")
+        assert "✖ cannot connect to http" in status.splitlines()[-2]  # one line, both
+
+
+class Held(Canned):
+    """An answer the test server sends only once ``release`` is set."""
+
+    def __init__(self, status: int, body: object) -> None:
+        super().__init__(status, body)
+        self.release = threading.Event()
+
+    @property  # type: ignore[override]
+    def delay(self) -> float:  # read by the server before it answers
+        self.release.wait(10)
+        return 0.0
+
+    @delay.setter
+    def delay(self, value: float) -> None:
+        pass
+
+
+async def test_read_only_arriving_closes_the_question_and_says_why(seed_server):
+    seed_server.set("GET", "/api/admin/backups", Canned(body={"backups": []}))
+    forbidden = Held(403, {"error": "Forbidden"})
+    seed_server.set("GET", "/api/admin/check", forbidden)
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="health")
+        await pilot.press("b")
+        await confirm_shown(pilot)
+        forbidden.release.set()  # the admin check answers while the question is open
+        await noted(pilot, "Disabled: read-only (the admin check said:")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
+        await pilot.pause(0.2)
+        assert posts(seed_server) == []
+        assert app.check_action("backup", ()) is None

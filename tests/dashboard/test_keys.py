@@ -82,7 +82,7 @@ async def test_pause_stops_polling_and_resume_catches_up(seed_server):
 
 async def test_help_lists_every_key_and_q_quits(seed_server):
     app = make_app(seed_server.url)
-    async with app.run_test(size=(120, 60)) as pilot:
+    async with app.run_test(size=(120, 120)) as pilot:  # all of it at once
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = await shows(pilot, "Everywhere", "Jobs tab")
@@ -170,6 +170,9 @@ def in_jobs(app) -> bool:
 async def test_ctrl_c_quits_from_the_main_screen_and_from_every_dialog(seed_server):
     """Before: Textual's ctrl+c only said "Press ctrl+q to quit"."""
     targets = {"a": Target("a", seed_server.url), "b": Target("b", seed_server.url + "/")}
+    seed_server.set(
+        "GET", "/api/jobs/health", Canned(body=seed_health(health={"stuckJobsCount": 2}))
+    )
     openers = {
         "main screen": ((), lambda app: app.screen is app.main),
         "help": (("question_mark",), lambda app: isinstance(app.screen, HelpScreen)),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from jobtui.client import Client, Timed
 from jobtui.config import DashboardConfig, Target
@@ -223,7 +224,9 @@ def test_job_detail(snap_compare, fixed):
         await settle(pilot, lambda: started(fixed))
         await pilot.press("3")
         await settle(pilot, lambda: "pdf_export" in screen(fixed))
-        await pilot.press("down", "down", "enter")
+        await pilot.press("down", "down")  # the footer follows the job under the cursor:
+        await settle(pilot, lambda: fixed.view("jobs").query_one(DataTable).cursor_row == 2)
+        await pilot.press("enter")  # drawn before the detail covers it
         await settle(
             pilot, lambda: isinstance(fixed.screen, JobDetailScreen) and "5432" in screen(fixed)
         )

@@ -3,10 +3,13 @@ they wait, and show when it closes."""
 
 from __future__ import annotations
 
+from textual.notifications import Notification, Notify
+
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.toasts import MAX_TOASTS
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
+from tests.support import Canned, seed_health
 
 
 def toasts(app) -> list[str]:
@@ -30,6 +33,8 @@ async def test_at_most_three_toasts_the_newest(seed_server):
 
 async def test_toasts_wait_while_the_help_or_a_question_is_on_top(seed_server):
     """Before: toasts were drawn over the help screen and over confirmation dialogs."""
+    stuck = seed_health(health={"stuckJobsCount": 2})  # so that R asks
+    seed_server.set("GET", "/api/jobs/health", Canned(body=stuck))
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, lambda: app.state.health.value, what="first answer")
@@ -54,3 +59,19 @@ async def test_toasts_wait_while_the_help_or_a_question_is_on_top(seed_server):
         assert toasts(app) == [] and "during a question" not in screen(app)
         await pilot.press("n")
         await shows(pilot, "before help", "during help", "during a question")
+
+
+async def test_a_toast_while_the_app_closes_is_dropped(seed_server):
+    """A toast that arrives once the screens are gone (an action ending as the app quits) was
+    a ScreenStackError that ended the run with a traceback."""
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="first answer")
+        stack = app._screen_stacks[app._current_mode]
+        saved = list(stack)
+        stack.clear()  # as while the app closes
+        try:
+            app._notified(Notify(Notification("late", "", "information", 3)))
+        finally:
+            stack.extend(saved)
+        assert not app.waiting

@@ -2,7 +2,8 @@
 
 The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds), the
 :class:`~jobtui.dashboard.state.State` (last good data) and the actions that change the
-server, each confirmed first and all disabled when read-only.
+server, each confirmed first and all disabled when read-only (:attr:`DashboardApp.read_only`,
+the one fact the footer and every screen follow).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import feeds, keys
+from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
@@ -46,6 +49,8 @@ from jobtui.errors import NotProvided, Unauthorized, describe
 from jobtui.literal import printable
 
 if TYPE_CHECKING:
+    from textual.actions import ActionParseResult
+    from textual.dom import DOMNode
     from textual.driver import Driver
     from textual.notifications import SeverityLevel
 
@@ -91,11 +96,16 @@ class Polled(Message):
     """Answers are waiting in the poller (posted from its thread)."""
 
 
-class DashboardApp(ToastingApp[int]):
+class DashboardApp(Gated, ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"
-    BINDINGS = keys.bindings("app")
+    SCOPE = "app"
+    BINDINGS = keys.bindings(SCOPE)
+
+    read_only: var[str | None] = var(None, init=False)
+    """Why keys that change the server are off (``--read-only``, or the admin check's 401/403),
+    or None: the footer, every screen and the palette follow it."""
 
     def __init__(
         self,
@@ -126,8 +136,10 @@ class DashboardApp(ToastingApp[int]):
         except ConfigError as exc:
             self.capacity_problem = str(exc)
         self.state = State(clock=clock) if clock else State()
-        self.read_only: str | None = "started with --read-only" if read_only else None
+        self.set_reactive(DashboardApp.read_only, "started with --read-only" if read_only else None)
         self._flag_read_only = read_only
+        self._explained: set[str] = set()  # refusals said since the last change of the gates
+        self._nothing_stuck = False  # the last health answer counted 0 stuck jobs
         self._handle_signals = handle_signals
         self._dirty: set[str] = set(TABS)
         self.display_error: str | None = None
@@ -280,6 +292,8 @@ class DashboardApp(ToastingApp[int]):
         self.state.apply(u)
         if u.feed == "admin":
             self._admin_answered(u)
+        if u.feed == "health":
+            self._stuck_answered()
         if u.feed == "metrics" and self.active_tab not in METRICS_TABS:
             # asked once at the start (it seeds the sparklines); then only while shown
             self.poller.set_active("metrics", False)
@@ -300,14 +314,29 @@ class DashboardApp(ToastingApp[int]):
     def _admin_answered(self, u: Update) -> None:
         if self._flag_read_only:
             return
-        before = self.read_only
         if failed_as(u.kind, Unauthorized):
             self.read_only = f"the admin check said: {u.error}"
         elif u.error is None:
             self.read_only = None
-        if self.read_only != before:  # the footer rebuilds itself: only when it must
-            self.refresh_bindings()
-            self._dirty.add("overview")
+
+    def watch_read_only(self) -> None:
+        self._dirty.add("overview")
+        self._gates_changed()
+        self.guard("status", self._show_chrome)
+
+    def _stuck_answered(self) -> None:
+        h = self.state.health.value
+        nothing = h is not None and h.health.stuck_jobs_count == 0
+        if nothing != self._nothing_stuck:
+            self._nothing_stuck = nothing
+            self._gates_changed()
+
+    def _gates_changed(self) -> None:
+        """What the keys can do changed: every screen's footer is redrawn, and a refusal
+        said before may be said again. (Footers rebuild themselves: only when they must.)"""
+        self._explained.clear()
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
 
     def _render_tab(self, tab: str) -> None:
         if tab not in self._dirty:
@@ -367,12 +396,18 @@ class DashboardApp(ToastingApp[int]):
         if self.standing() != self._standing:  # e.g. the answer has just become too old
             self.guard("status", self._show_pill)
             self._dirty.add("overview")
-        if self.active_tab in self._dirty:
-            self._render_tab(self.active_tab)
-        elif self.active_tab == "overview":
+        tab = self.active_tab
+        if tab in self._dirty:
+            self._render_tab(tab)
+        elif tab == "overview":
             view = self.main.query_one(OverviewView)
             now = self.state.clock()
             self.guard("overview", view.tick, self.state, self.target, now, self.standing())
+        elif (view := self.view(tab)) is not None and hasattr(view, "tick"):
+            self.guard(tab, view.tick, self.state)
+        top = self.screen  # a screen over the tabs (job detail, backups) has its own ages
+        if top is not self.main and hasattr(top, "tick"):
+            self.guard(type(top).__name__, top.tick, self.state.clock())
 
     def standing(self) -> Standing:
         """What the top line may say now (see :mod:`jobtui.dashboard.standing`)."""
@@ -545,10 +580,33 @@ class DashboardApp(ToastingApp[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.read_only, self.settings.keymap))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "app") and self.read_only:
-            return None  # shown dimmed in the footer, does nothing
-        return True
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
+        if why is None and action == "recover_stuck" and self._nothing_stuck:
+            why = "Nothing is stuck: no job is processing without updates."
+        return why
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run an action; one that cannot run now (dimmed in the footer) says why, once."""
+        if await super().run_action(action, default_namespace, namespaces):
+            return True
+        space = self if default_namespace is None else default_namespace
+        target, name, _ = self._parse_action(action, space, namespaces)
+        why = target.refusal(name) if isinstance(target, Gated) else None
+        if why:
+            self.explain(why)
+        return False
+
+    def explain(self, why: str) -> None:
+        """Say why a key does nothing: once, until what the keys can do changes."""
+        if why not in self._explained:
+            self._explained.add(why)
+            self.notify(printable(why), severity="warning", timeout=5, markup=False)
 
     async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
         """One request on the poller's loop (never in the UI thread)."""
@@ -556,30 +614,28 @@ class DashboardApp(ToastingApp[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        keymap = self.settings.keymap
         offered: set[tuple[str, str]] = set()  # one command an action (q and ctrl+c quit)
         for k in keys.KEYS:
             if k.scope in keys.PALETTE and (k.scope, k.action) not in offered:
                 offered.add((k.scope, k.action))
                 where = "" if k.scope == "app" else f" ({keys.SCOPES[k.scope]})"
                 yield SystemCommand(
-                    f"{k.label}{where}",
-                    f"{k.help} — key {k.shown_with(keymap)}",
-                    partial(self.run_key, k),
+                    f"{k.label}{where}", self._command_help(k), partial(self.run_key, k)
                 )
         scope = getattr(screen, "SCOPE", None)  # a screen's own keys, while it is shown
         for k in keys.scoped(scope) if scope in keys.SCREENS else ():
             yield SystemCommand(
                 f"{k.label} ({keys.SCOPES[k.scope]})",
-                f"{k.help} — key {k.shown_with(keymap)}",
+                self._command_help(k),
                 partial(self.run_screen_key, k, screen),
             )
 
+    def _command_help(self, k: keys.Key) -> str:
+        off = " (off: read-only)" if k.changes and self.read_only else ""
+        return f"{k.help} — key {k.shown_with(self.settings.keymap)}{off}"
+
     async def run_key(self, key: keys.Key) -> None:
         """Do what ``key`` does, from the command palette (switching tab first if needed)."""
-        if key.changes and self.read_only:
-            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
-            return
         if key.scope == "app":
             await self.run_action(key.action)
             return
@@ -590,20 +646,12 @@ class DashboardApp(ToastingApp[int]):
 
     # ------------------------------------------------------------------ actions on the server
 
-    def _blocked(self) -> bool:
-        if self.read_only:
-            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
-            return True
-        return False
-
     def _failed(self, what: str, exc: BaseException) -> None:
         severity = "warning" if isinstance(exc, NotProvided) else "error"
         self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
 
     @work(exclusive=True, group="action", exit_on_error=False)
     async def action_recover_stuck(self) -> None:
-        if self._blocked():
-            return
         h = self.state.health.value
         count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
         body = Text()
@@ -653,8 +701,6 @@ class DashboardApp(ToastingApp[int]):
 
     @work(exclusive=True, group="action", exit_on_error=False)
     async def action_backup(self) -> None:
-        if self._blocked():
-            return
         try:
             listing = await self.request(lambda c: c.backups())
         except Exception as exc:
@@ -672,9 +718,6 @@ class DashboardApp(ToastingApp[int]):
 
     async def run_screen_key(self, key: keys.Key, screen: Screen[Any]) -> None:
         """Do what a screen's ``key`` does, from the command palette."""
-        if key.changes and self.read_only:
-            self.notify(f"Disabled: read-only ({self.read_only}).", severity="warning")
-            return
         await self.run_action(key.action, screen)
 
     def action_backups(self) -> None:
@@ -754,9 +797,9 @@ class DashboardApp(ToastingApp[int]):
             return
         self.target = chosen
         self.state.reset()
+        self._stuck_answered()
         if not self._flag_read_only:
             self.read_only = None
-            self.refresh_bindings()
         self.poller.set_target(chosen)
         self._dirty.update(TABS)
         self._show_chrome()
@@ -793,8 +836,6 @@ class DashboardApp(ToastingApp[int]):
 
     @work(exclusive=True, group="action", exit_on_error=False)
     async def job_action(self, job: Job, what: str) -> None:
-        if self._blocked():
-            return
         verb = {"retry": "Retry", "cancel": "Cancel"}[what]
         body = Text()
         body.append(f"{verb} job ")

@@ -23,9 +23,10 @@ from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
+from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, local, size, span
-from jobtui.dashboard.widgets import Table, Text1, literal
+from jobtui.dashboard.widgets import Table, Text1, literal, retime
 from jobtui.errors import NotProvided, describe
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ def parse_days(text: str) -> float | None:
     return days if 0 <= days <= MAX_DAYS else None
 
 
+def backup_age(b: BackupInfo, now: datetime) -> str:
+    return span((now - b.created_at).total_seconds())
+
+
 def backup_question(target: str, backups: tuple[BackupInfo, ...], now: datetime) -> ConfirmScreen:
     """The question before a backup (``b`` here and on the dashboard), with the latest one."""
     body = literal(f"Back up the jobs table on {target}?")
@@ -98,7 +103,7 @@ class BackupsTable(Table, inherit_bindings=False):
     ]
 
 
-class BackupsScreen(ModalScreen[None]):
+class BackupsScreen(Gated, ModalScreen[None]):
     """``GET /api/admin/backups`` as a table; ``b``, Enter and ``x`` act on it."""
 
     SCOPE = "backups"
@@ -232,7 +237,7 @@ class BackupsScreen(ModalScreen[None]):
             table.add_row(
                 literal(b.name),
                 local(b.created_at, "%m-%d %H:%M"),  # the age column gives the year away
-                span((now - b.created_at).total_seconds()),
+                backup_age(b, now),
                 Text(size(b.size), justify="right"),
                 Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
                 checksum_cell(b),
@@ -240,6 +245,15 @@ class BackupsScreen(ModalScreen[None]):
             )
         if keep is not None and any(b.name == keep for b in backups):
             table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    def tick(self, now: datetime) -> None:
+        """Every second: the ages (the head's newest, the Age column), each cell only where
+        its text changed."""
+        if self.listing is None or self.not_provided:
+            return
+        self.query_one("#backups-head", Text1).set(self._head(now))
+        table = self.query_one("#backups-table", DataTable)
+        retime(table, {b.name: b for b in self.listing.backups}, {"age": backup_age}, now)
 
     @on(DataTable.RowHighlighted, "#backups-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -263,18 +277,6 @@ class BackupsScreen(ModalScreen[None]):
         widget.set(text)
 
     # ------------------------------------------------------------------ actions
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "backups") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
-
-    def _blocked(self) -> bool:
-        read_only = getattr(self.app, "read_only", None)
-        if read_only:
-            self.app.notify(f"Disabled: read-only ({read_only}).", severity="warning")
-            return True
-        return False
 
     def _run(self, what: str, action: Callable[[], Awaitable[bool]]) -> None:
         """Run ``action`` unless another one is running: a second key neither starts a second
@@ -305,12 +307,9 @@ class BackupsScreen(ModalScreen[None]):
         self.reload()
 
     def action_backup(self) -> None:
-        if not self._blocked():
-            self._run("Backup", self._backup)
+        self._run("Backup", self._backup)
 
     def action_restore(self) -> None:
-        if self._blocked():
-            return
         b = self.selected()
         if b is None:
             self.app.notify("No backup selected.", timeout=3)
@@ -318,8 +317,7 @@ class BackupsScreen(ModalScreen[None]):
         self._run(f"Restore {b.name}", partial(self._restore, b.name))
 
     def action_prune(self) -> None:
-        if not self._blocked():
-            self._run("Prune", self._prune)
+        self._run("Prune", self._prune)
 
     async def _backup(self) -> bool:
         backups = self.listing.backups if self.listing is not None else ()
@@ -363,6 +361,8 @@ class RestoreScreen(Dialog[bool]):
     """What a restore would do (its dry run), then the backup's name typed to confirm it.
     Answers True only for the exact name after a dry run that succeeded."""
 
+    CHANGES = True
+    REFUSED = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, name: str, target: str, dry_run: Callable[[], Awaitable[RestoreResult]]):
@@ -455,6 +455,7 @@ class RestoreScreen(Dialog[bool]):
 class PruneScreen(Dialog[float | None]):
     """How many days of backups to keep (7 unless changed); answers the days, or None."""
 
+    CHANGES = True
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, target: str, backups: tuple[BackupInfo, ...], now: datetime):

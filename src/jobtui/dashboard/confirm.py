@@ -1,9 +1,9 @@
 """Dialogs: a yes/no question before anything that changes the server, and the base of
-every dialog that must answer only once."""
+every dialog that must answer only once (and of those that read-only closes)."""
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from rich.text import Text
 from textual import on
@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from jobtui.dashboard.actions import read_only_refusal
 from jobtui.dashboard.widgets import literal
 
 T = TypeVar("T")
@@ -20,7 +21,23 @@ T = TypeVar("T")
 
 class Dialog(ModalScreen[T]):
     """A dialog that answers once. A second Enter or click can arrive after the first closed
-    it; dismissing again would close the screen under it."""
+    it; dismissing again would close the screen under it.
+
+    One that confirms a change of the server (``CHANGES``, answered by ``REFUSED`` when it
+    cannot be done) follows the app's read-only: it closes, and says why, when that begins."""
+
+    CHANGES: ClassVar[bool] = False
+    REFUSED: ClassVar[object] = None
+
+    def on_mount(self) -> None:
+        if self.CHANGES and hasattr(self.app, "read_only"):
+            self.watch(self.app, "read_only", self._read_only)
+
+    def _read_only(self, reason: str | None) -> None:
+        if reason and self.is_active:
+            explain = getattr(self.app, "explain", self.app.notify)
+            explain(read_only_refusal(reason))
+            self.dismiss(cast(T, self.REFUSED))
 
     def answer(self, result: T) -> None:
         if self.is_active:
@@ -31,6 +48,8 @@ class ConfirmScreen(Dialog[bool]):
     """Answers True for y / the yes button, False for n, Esc or the no button. The title and
     the body are shown as :func:`literal` text (they may name a job or a backup)."""
 
+    CHANGES = True
+    REFUSED = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),

@@ -13,15 +13,17 @@ from textual.widgets import Footer, Static
 
 from jobtui.contract import Job
 from jobtui.dashboard import keys
-from jobtui.dashboard.format import ago, local, span
+from jobtui.dashboard.actions import JobKeys, job_actions
+from jobtui.dashboard.format import ago, local, took
 from jobtui.dashboard.jobs import JOB_STYLE, duration
 from jobtui.dashboard.widgets import ScrollBox, literal
 
 
-class JobDetailScreen(ModalScreen[None]):
+class JobDetailScreen(JobKeys, ModalScreen[None]):
     """Shows a job; the app refreshes it (``GET /api/jobs/{id}``) and runs retry / cancel."""
 
-    BINDINGS = keys.bindings("detail")
+    SCOPE = "detail"
+    BINDINGS = keys.bindings(SCOPE)
     TOASTS = True  # the outcome of retry and cancel shows over it (see toasts.py)
 
     class Action(Message):
@@ -35,6 +37,7 @@ class JobDetailScreen(ModalScreen[None]):
         self.job = job
         self._now = now
         self._problem: str | None = None
+        self._rows: list[tuple[str, str | Text]] = []  # what the grid shows
 
     def compose(self) -> ComposeResult:
         with ScrollBox(id="detail") as box:
@@ -48,37 +51,55 @@ class JobDetailScreen(ModalScreen[None]):
 
     def show(self, job: Job | None, now: datetime, problem: str | None = None) -> None:
         if job is not None:
-            self.job = job
+            before, self.job = self.job, job
+            if job_actions(job) != job_actions(before):
+                self.refresh_bindings()  # the footer offers what this job allows now
         self._now, self._problem = now, problem
         self._paint()
 
+    def tick(self, now: datetime) -> None:
+        """Every second: the ages and a running job's duration (repainted if they changed)."""
+        self._now = now
+        self._paint()
+
     def _paint(self) -> None:
-        j, now = self.job, self._now
+        rows = self._lines()
+        if rows == self._rows:
+            return
+        self._rows = rows
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", justify="right")
         grid.add_column()
-        grid.add_row("ID", literal(j.id))
-        grid.add_row("Type", literal(j.type))
-        grid.add_row("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}"))
-        grid.add_row("Progress", f"{j.progress}%")
-        grid.add_row("Attempts", f"{j.attempts} of {j.max_attempts}")
+        for label, value in rows:
+            grid.add_row(label, value)
+        self.query_one("#detail-body", Static).update(grid)
+
+    def _lines(self) -> list[tuple[str, str | Text]]:
+        j, now = self.job, self._now
+        rows: list[tuple[str, str | Text]] = [
+            ("ID", literal(j.id)),
+            ("Type", literal(j.type)),
+            ("Status", Text(j.status, style=f"bold {JOB_STYLE.get(j.status, '')}")),
+            ("Progress", f"{j.progress}%"),
+            ("Attempts", f"{j.attempts} of {j.max_attempts}"),
+        ]
         for label, when in (
             ("Created", j.created_at),
             ("Started", j.started_at),
             ("Updated", j.updated_at),
             ("Completed", j.completed_at),
         ):
-            grid.add_row(label, f"{local(when)}  ({ago(when, now)})" if when else "—")
+            rows.append((label, f"{local(when)}  ({ago(when, now)})" if when else "—"))
         ran = duration(j, now)
         if ran:
-            grid.add_row("Ran for", ran)
+            rows.append(("Ran for", ran))
         if j.started_at is not None:
-            grid.add_row("Waited", span((j.started_at - j.created_at).total_seconds()))
-        grid.add_row("Message", literal(j.message, lines=True) if j.message else "—")
-        grid.add_row("Error", literal(j.error, "red", lines=True) if j.error else "—")
+            rows.append(("Waited", took((j.started_at - j.created_at).total_seconds())))
+        rows.append(("Message", literal(j.message, lines=True) if j.message else "—"))
+        rows.append(("Error", literal(j.error, "red", lines=True) if j.error else "—"))
         if self._problem:
-            grid.add_row("", literal(self._problem, "yellow"))
-        self.query_one("#detail-body", Static).update(grid)
+            rows.append(("", literal(self._problem, "yellow")))
+        return rows
 
     def action_retry(self) -> None:
         self.post_message(self.Action(self.job, "retry"))
@@ -89,7 +110,5 @@ class JobDetailScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "detail") and getattr(self.app, "read_only", None):
-            return None
-        return True
+    def acted_on(self) -> Job | None:
+        return self.job

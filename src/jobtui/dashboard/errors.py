@@ -14,9 +14,10 @@ from textual.widgets import DataTable
 
 from jobtui.contract import ErrorCategory, ErrorsReport, Job
 from jobtui.dashboard import bulk, keys
+from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.format import ago, excerpt, short_id, span
-from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Table, Text1, literal
+from jobtui.dashboard.state import Feed, State
+from jobtui.dashboard.widgets import Table, Text1, literal, retime
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 CATEGORY_COLUMNS = (
@@ -41,10 +42,11 @@ def counted(c: ErrorCategory, report: ErrorsReport | None) -> str:
     return f"≥ {c.count:,}" if sampled else f"{c.count:,}"
 
 
-class ErrorsView(Vertical):
+class ErrorsView(Gated, Vertical):
     """``GET /api/monitoring/errors``; the app fetches the jobs of the highlighted category."""
 
-    BINDINGS = keys.bindings("errors")
+    SCOPE = "errors"
+    BINDINGS = keys.bindings(SCOPE)
     can_focus = True
 
     class CategoryHighlighted(Message):
@@ -63,6 +65,7 @@ class ErrorsView(Vertical):
         self._categories: dict[str, ErrorCategory] = {}
         self._jobs: dict[str, Job] = {}
         self._current: str | None = None
+        self._panel: ErrorCategory | None = None  # the category whose jobs are listed below
 
     def compose(self) -> ComposeResult:
         yield Text1(id="errors-head")
@@ -107,11 +110,6 @@ class ErrorsView(Vertical):
             return
         bulk.start(self.app, action, bulk.of_category(action, category, self._report.hours))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "errors") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
-
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -152,12 +150,34 @@ class ErrorsView(Vertical):
         for w in self.query(DataTable):
             w.display = True
         self.query_one("#category-head").display = True
+        head.set(self._head(feed, now))
+        if report is not None and not report.categories:
+            note.set(Text("No failed jobs in this period.", style="green"))
+            note.display = True
+        else:
+            note.display = False
+        if report is not None and report != self._report:
+            self._fill(cats, report, now)
+            self._report = report
+
+    def tick(self, state: State) -> None:
+        """Every second: the head's age of stale data, and "Last seen" and "Failed", each
+        cell only where its text changed."""
+        feed, now = state.errors, state.clock()
+        if feed.not_provided:
+            return
+        self.query_one("#errors-head", Text1).set(self._head(feed, now))
+        retime(self.query_one("#categories", DataTable), self._categories, {"last": last_seen}, now)
+        retime(self.query_one("#category-jobs", DataTable), self._jobs, {"failed": failed}, now)
+
+    @staticmethod
+    def _head(feed: Feed[ErrorsReport], now: datetime) -> Text:
+        report = feed.value
         text = Text()
         if report is None:
             text.append("Failed jobs: ", style="bold")
-            text.append(
-                literal(feed.error or "waiting for the server…", "red" if feed.error else "dim")
-            )
+            error = feed.error
+            text.append(literal(error or "waiting for the server…", "red" if error else "dim"))
         else:
             text.append(f"Failed jobs in the last {report.hours} h: ", style="bold")
             text.append(f"{report.total:,}", style="bold red" if report.total else "bold green")
@@ -167,15 +187,7 @@ class ErrorsView(Vertical):
             text.append("   Enter: jobs of a category, then a job's detail", style="dim")
         if feed.stale:
             text.append(f"   STALE: data from {span(feed.age(now) or 0)} ago", style="bold yellow")
-        head.set(text)
-        if report is not None and not report.categories:
-            note.set(Text("No failed jobs in this period.", style="green"))
-            note.display = True
-        else:
-            note.display = False
-        if report is not None and report != self._report:
-            self._fill(cats, report, now)
-            self._report = report
+        return text
 
     def _fill(self, table: DataTable[str | Text], report: ErrorsReport, now: datetime) -> None:
         current = self._current
@@ -186,12 +198,14 @@ class ErrorsView(Vertical):
                 Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
                 literal(c.category),
                 counted(c, report),
-                ago(c.last_seen, now) if c.last_seen else "",
+                last_seen(c, now),
                 literal(excerpt(c.recommendation, 120)),
                 key=c.category,
             )
         if current in self._categories:
             table.move_cursor(row=table.get_row_index(current), animate=False)
+            if self._categories[current] != self._panel:  # its count or jobs changed
+                self.post_message(self.CategoryHighlighted(self._categories[current]))
         elif report.categories:
             self._current = None
             table.move_cursor(row=0, animate=False)
@@ -205,6 +219,7 @@ class ErrorsView(Vertical):
         """The recent failed jobs of ``category`` (fetched by the app)."""
         if category.category != self._current:
             return
+        self._panel = category
         head = Text()
         head.append_text(literal(category.category, "bold"))
         head.append(f" · {counted(category, self._report)} failed", style="dim")
@@ -221,12 +236,19 @@ class ErrorsView(Vertical):
         table.clear()
         self._jobs = {j.id: j for j in jobs}
         for j in jobs:
-            failed = j.completed_at or j.updated_at
             table.add_row(
                 literal(short_id(j.id)),
                 literal(excerpt(j.type, 18)),
                 f"{j.attempts}/{j.max_attempts}",
-                ago(failed, now),
+                failed(j, now),
                 literal(excerpt(j.error, 200), "red"),
                 key=j.id,
             )
+
+
+def last_seen(c: ErrorCategory, now: datetime) -> str:
+    return ago(c.last_seen, now) if c.last_seen else ""
+
+
+def failed(j: Job, now: datetime) -> str:
+    return ago(j.completed_at or j.updated_at, now)

@@ -1,4 +1,6 @@
-"""Small text formatters shared by the views (durations, ages, local times, excerpts)."""
+"""Small text formatters shared by the views (durations, ages, local times, excerpts).
+
+Ages are whole seconds (they move with the clock tick); durations go below a second, in ms."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ def span(seconds: float, *, long: bool = False) -> str:
     if s < 86400:
         return f"{s // 3600}{hours} {s % 3600 // 60}{mins}"
     return f"{s // 86400}{days} {s % 86400 // 3600}{hours}"
+
+
+def took(seconds: float) -> str:
+    """How long something took or waited: ``850 ms`` under a second, else as :func:`span`."""
+    return human_ms(max(0.0, seconds) * 1000) if seconds < 1 else span(seconds)
 
 
 def ago(then: datetime | None, now: datetime) -> str:

@@ -15,10 +15,11 @@ from textual.widgets import DataTable, Input
 
 from jobtui.contract import Job
 from jobtui.dashboard import bulk, keys
+from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
-from jobtui.dashboard.format import excerpt, short_id, span
+from jobtui.dashboard.format import excerpt, short_id, span, took
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Table, Text1, literal
+from jobtui.dashboard.widgets import Table, Text1, literal, retime
 
 STATUS_CYCLE: tuple[str | None, ...] = (
     None,
@@ -47,10 +48,11 @@ COLUMNS = (
 )
 
 
-class JobsView(Vertical):
+class JobsView(JobKeys, Vertical):
     """A page of ``GET /api/jobs``; the app polls the current page while the tab is shown."""
 
-    BINDINGS = keys.bindings("jobs")
+    SCOPE = "jobs"
+    BINDINGS = keys.bindings(SCOPE)
     can_focus = True
 
     class QueryChanged(Message):
@@ -73,6 +75,7 @@ class JobsView(Vertical):
         self._next: str | None = None
         self._shown: JobsResult | None = None
         self._jobs: dict[str, Job] = {}
+        self._allowed: frozenset[str] = frozenset()  # what the footer offers for the cursor's job
 
     def compose(self) -> ComposeResult:
         yield Text1(id="jobs-head")
@@ -189,10 +192,21 @@ class JobsView(Vertical):
         event.stop()
         self._choose("open")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if keys.changes(action, "jobs") and getattr(self.app, "read_only", None):
-            return None  # shown dimmed in the footer, does nothing
-        return True
+    @on(DataTable.RowHighlighted, "#jobs-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow_cursor()
+
+    def acted_on(self) -> Job | None:
+        return self.selected()
+
+    def _follow_cursor(self) -> None:
+        """Retry and cancel follow the job under the cursor: the footer is redrawn when what
+        it allows changes (not on every move)."""
+        job = self.selected()
+        allowed = job_actions(job) if job is not None else frozenset()
+        if allowed != self._allowed:
+            self._allowed = allowed
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ rendering
 
@@ -225,6 +239,16 @@ class JobsView(Vertical):
         if result is not None and result != self._shown:
             self._fill(table, result, now)
             self._shown = result
+
+    def tick(self, state: State) -> None:
+        """Every second: the head's age of stale data, and the cells that change with the
+        clock (ages, running durations), each only where its text changed."""
+        feed, now = state.jobs, state.clock()
+        table = self.query_one("#jobs-table", DataTable)
+        if feed.not_provided or not table.display:
+            return
+        self.query_one("#jobs-head", Text1).set(self._head(feed.stale, feed.age(now), feed.value))
+        retime(table, self._jobs, CLOCKED, now)
 
     def _head(self, stale: bool, age: float | None, result: JobsResult | None) -> Text:
         q = self.query_
@@ -259,6 +283,7 @@ class JobsView(Vertical):
             table.move_cursor(row=table.get_row_index(keep_id), animate=False)
         elif table.row_count:
             table.move_cursor(row=min(row_index, table.row_count - 1), animate=False)
+        self._follow_cursor()
 
     @staticmethod
     def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
@@ -268,10 +293,14 @@ class JobsView(Vertical):
             Text(j.status, style=JOB_STYLE.get(j.status, "")),
             f"{j.progress}%",
             f"{j.attempts}/{j.max_attempts}",
-            span((now - j.created_at).total_seconds()),
+            job_age(j, now),
             duration(j, now),
             literal(excerpt(j.error, 200), "red") if j.error else "",
         )
+
+
+def job_age(j: Job, now: datetime) -> str:
+    return span((now - j.created_at).total_seconds())
 
 
 def duration(j: Job, now: datetime) -> str:
@@ -281,4 +310,7 @@ def duration(j: Job, now: datetime) -> str:
     end = j.completed_at or (now if j.status == "processing" else None)
     if end is None:
         return ""
-    return span((end - j.started_at).total_seconds())
+    return took((end - j.started_at).total_seconds())
+
+
+CLOCKED = {"age": job_age, "duration": duration}  # the cells that change with the clock, by column

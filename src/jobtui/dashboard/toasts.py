@@ -44,6 +44,8 @@ class ToastingApp(App[ReturnType]):
     @on(Notify)
     def _notified(self, event: Notify) -> None:
         event.prevent_default()  # instead of App's handler, which shows every one
+        if not self.screen_stack:
+            return  # the app is closing: nobody would see it
         if covered(self.screen):
             self.waiting.append(event.notification)
         else:

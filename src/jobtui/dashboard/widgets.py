@@ -4,9 +4,10 @@ and the lists that take the registry's list keys (j/k, g/G)."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Span, Text
 from textual.containers import VerticalScroll
@@ -14,6 +15,11 @@ from textual.widgets import DataTable, OptionList, RichLog, Static
 
 from jobtui.dashboard import keys
 from jobtui.literal import escapes, printable
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable  # loaded with the first view that has a table
+
+R = TypeVar("R")
 
 
 def literal(text: str | Text | None, style: str = "", *, lines: bool = False) -> Text:
@@ -188,3 +194,19 @@ class ScrollBox(Scrolling, VerticalScroll):
     """A scrolling box (the help's text, a job's detail) with the list keys."""
 
     BINDINGS = keys.bindings("lists")
+
+
+def retime(
+    table: DataTable[Any],
+    rows: Mapping[str, R],
+    cells: Mapping[str, Callable[[R, datetime], str]],
+    now: datetime,
+) -> None:
+    """The cells of ``table`` that change with the clock (ages, running durations): for each
+    row key and column key, ``cells[column](row, now)``, written only where it differs from
+    the text shown (a table whose texts did not change is not repainted)."""
+    for key, row in rows.items():
+        for column, text_of in cells.items():
+            text = text_of(row, now)
+            if table.get_cell(key, column) != text:
+                table.update_cell(key, column, text)
