@@ -99,8 +99,9 @@ class Card(Static):
         text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         text.append(sub, style="dim")
-        if self._spark:
-            for row in spark_rows(data, self.content_size.width):
+        if self._spark:  # two rows, or the one left in a short card
+            rows = min(2, self.content_size.height - 2)
+            for row in spark_rows(data, self.content_size.width, rows) if rows > 0 else ():
                 text.append("\n")
                 text.append(row, style="cyan")
         return text

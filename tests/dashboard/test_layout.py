@@ -1,0 +1,131 @@
+"""What fits the classic SSH terminal (80×24) and what larger terminals get: the footer by
+priority, the Overview without scrolling, columns sized to the width, charts at their size."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from jobtui.dashboard.footer import KeyFooter
+from jobtui.dashboard.overview import OverviewView
+from tests.dashboard.conftest import screen, shows, until
+from tests.dashboard.test_snapshots import fixed, settle, started  # noqa: F401
+from tests.support import Canned, seed_health
+
+SMALL = (80, 24)
+
+
+def footer_line(app: Any) -> str:
+    return screen(app).splitlines()[-1]
+
+
+def shown_keys(app: Any) -> list[FooterKey]:
+    footer = app.screen.query_one(KeyFooter)
+    return [k for k in footer.query(FooterKey) if k.display and k.parent.display]
+
+
+async def footer_fits(pilot: Any) -> tuple[str, list[FooterKey]]:
+    """Wait until the footer is fitted (every key shown ends left of the palette key); its
+    line and the keys shown, read together."""
+    app = pilot.app
+
+    def fitted() -> tuple[str, list[FooterKey]] | None:
+        keys, line = shown_keys(app), footer_line(app)
+        palette = [k for k in keys if "-command-palette" in k.classes]
+        ok = bool(palette) and "^p palette" in line
+        ok = ok and all(k.region.right <= palette[0].region.x for k in keys if k not in palette)
+        return (line, keys) if ok else None
+
+    return await until(pilot, fitted, what="a fitted footer")
+
+
+@pytest.mark.parametrize(
+    ("size", "tab"), [(SMALL, "1"), (SMALL, "2"), (SMALL, "3"), ((120, 40), "2"), ((120, 40), "3")]
+)
+async def test_the_footer_keeps_help_and_quit_and_leaves_out_whole_keys(fixed, size, tab):  # noqa: F811
+    async with fixed.run_test(size=size) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press(tab)
+        name = ("overview", "performance", "jobs", "errors")[int(tab) - 1]
+        await settle(pilot, lambda: fixed.active_tab == name and fixed.view(name) is not None)
+        line, keys = await footer_fits(pilot)
+        assert line.startswith(" 1234 Tabs ? Help q Quit "), line
+        assert line.rstrip().endswith("^p palette"), line
+        for key in keys:  # each key shown whole, label and all
+            label = f"{key.key_display} {key.description}".strip()
+            assert label in line, (label, line)
+        hidden = [k for k in fixed.screen.query(FooterKey) if k not in keys]
+        if size == SMALL:
+            assert hidden, line  # 80 columns cannot hold every key: some are left out
+        for key in hidden:
+            assert f"{key.key_display} {key.description}" not in line
+
+
+async def test_a_wider_terminal_shows_the_keys_left_out(fixed):  # noqa: F811
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        line, _ = await footer_fits(pilot)
+        assert "t Target" not in line
+        await pilot.resize_terminal(160, 40)
+        await until(pilot, lambda: "t Target" in footer_line(fixed), what="t Target")
+        line, _ = await footer_fits(pilot)
+        assert "i Incident" in line and "p Pause" in line, line
+
+
+async def test_the_footer_dims_a_disabled_key(fixed):  # noqa: F811
+    fixed.read_only = "started with --read-only"
+    fixed._flag_read_only = True
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        _, keys = await footer_fits(pilot)
+        recover = next(k for k in keys if k.action == "recover_stuck")
+        assert "-disabled" in recover.classes
+        help_ = next(k for k in keys if k.action == "help")
+        assert "-disabled" not in help_.classes
+
+
+async def test_the_overview_fits_80x24_without_scrolling(fixed, seed_server):  # noqa: F811
+    async with fixed.run_test(size=SMALL) as pilot:
+        text = await shows(pilot, "3 stuck", "CPU 12%")
+        view = fixed.main.query_one(OverviewView)
+        assert view.max_scroll_y == 0, text
+        for figure in (
+            "▲ WARNING  Queue depth is high",  # status and message
+            "▲ WARNING: Queue depth 27 > 20",  # the alerts
+            "▲ WARNING: Stuck jobs 3 > 2",
+            "Queue depth",  # the four cards, with their figures
+            "27 ",
+            "Success rate",
+            "97.5%",
+            "42.0 s",
+            "Throughput",
+            "120 /h",
+            "3 stuck   R  reset to pending",  # the stuck count, with its key
+            "CPU 12% · mem 41% · load 0.42",  # the host in one line
+        ):
+            assert figure in text, (figure, text)
+
+
+async def test_alerts_that_do_not_fit_are_summed_up_never_cut_mid_word(fixed, seed_server):  # noqa: F811
+    alerts = [
+        "CRITICAL: Error rate 24.0% > 20% over the last 24 hours",
+        "WARNING: Queue depth 27 > 20",
+        "WARNING: Average processing time 6.2 min > 5 min, the slowest type is story_generation",
+        "WARNING: Stuck jobs 3 > 2",
+    ]
+    health = seed_health(status="critical", health={"alerts": alerts, "stuckJobsCount": 3})
+    seed_server.set("GET", "/api/jobs/health", Canned(body=health))
+    async with fixed.run_test(size=SMALL) as pilot:
+        await shows(pilot, "CRITICAL: Error rate")
+        box = fixed.main.query_one("#alerts")
+        text = screen(fixed)
+        rows = text.splitlines()[box.content_region.y : box.content_region.bottom]
+        cells = [r[box.content_region.x : box.content_region.right].rstrip() for r in rows]
+        assert re.fullmatch(r"\+[23] more", cells[-1].strip()), cells
+        words = set(" ".join(alerts).split())
+        for line in cells[:-1]:
+            for word in line.replace("▲", " ").replace("…", " ").split():
+                assert word in words, (word, cells)  # whole words only
