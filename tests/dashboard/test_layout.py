@@ -7,12 +7,14 @@ import re
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.overview import OverviewView
 from tests.dashboard.conftest import screen, shows, until
-from tests.dashboard.test_snapshots import fixed, settle, started  # noqa: F401
+from tests.dashboard.test_snapshots import fixed, job, settle, started  # noqa: F401
+from tests.dashboard.test_snapshots_screens import OK, backups_server  # noqa: F401
 from tests.support import Canned, seed_health
 
 SMALL = (80, 24)
@@ -129,3 +131,54 @@ async def test_alerts_that_do_not_fit_are_summed_up_never_cut_mid_word(fixed, se
         for line in cells[:-1]:
             for word in line.replace("▲", " ").replace("…", " ").split():
                 assert word in words, (word, cells)  # whole words only
+
+
+async def test_the_jobs_columns_fit_80_columns_error_and_all(fixed):  # noqa: F811
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("3")
+        text = await shows(pilot, "pdf_export")
+        table = fixed.main.query_one("#jobs-table", DataTable)
+        assert table.max_scroll_x == 0, text  # every column on screen, no scrolling
+        header = next(line for line in text.splitlines() if " ID " in line)
+        for label in ("ID", "Type", "Status", "Tries", "Age", "Duration", "Error"):
+            assert label in header.split(), header
+        failed = next(line for line in text.splitlines() if "00000002 " in line)
+        assert "Database conn…" in failed, failed  # the error, cut with "…"
+        assert "7c1e" not in text  # the short id
+
+
+async def test_the_backups_list_shortens_names_so_size_jobs_and_checksum_show(
+    fixed,  # noqa: F811
+    backups_server,  # noqa: F811
+):
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("B")
+        await shows(pilot, "Checksum", "9d 1h")
+        text = screen(fixed)
+        table = fixed.screen.query_one("#backups-table", DataTable)
+        assert table.max_scroll_x == 0, text
+        header = next(line for line in text.splitlines() if " Name " in line)
+        for label in ("Name", "Age", "Size", "Jobs", "Checksum"):
+            assert label in header.split(), header
+        assert "jobs_backup_2026-11-29T02-00-00…" in text  # shortened with "…"
+        for cell in ("5.2 MB", "18,240", "✓ ok", "✗ corrupt"):
+            assert cell in text, (cell, text)
+        assert f"{OK} · created" in text  # and in full under the table
+
+
+def job_lines(app: Any) -> int:
+    return sum(1 for line in screen(app).splitlines() if re.search(r" [0-9a-f]{8} ", line))
+
+
+async def test_a_taller_terminal_shows_more_jobs(fixed, seed_server):  # noqa: F811
+    jobs = [job(n, "completed") for n in range(100)]
+    seed_server.set("GET", "/api/jobs", Canned(body={"jobs": jobs, "nextCursor": None}))
+    async with fixed.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("3")
+        await until(pilot, lambda: job_lines(fixed) > 20, what="a page of jobs")
+        at_120 = job_lines(fixed)
+        await pilot.resize_terminal(200, 50)
+        await until(pilot, lambda: job_lines(fixed) > at_120, what="more rows at 200×50")
