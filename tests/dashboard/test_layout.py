@@ -4,18 +4,20 @@ priority, the Overview without scrolling, columns sized to the width, charts at 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
+from jobtui.dashboard.charts import AXIS_ROWS, MIN_ROWS, TimeChart, nice_top, value_ticks
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.overview import OverviewView
 from tests.dashboard.conftest import screen, shows, until
 from tests.dashboard.test_snapshots import fixed, job, settle, started  # noqa: F401
 from tests.dashboard.test_snapshots_screens import OK, backups_server  # noqa: F401
-from tests.support import Canned, seed_health
+from tests.support import Canned, seed_health, seed_metrics
 
 SMALL = (80, 24)
 
@@ -182,3 +184,82 @@ async def test_a_taller_terminal_shows_more_jobs(fixed, seed_server):  # noqa: F
         at_120 = job_lines(fixed)
         await pilot.resize_terminal(200, 50)
         await until(pilot, lambda: job_lines(fixed) > at_120, what="more rows at 200×50")
+
+
+def charts_shown(app: Any) -> list[TimeChart]:
+    return [c for c in app.main.query(TimeChart) if c.display]
+
+
+def serve_metrics(server: Any, n: int, **figures: float) -> None:
+    metrics = seed_metrics(n, start=datetime(2026, 11, 29, 1, 0, tzinfo=UTC))
+    for m in metrics:
+        m.update(figures)
+    body = {"count": n, "timespan": "24 hours", "metrics": metrics}
+    server.set("GET", "/api/monitoring/metrics", Canned(body=body))
+
+
+def y_labels(app: Any, chart: TimeChart) -> list[str]:
+    """The y axis labels of ``chart`` on screen, top first."""
+    r = chart.content_region
+    rows = screen(app).splitlines()[r.y : r.bottom]
+    return [m.group(1) for line in rows if (m := re.match(r"\s*([\d.]+)┤", line[r.x : r.right]))]
+
+
+async def test_at_80x24_one_chart_shows_with_a_truthful_axis_and_v_switches(fixed, seed_server):  # noqa: F811
+    serve_metrics(seed_server, 120, errorRate=0.0, successRate=100.0)
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        await shows(pilot, "Queue depth over time", "time (UTC)")
+        (chart,) = charts_shown(fixed)
+        assert chart.size.height - AXIS_ROWS >= MIN_ROWS
+        assert y_labels(fixed, chart)[-1] == "0"
+        await pilot.press("v")
+        text = await shows(pilot, "Success vs. error rate", "error %")
+        (chart,) = charts_shown(fixed)
+        labels = y_labels(fixed, chart)
+        assert labels[0] == "100" and labels[-1] == "0", (labels, text)  # the flat 0 line
+        assert "33.3" not in text
+        await pilot.press("v")
+        await shows(pilot, "Processing performance", "jobs/min")
+
+
+async def test_a_flat_zero_series_is_labelled_zero(fixed, seed_server):  # noqa: F811
+    serve_metrics(seed_server, 120, queueDepth=0)
+    async with fixed.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        await shows(pilot, "Queue depth over time", "time (UTC)")
+        chart = fixed.main.query_one("#chart-queue", TimeChart)
+        await until(pilot, lambda: y_labels(fixed, chart), what="the queue chart's axis")
+        assert y_labels(fixed, chart)[-1] == "0"
+        assert value_ticks(nice_top(0), 9) == (
+            [0, 0.25, 0.5, 0.75, 1],
+            ["0", "0.25", "0.5", "0.75", "1"],
+        )
+
+
+async def test_a_chart_without_the_rows_its_axis_needs_says_so(fixed):  # noqa: F811
+    async with fixed.run_test(size=(100, 18)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        text = await shows(pilot, "Queue depth over time", "more row(s) needed for this chart")
+        assert "┤" not in text
+
+
+async def test_a_wider_terminal_draws_more_points(fixed, seed_server):  # noqa: F811
+    serve_metrics(seed_server, 600)
+    async with fixed.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        await shows(pilot, "Processing performance", "time (UTC)")
+        charts = list(fixed.main.query(TimeChart))
+        await until(pilot, lambda: all(c.points for c in charts), what="charts drawn")
+        before = {c.id: c.points for c in charts}
+        await pilot.resize_terminal(200, 50)
+        await until(
+            pilot,
+            lambda: all(c.points > before[c.id] for c in charts),
+            what=f"more points than {before}",
+        )
+        assert all(c.points <= 200 for c in charts)  # still about one a column
