@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
 from jobtui.dashboard.charts import AXIS_ROWS, MIN_ROWS, TimeChart, nice_top, value_ticks
+from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.overview import OverviewView
 from tests.dashboard.conftest import screen, shows, until
@@ -27,7 +28,7 @@ def footer_line(app: Any) -> str:
 
 
 def shown_keys(app: Any) -> list[FooterKey]:
-    footer = app.screen.query_one(KeyFooter)
+    footer = app.main.query_one(KeyFooter)  # the dashboard's, also behind a dialog
     return [k for k in footer.query(FooterKey) if k.display and k.parent.display]
 
 
@@ -77,6 +78,17 @@ async def test_a_wider_terminal_shows_the_keys_left_out(fixed):  # noqa: F811
         await until(pilot, lambda: "t Target" in footer_line(fixed), what="t Target")
         line, _ = await footer_fits(pilot)
         assert "i Incident" in line and "p Pause" in line, line
+
+
+async def test_the_footer_behind_a_dialog_is_fitted_too(fixed):  # noqa: F811
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await footer_fits(pilot)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(fixed.screen, ConfirmScreen), what="the dialog")
+        await pilot.pause(0.3)  # the footer behind it is rebuilt (its bindings changed)
+        line, _ = await footer_fits(pilot)
+        assert line.startswith(" 1234 Tabs ? Help q Quit "), line
 
 
 async def test_the_footer_dims_a_disabled_key(fixed):  # noqa: F811

@@ -3,8 +3,9 @@ left out whole (never cut mid-label), and the help screen (``?``) and the palett
 
 Textual's :class:`~textual.widgets.Footer` lays keys out in binding order and lets the last
 ones run off the edge. This one orders them by :data:`PRIORITY`, lets Textual lay them out,
-then hides every key that ends past the room left of the palette key. It is rebuilt only when
-the bindings change (focus, a tab, read-only) or the width does: never on a poll.
+then (once its keys have their sizes, also on a screen behind a dialog) hides every key that
+ends past the room left of the palette key. It is rebuilt only when the bindings change
+(focus, a tab, read-only) or the width does: never on a poll.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def rank(namespace: DOMNode, binding: Binding) -> int:
     return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
 
 
+class Key(FooterKey):
+    """A footer key that has its footer fitted once it is laid out."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        for footer in self.ancestors_with_self:
+            if isinstance(footer, KeyFooter):
+                footer.fit_soon()
+                return
+
+
 class KeyFooter(Footer):
     """A footer whose keys are laid out by priority and left out whole when they do not fit;
     a key whose action is disabled (``check_action`` answers None) is shown dimmed."""
@@ -54,6 +65,7 @@ class KeyFooter(Footer):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._width = 0
+        self._fitting = False
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
@@ -71,7 +83,7 @@ class KeyFooter(Footer):
             if group is not None and len(multi) > 1:
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for binding, enabled, tooltip in (run[0] for run in multi):
-                        yield FooterKey(
+                        yield Key(
                             binding.key,
                             self.app.get_key_display(binding),
                             "",
@@ -83,7 +95,7 @@ class KeyFooter(Footer):
                 yield FooterLabel(group.description)
                 continue
             for binding, enabled, tooltip in (run[0] for run in multi):
-                yield FooterKey(
+                yield Key(
                     binding.key,
                     self.app.get_key_display(binding),
                     binding.description,
@@ -93,7 +105,7 @@ class KeyFooter(Footer):
                 ).data_bind(compact=Footer.compact)
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
-            yield FooterKey(
+            yield Key(
                 palette.binding.key,
                 self.app.get_key_display(palette.binding),
                 palette.binding.description,
@@ -103,16 +115,19 @@ class KeyFooter(Footer):
                 tooltip=palette.binding.tooltip or palette.binding.description,
             )
 
-    async def recompose(self) -> None:
-        await super().recompose()
-        self.call_after_refresh(self.fit)
-
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width and self._bindings_ready:
             self.call_after_refresh(self.recompose)  # laid out again at full length, then fit
 
+    def fit_soon(self) -> None:
+        """Fit after this layout (every key laid out in it tells: one fit for them all)."""
+        if not self._fitting:
+            self._fitting = True
+            self.call_after_refresh(self.fit)
+
     def fit(self) -> None:
         """Hide every key from the first one that ends past the room (the palette key's left)."""
+        self._fitting = False
         self._width = self.size.width
         items: list[Widget] = [w for w in self.children if "-command-palette" not in w.classes]
         palette = [w for w in self.children if "-command-palette" in w.classes]
