@@ -236,6 +236,21 @@ async def test_at_80x24_one_chart_shows_with_a_truthful_axis_and_v_switches(fixe
         await shows(pilot, "Processing performance", "jobs/min")
 
 
+async def test_v_comes_with_the_short_layout_and_goes_with_it(fixed):  # noqa: F811
+    async with fixed.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("2")
+        await shows(pilot, "Processing performance", "time (UTC)")
+        assert len(charts_shown(fixed)) == 3
+        assert "v Next chart" not in footer_line(fixed)
+        await pilot.resize_terminal(120, 24)
+        await until(pilot, lambda: "v Next chart" in footer_line(fixed), what="v in the footer")
+        await until(pilot, lambda: len(charts_shown(fixed)) == 1, what="one chart")
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: "v Next chart" not in footer_line(fixed), what="no v")
+        await until(pilot, lambda: len(charts_shown(fixed)) == 3, what="three charts")
+
+
 async def test_a_flat_zero_series_is_labelled_zero(fixed, seed_server):  # noqa: F811
     serve_metrics(seed_server, 120, queueDepth=0)
     async with fixed.run_test(size=(120, 40)) as pilot:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
@@ -41,6 +42,7 @@ class PerformanceView(Vertical):
         self.hours = hours
         self._plots: dict[str, Any] = {}  # name → TimeChart, once built
         self.current = "queue"  # the chart shown when one shows at a time
+        self._short: bool | None = None  # whether one shows at a time, as last seen
 
     def compose(self) -> ComposeResult:
         yield Text1(id="perf-head")
@@ -64,6 +66,12 @@ class PerformanceView(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``v`` only where one chart shows at a time (the footer leaves it out elsewhere)."""
         return action != "next_chart" or self.screen.has_class("-short")
+
+    def on_resize(self, event: events.Resize) -> None:
+        short = self.screen.has_class("-short")
+        if short != self._short:  # v comes or goes: the footer follows
+            self._short = short
+            self.refresh_bindings()
 
     def build_charts(self) -> None:
         """Mount the charts (importing plotext only now, off the start-up path)."""
