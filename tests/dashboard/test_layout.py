@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
 from jobtui.dashboard.charts import AXIS_ROWS, MIN_ROWS, TimeChart, nice_top, value_ticks
+from jobtui.dashboard.columns import Column, fit
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.footer import KeyFooter
-from jobtui.dashboard.overview import OverviewView
+from jobtui.dashboard.overview import OverviewView, listing
 from tests.dashboard.conftest import screen, shows, until
 from tests.dashboard.test_snapshots import fixed, job, settle, started  # noqa: F401
 from tests.dashboard.test_snapshots_screens import OK, backups_server  # noqa: F401
@@ -290,3 +292,31 @@ async def test_a_wider_terminal_draws_more_points(fixed, seed_server):  # noqa: 
             what=f"more points than {before}",
         )
         assert all(c.points <= 200 for c in charts)  # still about one a column
+
+
+def test_fit_leaves_out_optional_columns_and_gives_the_rest_to_one():
+    cols = (
+        Column("A", "a", 10, least=4),
+        Column("B", "b", 8, optional=True),
+        Column("C", "c", 6),
+        Column("Rest", "rest", 5, rest=True),
+    )
+    assert fit(cols, 100) == {"a": 10, "b": 8, "c": 6, "rest": 100 - 24 - 8 - 5 + 5}
+    assert fit(cols, 30) == {"a": 10, "c": 6, "rest": 8}  # B out, A grown, the rest to Rest
+    assert fit(cols, 24) == {"a": 7, "c": 6, "rest": 5}  # A between its least and width
+    assert fit(cols, 10) == {"a": 4, "c": 6, "rest": 5}  # too narrow: the least, scrolled
+
+
+def test_listing_sums_up_what_does_not_fit_and_cuts_at_words():
+    console = Console(width=80)
+    items = ["one two three four five six seven", "eight nine", "ten"]
+    text = listing(items, "- ", "", 16, 3, console).plain.splitlines()
+    assert text == ["- one two three", "  four five six…", "+2 more"]  # cut at a word
+    text = listing(items, "- ", "", 16, 4, console).plain.splitlines()
+    assert text == ["- one two three", "  four five six", "  seven", "+2 more"]
+    text = listing(items, "- ", "", 16, 5, console).plain.splitlines()
+    assert text == ["- one two three", "  four five six", "  seven", "- eight nine", "- ten"]
+    text = listing(items, "- ", "", 16, 2, console).plain.splitlines()
+    assert text == ["- one two three…", "+2 more"]
+    text = listing(["a b c"], "- ", "", 16, 3, console).plain.splitlines()
+    assert text == ["- a b c"]

@@ -75,7 +75,7 @@ class JobsView(Vertical):
         self._shown: JobsResult | None = None
         self._jobs: dict[str, Job] = {}
         self._widths: dict[str, int] = {}
-        self._now = datetime.now().astimezone()  # the time of the page drawn
+        self._now: datetime | None = None  # the time the page shown was drawn at
 
     def compose(self) -> ComposeResult:
         yield Text1(id="jobs-head")
@@ -106,7 +106,7 @@ class JobsView(Vertical):
         self._widths = widths
         table = self.query_one("#jobs-table", DataTable)
         set_columns(table, COLUMNS, widths)
-        if self._shown is not None:
+        if self._shown is not None and self._now is not None:
             self._fill(table, self._shown, self._now)
 
     def focus_main(self) -> None:

@@ -375,6 +375,8 @@ def listing(
     shown = 0
     for i, item in enumerate(items):
         wrapped = list(literal(item).wrap(console, room))
+        for line in wrapped:
+            line.rstrip()  # a space at the end of a line, before "…" or the border
         free = height - len(lines) - (1 if i < len(items) - 1 else 0)
         if len(wrapped) > free:
             if lines or free < 1:
