@@ -48,7 +48,7 @@ def rank(namespace: DOMNode, binding: Binding) -> int:
     return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
 
 
-class Key(FooterKey):
+class FittedKey(FooterKey):
     """A footer key that has its footer fitted once it is laid out."""
 
     def on_resize(self, event: events.Resize) -> None:
@@ -83,7 +83,7 @@ class KeyFooter(Footer):
             if group is not None and len(multi) > 1:
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for binding, enabled, tooltip in (run[0] for run in multi):
-                        yield Key(
+                        yield FittedKey(
                             binding.key,
                             self.app.get_key_display(binding),
                             "",
@@ -95,7 +95,7 @@ class KeyFooter(Footer):
                 yield FooterLabel(group.description)
                 continue
             for binding, enabled, tooltip in (run[0] for run in multi):
-                yield Key(
+                yield FittedKey(
                     binding.key,
                     self.app.get_key_display(binding),
                     binding.description,
@@ -105,7 +105,7 @@ class KeyFooter(Footer):
                 ).data_bind(compact=Footer.compact)
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
-            yield Key(
+            yield FittedKey(
                 palette.binding.key,
                 self.app.get_key_display(palette.binding),
                 palette.binding.description,
