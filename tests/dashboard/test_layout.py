@@ -18,7 +18,7 @@ from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.overview import OverviewView, listing
 from tests.dashboard.conftest import screen, shows, until
-from tests.dashboard.test_snapshots import fixed, job, settle, started  # noqa: F401
+from tests.dashboard.test_snapshots import JOBS, fixed, job, settle, started  # noqa: F401
 from tests.dashboard.test_snapshots_screens import OK, backups_server  # noqa: F401
 from tests.support import Canned, seed_health, seed_metrics
 
@@ -163,6 +163,19 @@ async def test_the_jobs_columns_fit_80_columns_error_and_all(fixed):  # noqa: F8
         failed = next(line for line in text.splitlines() if "00000002 " in line)
         assert "Database conn…" in failed, failed  # the error, cut with "…"
         assert "7c1e" not in text  # the short id
+
+
+async def test_a_resize_keeps_the_selected_job(fixed):  # noqa: F811
+    async with fixed.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("3")
+        await shows(pilot, "pdf_export")
+        await pilot.press("down", "down", "down")
+        view = fixed.view("jobs")
+        await until(pilot, lambda: view.selected() and view.selected().id == JOBS[3]["id"])
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "Progress" not in screen(fixed), what="the 80-column table")
+        assert view.selected() is not None and view.selected().id == JOBS[3]["id"]
 
 
 async def test_the_backups_list_shortens_names_so_size_jobs_and_checksum_show(

@@ -156,8 +156,7 @@ class BackupsScreen(ModalScreen[None]):
         widths = fit(COLUMNS, room)
         if widths != self._widths:
             self._widths = widths
-            set_columns(self.query_one("#backups-table", DataTable), COLUMNS, widths)
-            self._fill(self.query_one("#backups-table", DataTable), self._clock())
+            self._fill(self.query_one("#backups-table", DataTable), self._clock(), columns=True)
 
     # ------------------------------------------------------------------ reading
 
@@ -238,12 +237,17 @@ class BackupsScreen(ModalScreen[None]):
             text.append(" · reading…", style="dim")
         return text
 
-    def _fill(self, table: DataTable[str | Text], now: datetime) -> None:
+    def _fill(self, table: DataTable[str | Text], now: datetime, columns: bool = False) -> None:
+        """The listing in the table, the selected backup kept; with ``columns``, the columns
+        at their new widths first."""
         backups = self.listing.backups if self.listing is not None else ()
         keep = None  # the row under the cursor, by name (the listing may have changed)
         if table.row_count:
             keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        table.clear()
+        if columns:
+            set_columns(table, COLUMNS, self._widths)
+        else:
+            table.clear()
         for b in backups:
             cells = {
                 "name": literal(excerpt(b.name, self._widths.get("name", 44))),

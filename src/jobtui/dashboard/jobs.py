@@ -105,9 +105,10 @@ class JobsView(Vertical):
             return
         self._widths = widths
         table = self.query_one("#jobs-table", DataTable)
-        set_columns(table, COLUMNS, widths)
         if self._shown is not None and self._now is not None:
-            self._fill(table, self._shown, self._now)
+            self._fill(table, self._shown, self._now, columns=True)  # the selection kept
+        else:
+            set_columns(table, COLUMNS, widths)
 
     def focus_main(self) -> None:
         table = self.query_one("#jobs-table", DataTable)
@@ -260,11 +261,18 @@ class JobsView(Vertical):
             text.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
         return text
 
-    def _fill(self, table: DataTable[str | Text], result: JobsResult, now: datetime) -> None:
+    def _fill(
+        self, table: DataTable[str | Text], result: JobsResult, now: datetime, columns: bool = False
+    ) -> None:
+        """The page in the table, the selected job kept; with ``columns``, the columns at
+        their new widths first."""
         keep = self.selected()
         keep_id = keep.id if keep is not None else None
         row_index = table.cursor_row
-        table.clear()
+        if columns:
+            set_columns(table, COLUMNS, self._widths)
+        else:
+            table.clear()
         self._now = now
         self._jobs = {j.id: j for j in result.page.jobs}
         for j in result.page.jobs:
