@@ -1,4 +1,5 @@
-"""SVG snapshots of every tab and dialog, on fixed data with a frozen clock and host.
+"""SVG snapshots of every tab and dialog at 80×24, 120×40 and 200×50, on fixed data with a
+frozen clock and host, each with assertions on what it must show.
 
 Regenerate after an intended change of the look with ``pytest tests/dashboard/test_snapshots.py
 --snapshot-update`` and review the SVGs (``snapshot_report.html`` shows the differences).
@@ -22,12 +23,18 @@ from jobtui.dashboard.app import DashboardApp
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.help import HelpScreen
+from jobtui.dashboard.overview import OverviewView
+from jobtui.dashboard.targets import TargetScreen
 from jobtui.host import Host
 from tests.dashboard.conftest import screen
 from tests.support import Canned, SeedServer, seed_health, seed_metrics
 
 NOW = datetime(2026, 11, 29, 3, 0, 5, tzinfo=UTC)
 SIZE = (120, 40)
+SIZES = pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 50)], ids=["80x24", "120x40", "200x50"]
+)
+FOOTER = ("? Help", "q Quit", "^p palette")  # on every size, under every tab
 HOST = Host("web-1", 12.0, 4, 41.0, 3_400_000_000, 8_300_000_000, (0.42, 0.35, 0.30))
 SHOWN_URL = "http://jobs.internal:8787"
 ONCE = DashboardConfig(health_interval=3600, metrics_interval=3600, jobs_page_size=100)
@@ -183,43 +190,75 @@ def started(app: DashboardApp) -> bool:
     return bool(s.health.value and s.host.value and s.metrics.value)
 
 
-def test_overview(snap_compare, fixed):
+async def showing(pilot: Any, *texts: str, timeout: float = 10.0) -> None:
+    """Every one of ``texts`` is on the screen about to be taken (waited for: a footer, for
+    one, is built a moment after its screen)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(t in screen(pilot.app) for t in texts):
+        await pilot.pause(0.05)
+    missing = [t for t in texts if t not in screen(pilot.app)]
+    assert not missing, f"not on screen: {missing}\n{screen(pilot.app)}"
+
+
+@SIZES
+def test_overview(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed) and "3 stuck" in screen(fixed))
+        await showing(
+            pilot, "▲ WARNING  Queue depth is high", "▲ WARNING: Stuck jobs 3 > 2", *FOOTER
+        )
+        await showing(pilot, "Queue depth", "27", "97.5%", "42.0 s", "120 /h", "3 stuck", " R ")
+        await showing(pilot, "web-1", "CPU", "Capacity", "HOLD")
+        if size != (80, 24):
+            await showing(pilot, "System components", "Operational settings", "Load    0.42 0.35")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_performance(snap_compare, fixed):
+@SIZES
+def test_performance(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("2")
         await settle(
-            pilot, lambda: "Processing performance" in screen(fixed) and "jobs/min" in screen(fixed)
+            pilot, lambda: "Queue depth over time" in screen(fixed) and "┤" in screen(fixed)
         )
+        await showing(pilot, "120 samples over 24 hours", "jobs", "time (UTC)", "0┤", *FOOTER)
+        if size == (80, 24):
+            await showing(pilot, "v Next chart")  # one chart at a time
+        else:
+            await settle(pilot, lambda: "jobs/min" in screen(fixed))
+            await showing(pilot, "Success vs. error rate", "Processing performance", "100┤")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_jobs(snap_compare, fixed):
+@SIZES
+def test_jobs(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("3")
         await settle(pilot, lambda: "pdf_export" in screen(fixed))
+        await showing(pilot, "ID", "Type", "Status", "Error", "Database conn", "/ Search", *FOOTER)
+        if size != (80, 24):
+            await showing(pilot, "Progress", "story_generation")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_errors(snap_compare, fixed):
+@SIZES
+def test_errors(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("4")
         await settle(pilot, lambda: "sample: Database connection failed" in screen(fixed))
+        await showing(pilot, "critical", "Database", "12", "Rate Limiting", "00000002", *FOOTER)
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_job_detail(snap_compare, fixed):
+@SIZES
+def test_job_detail(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("3")
@@ -230,11 +269,13 @@ def test_job_detail(snap_compare, fixed):
         await settle(
             pilot, lambda: isinstance(fixed.screen, JobDetailScreen) and "5432" in screen(fixed)
         )
+        await showing(pilot, JOBS[2]["id"], "failed", "3 of 3", "e Retry", "esc Close")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_stale_after_a_failure(snap_compare, fixed, seed_server):
+@SIZES
+def test_stale_after_a_failure(snap_compare, fixed, seed_server, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         seed_server.set(
@@ -242,23 +283,46 @@ def test_stale_after_a_failure(snap_compare, fixed, seed_server):
         )
         await pilot.press("r")
         await settle(pilot, lambda: fixed.state.health.stale and "last known" in screen(fixed))
+        await showing(pilot, "last known WARNING at", "502", *FOOTER)
+        assert fixed.main.query_one(OverviewView).max_scroll_y == 0  # the stale line fits too
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_recover_confirmation(snap_compare, fixed):
+@SIZES
+def test_recover_confirmation(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("R")
         await settle(pilot, lambda: isinstance(fixed.screen, ConfirmScreen))
+        await showing(pilot, "Recover stuck jobs", "Reset 3 stuck job(s) on prod", "Recover (y)")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_help(snap_compare, fixed):
+@SIZES
+def test_help(snap_compare, fixed, size):
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: started(fixed))
         await pilot.press("question_mark")
         await settle(pilot, lambda: isinstance(fixed.screen, HelpScreen))
+        await settle(pilot, lambda: "Everywhere" in screen(fixed))
+        await showing(pilot, "Keys", "Show the Overview tab", "esc to close")
 
-    assert snap_compare(fixed, terminal_size=(120, 50), run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_target_picker(snap_compare, fixed, size):
+    fixed.targets = {
+        "prod": Target("prod", SHOWN_URL),
+        "staging": Target("staging", "http://jobs.staging.internal:8787"),
+    }
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: started(fixed))
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(fixed.screen, TargetScreen))
+        await showing(pilot, "Switch target", "prod", "(current)", "staging", "Enter to switch")
+
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)

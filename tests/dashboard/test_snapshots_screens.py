@@ -1,5 +1,6 @@
-"""SVG snapshots of the Backups screen, its restore and prune dialogs, and the log view, on
-fixed data with a frozen clock (the fixture of ``test_snapshots``).
+"""SVG snapshots of the Backups screen, its restore and prune dialogs, and the log view at
+80×24, 120×40 and 200×50, on fixed data with a frozen clock (the fixture of
+``test_snapshots``), each with assertions on what it must show.
 
 Regenerate after an intended change of the look with ``--snapshot-update`` and review the SVGs.
 """
@@ -15,7 +16,7 @@ from jobtui.config import Config
 from jobtui.dashboard.backups import BackupsScreen, PruneScreen, RestoreScreen
 from jobtui.dashboard.logview import LogViewScreen
 from tests.dashboard.conftest import screen
-from tests.dashboard.test_snapshots import SIZE, fixed, settle, started  # noqa: F401
+from tests.dashboard.test_snapshots import SIZES, fixed, settle, showing, started  # noqa: F401
 from tests.support import Canned
 
 OK = "jobs_backup_2026-11-29T02-00-00.000Z.json"
@@ -59,7 +60,7 @@ def backups_server(seed_server: Any) -> Any:
 async def open_backups(pilot: Any, app: Any) -> None:
     await settle(pilot, lambda: started(app))
     await pilot.press("B")
-    await settle(pilot, lambda: isinstance(app.screen, BackupsScreen) and OLD in screen(app))
+    await settle(pilot, lambda: isinstance(app.screen, BackupsScreen) and "16,013" in screen(app))
 
 
 async def open_dialog(pilot: Any, app: Any, key: str, dialog: type[Screen[Any]], text: str) -> None:
@@ -69,31 +70,40 @@ async def open_dialog(pilot: Any, app: Any, key: str, dialog: type[Screen[Any]],
     await settle(pilot, lambda: isinstance(app.screen, dialog) and text in screen(app))
 
 
-def test_backups_screen(snap_compare, fixed, backups_server):  # noqa: F811
+@SIZES
+def test_backups_screen(snap_compare, fixed, backups_server, size):  # noqa: F811
     async def run_before(pilot: Any) -> None:
         await open_backups(pilot, fixed)
         await pilot.press("down")
         await settle(pilot, lambda: "does not verify" in screen(fixed))
+        await showing(pilot, "Name", "Age", "Size", "Jobs", "Checksum", "18,240", "✗ corrupt")
+        await showing(pilot, "5.2 MB", "✓ ok", "b Back up", "esc Close")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_restore_dialog(snap_compare, fixed, backups_server):  # noqa: F811
+@SIZES
+def test_restore_dialog(snap_compare, fixed, backups_server, size):  # noqa: F811
     async def run_before(pilot: Any) -> None:
         await open_dialog(pilot, fixed, "enter", RestoreScreen, "it would insert 312")
         await pilot.press(*"jobs_backup_2026")
+        await settle(pilot, lambda: "jobs_backup_2026" in screen(fixed))
+        await showing(pilot, "Restore a backup", "update 17,928", "Type the backup's name")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_prune_dialog(snap_compare, fixed, backups_server):  # noqa: F811
+@SIZES
+def test_prune_dialog(snap_compare, fixed, backups_server, size):  # noqa: F811
     async def run_before(pilot: Any) -> None:
         await open_dialog(pilot, fixed, "x", PruneScreen, "By the list: 1 of 3")
+        await showing(pilot, "Prune backups", "older than how many days", "Cancel (esc)")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)
 
 
-def test_log_view(snap_compare, fixed, tmp_path, monkeypatch):  # noqa: F811
+@SIZES
+def test_log_view(snap_compare, fixed, tmp_path, monkeypatch, size):  # noqa: F811
     monkeypatch.chdir(tmp_path)  # the path on screen is the configured, relative one
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "all.log").write_text(LOG)
@@ -104,5 +114,6 @@ def test_log_view(snap_compare, fixed, tmp_path, monkeypatch):  # noqa: F811
         await pilot.press("l")
         await settle(pilot, lambda: isinstance(fixed.screen, LogViewScreen))
         await settle(pilot, lambda: "metrics sample stored" in screen(fixed))
+        await showing(pilot, "logs/all.log", "Queue depth 27 > 20", "esc Close")
 
-    assert snap_compare(fixed, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(fixed, terminal_size=size, run_before=run_before)

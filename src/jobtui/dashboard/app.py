@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -24,7 +24,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
@@ -34,6 +34,7 @@ from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
+from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
@@ -102,6 +103,10 @@ class DashboardApp(Gated, ToastingApp[int]):
     AUTO_FOCUS = "#overview-view"
     SCOPE = "app"
     BINDINGS = keys.bindings(SCOPE)
+    # classes on every screen, for the stylesheet: two cards a row below 96 columns; the
+    # short layout (what matters, without scrolling) below 36 rows, as on 80×24
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (96, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
 
     read_only: var[str | None] = var(None, init=False)
     """Why keys that change the server are off (``--read-only``, or the admin check's 401/403),
@@ -180,7 +185,7 @@ class DashboardApp(Gated, ToastingApp[int]):
         with Horizontal(id="statusbar"):
             yield Text1(id="status")
             yield Text1(id="readonly")
-        yield Footer()
+        yield KeyFooter()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform; on Linux and macOS, one whose input thread

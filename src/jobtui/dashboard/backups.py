@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -24,8 +24,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Static
 from jobtui.contract import BackupInfo, BackupList, BackupResult, RestoreResult
 from jobtui.dashboard import keys
 from jobtui.dashboard.actions import Gated
+from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
-from jobtui.dashboard.format import ago, local, size, span
+from jobtui.dashboard.format import ago, excerpt, local, size, span
 from jobtui.dashboard.widgets import Table, Text1, literal, retime
 from jobtui.errors import NotProvided, describe
 
@@ -36,10 +37,19 @@ T = TypeVar("T")
 Request = Callable[[Callable[["Client"], Awaitable[T]]], Awaitable[T]]
 KEEP_DAYS = 7.0  # prune's default, as ``jobtui prune``
 MAX_DAYS = 3650.0  # the contract's upper bound for olderThanDays
-# Fixed widths, sized for what the cells hold (a backup's name is 41-44 characters): a
-# DataTable's automatic widths are measured on idle, and a refill racing that left them at
-# the headers' widths ("jobs" for every name).
-COLUMNS = {"Name": 44, "Created": 17, "Age": 7, "Size": 9, "Jobs": 10, "Checksum": 11}
+BOX = 116  # the screen's width at most (styles: #backups)
+# Widths sized for what the cells hold (a backup's name is 41-44 characters), fitted to the
+# table (columns.fit): a DataTable's automatic widths are measured on idle, and a refill
+# racing that left them at the headers' widths ("jobs" for every name). At 80 columns the
+# name is shortened and Created left out (the line under the table has both in full).
+COLUMNS = (
+    Column("Name", "name", 44, least=20, rest=True),
+    Column("Created", "created", 17, optional=True),
+    Column("Age", "age", 7, least=6),
+    Column("Size", "size", 9, least=8),
+    Column("Jobs", "jobs", 10, least=7),
+    Column("Checksum", "checksum", 11),
+)
 
 
 def checksum_cell(b: BackupInfo) -> Text:
@@ -129,24 +139,35 @@ class BackupsScreen(Gated, ModalScreen[None]):
         self.not_provided = False
         self.reading = False
         self.busy: str | None = None  # the action running: "Backup", "Restore NAME", "Prune"
+        self._widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="backups") as box:
             box.border_title = literal(f"Backups on {self.target}")
             yield Text1(id="backups-head")
             yield Text1(id="backups-note")
-            table = BackupsTable(id="backups-table", cursor_type="row", zebra_stripes=True)
-            for label, width in COLUMNS.items():
-                table.add_column(label, key=label.lower(), width=width)
-            yield table
+            yield BackupsTable(id="backups-table", cursor_type="row", zebra_stripes=True)
             yield Text1(id="backups-selected")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#backups-note", Text1).display = False
         self.query_one("#backups-table", DataTable).focus()
+        self._size_columns(min(BOX, self.app.size.width) - 6)  # borders, padding, scrollbar
         self._paint()
         self.reload()
+
+    def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one("#backups-table", DataTable)
+        self._size_columns(table.scrollable_content_region.width)
+
+    def _size_columns(self, room: int) -> None:
+        """The columns fitted to ``room`` cells, and the list drawn again in them (only when
+        the widths change)."""
+        widths = fit(COLUMNS, room)
+        if widths != self._widths:
+            self._widths = widths
+            self._fill(self.query_one("#backups-table", DataTable), self._clock(), columns=True)
 
     # ------------------------------------------------------------------ reading
 
@@ -227,22 +248,27 @@ class BackupsScreen(Gated, ModalScreen[None]):
             text.append(" · reading…", style="dim")
         return text
 
-    def _fill(self, table: DataTable[str | Text], now: datetime) -> None:
+    def _fill(self, table: DataTable[str | Text], now: datetime, columns: bool = False) -> None:
+        """The listing in the table, the selected backup kept; with ``columns``, the columns
+        at their new widths first."""
         backups = self.listing.backups if self.listing is not None else ()
         keep = None  # the row under the cursor, by name (the listing may have changed)
         if table.row_count:
             keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        table.clear()
+        if columns:
+            set_columns(table, COLUMNS, self._widths)
+        else:
+            table.clear()
         for b in backups:
-            table.add_row(
-                literal(b.name),
-                local(b.created_at, "%m-%d %H:%M"),  # the age column gives the year away
-                backup_age(b, now),
-                Text(size(b.size), justify="right"),
-                Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
-                checksum_cell(b),
-                key=b.name,
-            )
+            cells = {
+                "name": literal(excerpt(b.name, self._widths.get("name", 44))),
+                "created": local(b.created_at, "%m-%d %H:%M"),  # the age gives the year away
+                "age": backup_age(b, now),
+                "size": Text(size(b.size), justify="right"),
+                "jobs": Text("—" if b.jobs is None else f"{b.jobs:,}", justify="right"),
+                "checksum": checksum_cell(b),
+            }
+            table.add_row(*row(cells, self._widths), key=b.name)
         if keep is not None and any(b.name == keep for b in backups):
             table.move_cursor(row=table.get_row_index(keep), animate=False)
 

@@ -2,7 +2,9 @@
 
 plotext's cost grows with the points (STACK-NOTES: 54 ms at 50, 468 ms at 3,600), so a series
 is reduced to about one point per column before drawing, and only when the chart renders:
-a hidden tab does not render.
+a hidden tab does not render. The y axes are ours too: round ticks from 0, as many as the
+rows can hold apart (plotext's own put four on two rows, and labelled a flat 0 line
+``33.3``); a chart with fewer rows than its axis needs says so instead of being drawn.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 Agg = Callable[[Sequence[float]], float]
+AXIS_ROWS = 4  # plotext's rows around the plot: the frame's top and bottom, x labels, x title
+MIN_ROWS = 5  # plot rows an axis needs: 0, the middle and the top each on a row of its own
 
 
 def mean(values: Sequence[float]) -> float:
@@ -78,6 +82,26 @@ def _label(t: float, step: float, spread: float) -> str:
     return dt.strftime("%H:%M")
 
 
+def nice_top(value: float) -> float:
+    """The round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10ⁿ) at or above ``value``; 1 for
+    nothing above 0 (a flat 0 line is labelled 0, at the bottom)."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    steps = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+    return next(m * power for m in steps if m * power >= value * (1 - 1e-9))
+
+
+def value_ticks(top: float, rows: int) -> tuple[list[float], list[str]]:
+    """Ticks from 0 to ``top`` on a plot ``rows`` high, two rows apart at least: 4 or 2
+    intervals that fall on rows exactly where the rows allow, else 2, else 1."""
+    steps = rows - 1
+    exact = [n for n in (4, 2) if steps % n == 0 and steps // n >= 2]
+    intervals = exact[0] if exact else 2 if steps >= 4 else 1
+    ticks = [top * i / intervals for i in range(intervals + 1)]
+    return ticks, [f"{t:.3g}" for t in ticks]
+
+
 def zone() -> str:
     return time.strftime("%Z")
 
@@ -110,6 +134,7 @@ class TimeChart(PlotextPlot):
         self._series: tuple[Series, ...] = ()
         self._ylabels = (ylabel, ylabel_right)
         self._empty = "no data"
+        self.points = 0  # the points of the longest series last drawn
 
     def set_data(self, xs: Sequence[float], series: Sequence[Series], empty: str) -> None:
         xs_t, series_t = tuple(xs), tuple(series)
@@ -121,15 +146,21 @@ class TimeChart(PlotextPlot):
     def render(self) -> RenderResult:
         if not self._xs:
             return Text(self._empty, style="dim", justify="center")
-        self._draw(self.size.width)
+        rows = self.size.height - AXIS_ROWS
+        if rows < MIN_ROWS:
+            need = MIN_ROWS + AXIS_ROWS - self.size.height
+            return Text(f"{need} more row(s) needed for this chart", style="dim", justify="center")
+        self._draw(self.size.width, rows)
         return super().render()
 
-    def _draw(self, width: int) -> None:
+    def _draw(self, width: int, rows: int) -> None:
         plt = self.plt
         plt.clear_figure()
         plot_width = max(10, width - 14)  # the y axes and their labels take the rest
+        self.points = 0
         for s in self._series:
             xs, ys = downsample(self._xs, s.ys, plot_width, s.agg)
+            self.points = max(self.points, len(xs))
             plt.plot(xs, ys, label=s.label, color=s.color, marker="braille", yside=s.side)
         ticks, labels = time_ticks(self._xs[0], self._xs[-1], plot_width)
         plt.xticks(ticks, labels)
@@ -142,10 +173,10 @@ class TimeChart(PlotextPlot):
         if right:
             plt.ylabel(right, yside="right")
         plt.xlabel(f"time ({zone()})")
-        if any(s.side == "left" for s in self._series):
-            ymax = max((max(s.ys) for s in self._series if s.side == "left"), default=0)
-            top = self._ymax if self._ymax is not None else max(1.0, ymax * 1.05)
-            plt.ylim(0, top, yside="left")
-        if any(s.side == "right" for s in self._series):
-            ymax = max((max(s.ys) for s in self._series if s.side == "right"), default=0)
-            plt.ylim(0, max(1.0, ymax * 1.05), yside="right")
+        for side in ("left", "right"):
+            if any(s.side == side for s in self._series):
+                ymax = max(max(s.ys) for s in self._series if s.side == side)
+                fixed = self._ymax if side == "left" else None
+                top = fixed if fixed is not None else nice_top(ymax)
+                plt.ylim(0, top, yside=side)
+                plt.yticks(*value_ticks(top, rows), yside=side)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input
 from jobtui.contract import Job
 from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.actions import JobKeys, job_actions
+from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span, took
 from jobtui.dashboard.state import State
@@ -36,15 +37,15 @@ JOB_STYLE = {
     "failed": "red",
     "cancelled": "dim",
 }
-COLUMNS = (
-    ("ID", "id", 8),
-    ("Type", "type", 18),
-    ("Status", "status", 10),
-    ("Progress", "progress", 8),
-    ("Tries", "attempts", 5),
-    ("Age", "age", 7),
-    ("Duration", "duration", 8),
-    ("Error", "error", 120),  # clipped by the screen; the detail shows it all
+COLUMNS = (  # at 80 columns: Progress left out, Type shortened, the Error column shown
+    Column("ID", "id", 8),
+    Column("Type", "type", 18, least=11),
+    Column("Status", "status", 10),
+    Column("Progress", "progress", 8, optional=True),
+    Column("Tries", "attempts", 5),
+    Column("Age", "age", 7, least=6),
+    Column("Duration", "duration", 8),
+    Column("Error", "error", 14, rest=True),  # cut with "…"; the detail shows it all
 )
 
 
@@ -76,6 +77,8 @@ class JobsView(JobKeys, Vertical):
         self._shown: JobsResult | None = None
         self._jobs: dict[str, Job] = {}
         self._allowed: frozenset[str] = frozenset()  # what the footer offers for the cursor's job
+        self._widths: dict[str, int] = {}
+        self._now: datetime | None = None  # the time the page shown was drawn at
 
     def compose(self) -> ComposeResult:
         yield Text1(id="jobs-head")
@@ -86,13 +89,29 @@ class JobsView(JobKeys, Vertical):
         yield Text1(id="jobs-note")
         table = Table(id="jobs-table", cursor_type="row")
         table.zebra_stripes = True
-        for label, key, width in COLUMNS:  # every column before any row
-            table.add_column(label, key=key, width=width)
         yield table
 
     def on_mount(self) -> None:
         self.query_one("#jobs-search", Input).display = False
         self.query_one("#jobs-note").display = False
+        self._size_columns(self.app.size.width - 4)  # the view's padding, the scrollbar
+
+    def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one("#jobs-table", DataTable)
+        self._size_columns(table.scrollable_content_region.width)
+
+    def _size_columns(self, room: int) -> None:
+        """The columns fitted to ``room`` cells, and the page drawn again in them (only when
+        the widths change: a resize, never a poll)."""
+        widths = fit(COLUMNS, room)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        table = self.query_one("#jobs-table", DataTable)
+        if self._shown is not None and self._now is not None:
+            self._fill(table, self._shown, self._now, columns=True)  # the selection kept
+        else:
+            set_columns(table, COLUMNS, widths)
 
     def focus_main(self) -> None:
         table = self.query_one("#jobs-table", DataTable)
@@ -271,14 +290,22 @@ class JobsView(JobKeys, Vertical):
             text.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
         return text
 
-    def _fill(self, table: DataTable[str | Text], result: JobsResult, now: datetime) -> None:
+    def _fill(
+        self, table: DataTable[str | Text], result: JobsResult, now: datetime, columns: bool = False
+    ) -> None:
+        """The page in the table, the selected job kept; with ``columns``, the columns at
+        their new widths first."""
         keep = self.selected()
         keep_id = keep.id if keep is not None else None
         row_index = table.cursor_row
-        table.clear()
+        if columns:
+            set_columns(table, COLUMNS, self._widths)
+        else:
+            table.clear()
+        self._now = now
         self._jobs = {j.id: j for j in result.page.jobs}
         for j in result.page.jobs:
-            table.add_row(*self._cells(j, now), key=j.id)
+            table.add_row(*row(self._cells(j, now, self._widths), self._widths), key=j.id)
         if keep_id is not None and keep_id in self._jobs:
             table.move_cursor(row=table.get_row_index(keep_id), animate=False)
         elif table.row_count:
@@ -286,17 +313,17 @@ class JobsView(JobKeys, Vertical):
         self._follow_cursor()
 
     @staticmethod
-    def _cells(j: Job, now: datetime) -> tuple[str | Text, ...]:
-        return (
-            literal(short_id(j.id)),
-            literal(excerpt(j.type, 18)),
-            Text(j.status, style=JOB_STYLE.get(j.status, "")),
-            f"{j.progress}%",
-            f"{j.attempts}/{j.max_attempts}",
-            job_age(j, now),
-            duration(j, now),
-            literal(excerpt(j.error, 200), "red") if j.error else "",
-        )
+    def _cells(j: Job, now: datetime, widths: dict[str, int]) -> dict[str, str | Text]:
+        return {
+            "id": literal(short_id(j.id)),
+            "type": literal(excerpt(j.type, widths.get("type", 18))),
+            "status": Text(j.status, style=JOB_STYLE.get(j.status, "")),
+            "progress": f"{j.progress}%",
+            "attempts": f"{j.attempts}/{j.max_attempts}",
+            "age": job_age(j, now),
+            "duration": duration(j, now),
+            "error": literal(excerpt(j.error, widths.get("error", 14)), "red"),
+        }
 
 
 def job_age(j: Job, now: datetime) -> str:

@@ -148,6 +148,13 @@ KEYS: tuple[Key, ...] = (
     Key("h", "timespan(6)", "6h", "Show the last 6 hours", "performance", group=TIMESPAN),
     Key("d", "timespan(24)", "24h", "Show the last 24 hours", "performance", group=TIMESPAN),
     Key("w", "timespan(168)", "7d", "Show the last 7 days", "performance", group=TIMESPAN),
+    Key(
+        "v",
+        "next_chart",
+        "Next chart",
+        "Show the next chart (where only one fits, as at 80×24)",
+        "performance",
+    ),
     # Jobs
     Key(
         "slash",

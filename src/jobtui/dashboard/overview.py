@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.console import Console
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
+from textual.widgets import Static
 
 from jobtui.capacity import CapacityConfig, Recommendation, recommend
 from jobtui.config import Target
@@ -24,8 +25,6 @@ from jobtui.host import Host
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
 LEVEL_STYLE = {**STATUS_STYLE, "unknown": "white", "paused": "white"}  # a Standing's colours
-LIST_LINES = 4  # alerts and recommendations shown (the rest summed up)
-NARROW = 96  # columns: below this, cards and panels go two by two
 CAPACITY_LINES = 4  # reasons shown under the capacity verdict
 CAPACITY_REDRAW = 30.0  # seconds: the capacity panel's figures, when its verdict stays
 CAPACITY_STYLE = {"scale up": "bold yellow", "hold": "bold green", "scale down": "bold cyan"}
@@ -62,8 +61,8 @@ class OverviewView(VerticalScroll):
             yield Text1(id="banner-where")
             yield Text1(id="banner-stale")
         with Grid(id="notes"):
-            yield Text1(id="alerts", classes="panel")
-            yield Text1(id="recommendations", classes="panel")
+            yield Listing(id="alerts", classes="panel")
+            yield Listing(id="recommendations", classes="panel")
         with Grid(id="cards"):
             yield Card("Queue depth", id="card-queue")
             yield Card("Success rate", id="card-success")
@@ -72,12 +71,9 @@ class OverviewView(VerticalScroll):
         with Grid(id="facts"):
             yield Text1(id="components", classes="panel")
             yield Text1(id="operational", classes="panel")
-            yield Text1(id="stuck", classes="panel")
-            yield Text1(id="host", classes="panel")
+            yield Brief(id="stuck", classes="panel")
+            yield Brief(id="host", classes="panel")
         yield Text1(id="capacity", classes="panel")
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < NARROW, "-narrow")
 
     def on_mount(self) -> None:
         titles = {
@@ -126,15 +122,12 @@ class OverviewView(VerticalScroll):
         self._capacity(state, now)
 
     def _alerts(self, h: Health | None) -> None:
-        widget = self.query_one("#alerts", Text1)
+        widget = self.query_one("#alerts", Listing)
         if h is None:
-            widget.set(Text("—", style="dim"))
-            return
-        if not h.health.alerts:
-            widget.set(Text("No active alerts", style="dim"))
+            widget.show((), "", "", Text("—", style="dim"))
             return
         colour = STATUS_STYLE.get(h.status, "yellow")
-        widget.set(listing(h.health.alerts, "▲ ", colour))
+        widget.show(h.health.alerts, "▲ ", colour, Text("No active alerts", style="dim"))
 
     def _cards(self, state: State, h: Health | None, now: datetime) -> None:
         t = state.trends.snapshot()
@@ -199,51 +192,54 @@ class OverviewView(VerticalScroll):
         widget.set(text)
 
     def _stuck(self, h: Health | None, read_only: str | None) -> None:
-        widget = self.query_one("#stuck", Text1)
+        widget = self.query_one("#stuck", Brief)
         if h is None:
-            widget.set(Text("—", style="dim"))
+            widget.show(Text("—", style="dim"))
             return
         n = h.health.stuck_jobs_count
-        text = Text()
-        text.append(f"{n}", style="bold yellow" if n else "bold")
-        text.append(" stuck" if n else " — none stuck")
-        if n:
-            text.append("\nprocessing, no update", style="dim")
-            if read_only:
-                text.append("\nrecovery disabled", style="dim")
-            else:
-                text.append("\n")
-                text.append(" R ", style="bold reverse")
-                text.append(" reset to pending")
-        widget.set(text)
+        count = Text()
+        count.append(f"{n}", style="bold yellow" if n else "bold")
+        count.append(" stuck" if n else " — none stuck")
+        if not n:
+            widget.show(count)
+            return
+        if read_only:
+            repair = Text("recovery disabled", style="dim")
+        else:
+            repair = Text()
+            repair.append(" R ", style="bold reverse")
+            repair.append(" reset to pending")
+        full = Text.assemble(count, ("\nprocessing, no update", "dim"), "\n", repair)
+        widget.show(full, Text.assemble(count, "  ", repair))
 
     def _host(self, s: Host | None) -> None:
-        widget = self.query_one("#host", Text1)
+        widget = self.query_one("#host", Brief)
         if s is None:
-            widget.set(Text("—", style="dim"))
+            widget.show(Text("—", style="dim"))
             return
         widget.border_title = literal(f"This host: {s.hostname}")
-        text = Text()
-        text.append(f"{'CPU':<8}", style="dim")
+        cpu = Text()
         if s.cpu_percent is None:
-            text.append("measuring…", style="dim")
+            cpu.append("measuring…", style="dim")
         else:
-            text.append(f"{s.cpu_percent:.0f}%", style=level(s.cpu_percent))
-            text.append(f" of {s.cores} cores")
-        text.append(f"\n{'Memory':<8}", style="dim")
-        text.append(f"{s.memory_percent:.0f}%", style=level(s.memory_percent))
-        text.append(f" of {size(s.memory_total)}")
-        text.append(f"\n{'Load':<8}", style="dim")
+            cpu.append(f"{s.cpu_percent:.0f}%", style=level(s.cpu_percent))
+        memory = Text(f"{s.memory_percent:.0f}%", style=level(s.memory_percent))
         load_style = level(100 * s.load[0] / max(1, s.cores))
-        text.append(" ".join(f"{x:.2f}" for x in s.load), style=load_style)
-        widget.set(text)
+        load = Text(" ".join(f"{x:.2f}" for x in s.load), style=load_style)
+        full = Text.assemble((f"{'CPU':<8}", "dim"), cpu)
+        if s.cpu_percent is not None:
+            full.append(f" of {s.cores} cores")
+        full.append_text(Text.assemble((f"\n{'Memory':<8}", "dim"), memory))
+        full.append(f" of {size(s.memory_total)}")
+        full.append_text(Text.assemble((f"\n{'Load':<8}", "dim"), load))
+        line = Text.assemble(("CPU ", "dim"), cpu, (" · mem ", "dim"), memory, (" · load ", "dim"))
+        line.append(f"{s.load[0]:.2f}", style=load_style)
+        widget.show(full, line)
 
     def _recommendations(self, h: Health | None) -> None:
-        widget = self.query_one("#recommendations", Text1)
-        if h is None or not h.health.recommendations:
-            widget.set(Text("No recommendations" if h else "—", style="dim"))
-            return
-        widget.set(listing(h.health.recommendations, "→ ", "yellow"))
+        widget = self.query_one("#recommendations", Listing)
+        empty = Text("No recommendations" if h else "—", style="dim")
+        widget.show(h.health.recommendations if h else (), "→ ", "yellow", empty)
 
     def _capacity(self, state: State, now: datetime) -> None:
         """The scaling verdict, worked out again on a new metrics history or host reading
@@ -323,17 +319,75 @@ def capacity_source(rec: Recommendation) -> str:
     return " · ".join(parts)
 
 
-def listing(items: Sequence[str], bullet: str, colour: str) -> Text:
-    """At most :data:`LIST_LINES` lines (the panels keep their size: no layout on change)."""
-    shown = list(items[:LIST_LINES])
-    if len(items) > LIST_LINES:
-        shown[-1] = f"… and {len(items) - LIST_LINES + 1} more"
-    text = Text()
-    for i, item in enumerate(shown):
-        text.append("\n" if i else "")
-        text.append(bullet, style=colour)
-        text.append(literal(item))
-    return text
+class Brief(Static):
+    """A panel's text, and the one line it comes down to when the panel has room for only
+    one (the short layout): drawn at its size, so a resize needs no new data."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._texts: tuple[Text, Text] = (Text(), Text())
+
+    def show(self, full: Text, line: Text | None = None) -> None:
+        texts = (full, line if line is not None else full)
+        if texts != self._texts:
+            self._texts = texts
+            self.refresh()  # a fixed box: no layout
+
+    def render(self) -> Text:
+        full, line = self._texts
+        return full if self.content_size.height > full.plain.count("\n") else line
+
+
+class Listing(Static):
+    """Lines of a list (alerts, recommendations), fitted to the panel when drawn: each item
+    wraps at word boundaries; what does not fit is summed up as "+N more"."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._data: tuple[tuple[str, ...], str, str, Text] = ((), "", "", Text())
+
+    def show(self, items: Sequence[str], bullet: str, colour: str, empty: Text) -> None:
+        data = (tuple(items), bullet, colour, empty)
+        if data != self._data:
+            self._data = data
+            self.refresh()  # a fixed box: no layout
+
+    def render(self) -> Text:
+        items, bullet, colour, empty = self._data
+        if not items:
+            return empty
+        size = self.content_size
+        return listing(items, bullet, colour, size.width, size.height, self.app.console)
+
+
+def listing(
+    items: Sequence[str], bullet: str, colour: str, width: int, height: int, console: Console
+) -> Text:
+    """``items`` in ``height`` lines of ``width`` cells: whole items first; the first one
+    cut at a word (with "…") if even it does not fit; then "+N more" for the rest."""
+    indent = len(bullet)
+    room = max(1, width - indent)
+    lines: list[Text] = []
+    shown = 0
+    for i, item in enumerate(items):
+        wrapped = list(literal(item).wrap(console, room))
+        for line in wrapped:
+            line.rstrip()  # a space at the end of a line, before "…" or the border
+        free = height - len(lines) - (1 if i < len(items) - 1 else 0)
+        if len(wrapped) > free:
+            if lines or free < 1:
+                break
+            wrapped = wrapped[:free]
+            last = wrapped[-1]
+            if last.cell_len >= room:
+                last = Text(last.plain.rsplit(" ", 1)[0]) if " " in last.plain else last[:-1]
+            wrapped[-1] = last + "…"
+        for j, line in enumerate(wrapped):
+            lines.append(Text.assemble((bullet, colour) if j == 0 else " " * indent, line))
+        shown += 1
+    if shown < len(items):
+        lines.append(Text(f"+{len(items) - shown} more", style="dim"))
+    return Text("\n").join(lines)
 
 
 def banner_head(top: Standing, target: Target) -> Text:

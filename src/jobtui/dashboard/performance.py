@@ -1,13 +1,15 @@
 """The Performance tab: timespan by key, summary cards, and three charts over time (the
-seed's PerformanceDashboard). The charts are built the first time the tab is shown."""
+seed's PerformanceDashboard). The charts are built the first time the tab is shown; on a
+short terminal (80×24) one shows at a time, at a height its axes fit, and ``v`` switches."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 
 from jobtui.contract import MetricsHistory
@@ -17,6 +19,11 @@ from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1, literal
 
 TIMESPANS: dict[int, str] = {6: "6 hours", 24: "24 hours", 168: "7 days"}
+CHARTS: dict[str, str] = {
+    "queue": "Queue depth over time",
+    "rates": "Success vs. error rate",
+    "processing": "Processing performance",
+}
 
 
 class PerformanceView(Vertical):
@@ -34,6 +41,8 @@ class PerformanceView(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.hours = hours
         self._plots: dict[str, Any] = {}  # name → TimeChart, once built
+        self.current = "queue"  # the chart shown when one shows at a time
+        self._short: bool | None = None  # whether one shows at a time, as last seen
 
     def compose(self) -> ComposeResult:
         yield Text1(id="perf-head")
@@ -41,12 +50,28 @@ class PerformanceView(Vertical):
             yield Card("Average queue depth", spark=False, id="perf-queue")
             yield Card("Success rate", spark=False, id="perf-success")
             yield Card("Avg processing time", spark=False, id="perf-time")
-        yield Container(id="charts")
+        yield Grid(id="charts")
 
     def action_timespan(self, hours: int) -> None:
         if hours != self.hours and hours in TIMESPANS:
             self.hours = hours
             self.post_message(self.TimespanChanged(hours))
+
+    def action_next_chart(self) -> None:
+        names = list(CHARTS)
+        self.current = names[(names.index(self.current) + 1) % len(names)]
+        for name, chart in self._plots.items():
+            chart.set_class(name == self.current, "-current")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``v`` only where one chart shows at a time (the footer leaves it out elsewhere)."""
+        return action != "next_chart" or self.screen.has_class("-short")
+
+    def on_resize(self, event: events.Resize) -> None:
+        short = self.screen.has_class("-short")
+        if short != self._short:  # v comes or goes: the footer follows
+            self._short = short
+            self.refresh_bindings()
 
     def build_charts(self) -> None:
         """Mount the charts (importing plotext only now, off the start-up path)."""
@@ -61,16 +86,10 @@ class PerformanceView(Vertical):
                 ylabel="jobs/min", ylabel_right="seconds", id="chart-processing"
             ),
         }
-        for name, title in (
-            ("queue", "Queue depth over time"),
-            ("rates", "Success vs. error rate"),
-            ("processing", "Processing performance"),
-        ):
+        for name, title in CHARTS.items():
             self._plots[name].border_title = title
-        self.query_one("#charts", Container).mount(
-            Horizontal(self._plots["queue"], self._plots["rates"], id="charts-top"),
-            self._plots["processing"],
-        )
+            self._plots[name].set_class(name == self.current, "-current")
+        self.query_one("#charts", Grid).mount_all(self._plots.values())
 
     # ------------------------------------------------------------------ rendering
 

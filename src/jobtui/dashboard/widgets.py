@@ -135,8 +135,9 @@ class Card(Static):
         text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         text.append(sub, style="dim")
-        if self._spark:
-            for row in spark_rows(data, self.content_size.width):
+        if self._spark:  # two rows, or the one left in a short card
+            rows = min(2, self.content_size.height - 2)
+            for row in spark_rows(data, self.content_size.width, rows) if rows > 0 else ():
                 text.append("\n")
                 text.append(row, style="cyan")
         return text
@@ -204,9 +205,13 @@ def retime(
 ) -> None:
     """The cells of ``table`` that change with the clock (ages, running durations): for each
     row key and column key, ``cells[column](row, now)``, written only where it differs from
-    the text shown (a table whose texts did not change is not repainted)."""
+    the text shown (a table whose texts did not change is not repainted). A column the
+    table's width leaves out is skipped."""
+    shown = {column: text_of for column, text_of in cells.items() if column in table.columns}
     for key, row in rows.items():
-        for column, text_of in cells.items():
+        if key not in table.rows:
+            continue
+        for column, text_of in shown.items():
             text = text_of(row, now)
             if table.get_cell(key, column) != text:
                 table.update_cell(key, column, text)
