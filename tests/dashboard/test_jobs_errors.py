@@ -166,3 +166,28 @@ async def test_no_failures_is_said_plainly(agent):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
         await shows(pilot, "Failed jobs in the last 24 h: 0", "No failed jobs in this period.")
+
+
+async def test_what_is_typed_after_slash_is_the_search_even_while_the_tab_opens(agent):
+    """Was: `/` then `seb` typed just after switching to the Jobs tab ran s (status), e (retry)
+    and b (backup): the tab, shown after the `/`, took the focus back to its table before the
+    search box's focus landed."""
+    add_jobs(agent.store, [{"status": "failed", "type": "pdf_export", "error": "boom"}])
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, "pdf_export")
+        view = app.view("jobs")
+        table, box = view.query_one("#jobs-table"), view.query_one("#jobs-search")
+        await pilot.press("slash")
+        table.focus()  # what the tab's late "shown" step did
+        await pilot.pause(0.05)
+        await pilot.press(*"seb")
+        await until(pilot, lambda: box.value == "seb", what=f"the search typed: {box.value!r}")
+        assert box.has_focus and view.query_.status is None
+        assert app.screen is app.main  # no question was opened
+        view.focus_main()  # the tab shown again while the box is open: the box keeps the keys
+        await pilot.pause(0.05)
+        assert box.has_focus
+        await pilot.press("escape")
+        await until(pilot, lambda: not box.display, what="the box closed")

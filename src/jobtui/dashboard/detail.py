@@ -63,6 +63,8 @@ class JobDetailScreen(JobKeys, ModalScreen[None]):
         self._paint()
 
     def _paint(self) -> None:
+        if not self.is_mounted:
+            return  # the clock's tick can come before the screen is composed
         rows = self._lines()
         if rows == self._rows:
             return

@@ -85,6 +85,7 @@ class JobsView(JobKeys, Vertical):
         yield Input(
             placeholder="search id, type, message or error — Enter to search, Esc to close",
             id="jobs-search",
+            select_on_focus=False,  # what was typed before its focus landed stays, unselected
         )
         yield Text1(id="jobs-note")
         table = Table(id="jobs-table", cursor_type="row")
@@ -114,8 +115,11 @@ class JobsView(JobKeys, Vertical):
             set_columns(table, COLUMNS, widths)
 
     def focus_main(self) -> None:
+        box = self.query_one("#jobs-search", Input)
         table = self.query_one("#jobs-table", DataTable)
-        if table.display:
+        if box.display:
+            box.focus()  # a search being typed keeps the keys (the tab may be shown after `/`)
+        elif table.display:
             table.focus()
         else:
             self.focus()  # the tab's keys still work (the table is hidden: not provided)
@@ -146,13 +150,22 @@ class JobsView(JobKeys, Vertical):
         if text != self.query_.q:
             self._restart(q=text)
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
+    def on_key(self, event: events.Key) -> None:
+        """While the search box shows, what is typed is the search, even if the box's focus
+        has not landed yet (the keys would run the tab's commands: `s`, `e`, `b` …)."""
         box = self.query_one("#jobs-search", Input)
-        if key == "escape" and box.display:  # even if its focus() has not landed yet
+        if not box.display:
+            return
+        if event.key == "escape":
             box.display = False
             self.focus_main()
-            getattr(event, "stop", lambda: None)()
+        elif event.is_printable and event.character and not box.has_focus:
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def action_cycle_status(self) -> None:
         i = STATUS_CYCLE.index(self.query_.status)
