@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
@@ -30,9 +30,6 @@ from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import feeds, keys
 from jobtui.dashboard.actions import Gated
-from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
-from jobtui.dashboard.confirm import ConfirmScreen
-from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.errors import ErrorsView
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.format import shown_name, span
@@ -41,12 +38,12 @@ from jobtui.dashboard.jobs import JobsView
 from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
 from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller
+from jobtui.dashboard.server_actions import ServerActions
 from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
-from jobtui.dashboard.targets import TargetScreen
 from jobtui.dashboard.toasts import ToastingApp
 from jobtui.dashboard.widgets import Text1, literal
-from jobtui.errors import NotProvided, Unauthorized, describe
+from jobtui.errors import Unauthorized
 from jobtui.literal import printable
 
 if TYPE_CHECKING:
@@ -55,10 +52,7 @@ if TYPE_CHECKING:
     from textual.driver import Driver
     from textual.notifications import SeverityLevel
 
-    from jobtui.client import Client
-    from jobtui.contract import ErrorCategory, Job
 
-T = TypeVar("T")
 TABS = ("overview", "performance", "jobs", "errors")
 METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
 TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer changes
@@ -69,7 +63,6 @@ TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer chan
     "errors": ("errors",),
     "admin": (),
 }
-CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 LINUX_DRIVER = "textual.drivers.linux_driver.LinuxDriver"
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
@@ -97,7 +90,7 @@ class Polled(Message):
     """Answers are waiting in the poller (posted from its thread)."""
 
 
-class DashboardApp(Gated, ToastingApp[int]):
+class DashboardApp(Gated, ServerActions, ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"
@@ -153,7 +146,6 @@ class DashboardApp(Gated, ToastingApp[int]):
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
-        self._incident = False  # a report is being written
         self.terminal_title: str | None = None  # what the terminal's tab or tmux shows
         self._standing: Standing | None = None  # the top line's word, as last shown
         self.poller = poller or feeds.make_poller(
@@ -335,6 +327,18 @@ class DashboardApp(Gated, ToastingApp[int]):
         if nothing != self._nothing_stuck:
             self._nothing_stuck = nothing
             self._gates_changed()
+
+    def retarget(self, target: Target) -> None:
+        """Watch ``target`` from now on: its state starts empty, read-only is asked again."""
+        self.target = target
+        self.state.reset()
+        self._stuck_answered()
+        if not self._flag_read_only:
+            self.read_only = None
+        self.poller.set_target(target)
+        self._dirty.update(TABS)
+        self._show_chrome()
+        self._render_tab(self.active_tab)
 
     def _gates_changed(self) -> None:
         """What the keys can do changed: every screen's footer is redrawn, and a refusal
@@ -613,10 +617,6 @@ class DashboardApp(Gated, ToastingApp[int]):
             self._explained.add(why)
             self.notify(printable(why), severity="warning", timeout=5, markup=False)
 
-    async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
-        """One request on the poller's loop (never in the UI thread)."""
-        return await asyncio.wrap_future(self.poller.call(fn))
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         offered: set[tuple[str, str]] = set()  # one command an action (q and ctrl+c quit)
@@ -649,89 +649,9 @@ class DashboardApp(Gated, ToastingApp[int]):
         if view is not None:
             await self.run_action(key.action, view)
 
-    # ------------------------------------------------------------------ actions on the server
-
-    def _failed(self, what: str, exc: BaseException) -> None:
-        severity = "warning" if isinstance(exc, NotProvided) else "error"
-        self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_recover_stuck(self) -> None:
-        h = self.state.health.value
-        count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
-        body = Text()
-        body.append(f"Reset {count} stuck job(s) on ")
-        body.append(literal(self.target.name))
-        body.append(" to pending?\n\n")
-        body.append(
-            "Stuck: processing, with no update for a while (the server decides how long). "
-            "Jobs past their last attempt are marked failed instead.",
-            style="dim",
-        )
-        if not await self.push_screen_wait(ConfirmScreen("Recover stuck jobs", body, "Recover")):
-            return
-        try:
-            result = await self.request(lambda c: c.recover_stuck())
-        except Exception as exc:
-            if isinstance(exc, NotProvided):
-                await self._system_recovery()
-                return
-            self._failed("Recover stuck jobs", exc)
-            return
-        text = f"Recovered {result.recovered} stuck job(s)"
-        if result.failed:
-            text += f"; {result.failed} failed (maximum retries exceeded)"
-        self.notify(text + ".", title="Recover stuck jobs", timeout=8)
-        self.poller.kick()
-
-    async def _system_recovery(self) -> None:
-        """The seed's recovery (``POST /api/admin/recovery``), for servers without ours."""
-        body = Text(
-            "This server does not provide recover-stuck.\n\n"
-            "Run its system recovery instead? It backs up the jobs table, resets stuck "
-            "jobs and restarts processing."
-        )
-        if not await self.push_screen_wait(ConfirmScreen("System recovery", body, "Run recovery")):
-            return
-        try:
-            result = await self.request(lambda c: c.recovery())
-        except Exception as exc:
-            self._failed("System recovery", exc)
-            return
-        text = result.message or "System recovery completed successfully"
-        if result.recovered is not None:
-            text += f" — {result.recovered} stuck job(s) reset"
-        self.notify(text + ".", title="System recovery", timeout=8)
-        self.poller.kick()
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_backup(self) -> None:
-        try:
-            listing = await self.request(lambda c: c.backups())
-        except Exception as exc:
-            self._failed("Backup", exc)
-            return
-        question = backup_question(self.target.name, listing.backups, self.state.clock())
-        if not await self.push_screen_wait(question):
-            return
-        try:
-            r = await self.request(lambda c: c.create_backup())
-        except Exception as exc:
-            self._failed("Backup", exc)
-            return
-        self.notify(backed_up(r), title="Backup", timeout=8)
-
     async def run_screen_key(self, key: keys.Key, screen: Screen[Any]) -> None:
         """Do what a screen's ``key`` does, from the command palette."""
         await self.run_action(key.action, screen)
-
-    def action_backups(self) -> None:
-        """The Backups screen; its keys that change the server are off when read-only."""
-        if isinstance(self.screen, BackupsScreen):
-            return
-        self.push_screen(
-            BackupsScreen(self.target.name, self.request, self.state.clock, self.poller.kick)
-        )
 
     def action_log_view(self) -> None:
         """The agent's log file, followed while the screen is open."""
@@ -745,157 +665,3 @@ class DashboardApp(Gated, ToastingApp[int]):
         except ConfigError as exc:
             path, problem = None, str(exc)
         self.push_screen(LogViewScreen(path, problem))
-
-    @work(group="incident", exit_on_error=False)
-    async def action_incident(self) -> None:
-        """Classify the incident and write its report (reads only: allowed when read-only)."""
-        if self._incident:
-            self.notify("The incident report is being written…", timeout=3)
-            return
-        self._incident = True
-        self.notify("Writing the incident report…", title="Incident", timeout=4)
-        target, config = self.target, self.config
-        secrets = [target.token] if target.token else []
-
-        async def write(c: Client) -> Any:
-            from jobtui.alerting.observe import target_label  # off the UI thread
-            from jobtui.incident import write_report
-
-            return await write_report(c, config, target=target_label(target), secrets=secrets)
-
-        try:
-            written = await self.request(write)
-        except Exception as exc:
-            if isinstance(exc, ConfigError):
-                reason = str(exc)
-            elif isinstance(exc, OSError):
-                reason = f"cannot write it: {exc.strerror or exc}"
-            else:
-                reason = describe(exc)
-            self.notify(f"Incident report not written: {reason}", severity="error", timeout=10)
-            return
-        finally:
-            self._incident = False
-        level = written.assessment.severity
-        severity = "error" if level in (1, 2) else "warning" if level == 3 else "information"
-        self.notify(
-            f"{written.assessment.title}\nReport: {written.path}",
-            title="Incident report",
-            severity=severity,
-            timeout=20,
-        )
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_switch_target(self) -> None:
-        choices = list(self.targets.values())
-        if not any(t.url == self.target.url for t in choices):
-            choices.insert(0, self.target)
-        if len(choices) < 2:
-            self.notify(
-                "Only one target. List environments under `targets:` in the config file "
-                "(see config.example.yaml), then press t.",
-                timeout=8,
-            )
-            return
-        chosen = await self.push_screen_wait(TargetScreen(choices, self.target))
-        if chosen is None or (chosen.url == self.target.url and chosen.name == self.target.name):
-            return
-        self.target = chosen
-        self.state.reset()
-        self._stuck_answered()
-        if not self._flag_read_only:
-            self.read_only = None
-        self.poller.set_target(chosen)
-        self._dirty.update(TABS)
-        self._show_chrome()
-        self._render_tab(self.active_tab)
-        self.notify(f"Now watching {chosen.name} ({chosen.url}).", timeout=4)
-
-    # ------------------------------------------------------------------ jobs
-
-    @on(JobsView.JobChosen)
-    def _job_chosen(self, message: JobsView.JobChosen) -> None:
-        if message.what == "open":
-            self.open_job(message.job)
-        else:
-            self.job_action(message.job, message.what)
-
-    @on(ErrorsView.JobChosen)
-    def _error_job_chosen(self, message: ErrorsView.JobChosen) -> None:
-        self.open_job(message.job)
-
-    @on(JobDetailScreen.Action)
-    def _detail_action(self, message: JobDetailScreen.Action) -> None:
-        self.job_action(message.job, message.what)
-
-    @work(group="detail", exit_on_error=False)
-    async def open_job(self, job: Job) -> None:
-        screen = JobDetailScreen(job, self.state.clock())
-        await self.push_screen(screen)
-        try:
-            fresh = await self.request(lambda c: c.job(job.id))
-        except Exception as exc:
-            screen.show(None, self.state.clock(), f"could not refresh: {describe(exc)}")
-            return
-        screen.show(fresh, self.state.clock())
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def job_action(self, job: Job, what: str) -> None:
-        verb = {"retry": "Retry", "cancel": "Cancel"}[what]
-        body = Text()
-        body.append(f"{verb} job ")
-        body.append(literal(job.id))
-        body.append("?\n\n")
-        body.append(literal(job.type, "dim"))
-        body.append(
-            f" · {job.status} · attempt {job.attempts} of {job.max_attempts}\n", style="dim"
-        )
-        body.append(
-            "It goes back to pending, to run again."
-            if what == "retry"
-            else "It will not run; a worker that holds it stops at its next update.",
-            style="dim",
-        )
-        label = "Retry" if what == "retry" else "Cancel job"
-        if not await self.push_screen_wait(ConfirmScreen(f"{verb} job", body, label)):
-            return
-        try:
-            if what == "retry":
-                changed = await self.request(lambda c: c.retry_job(job.id))
-            else:
-                changed = await self.request(lambda c: c.cancel_job(job.id))
-        except Exception as exc:
-            self._failed(f"{verb} job {job.id}", exc)
-            return
-        self.notify(f"Job {job.id} is now {changed.status}.", title=f"{verb} job", timeout=6)
-        if isinstance(self.screen, JobDetailScreen):
-            self.screen.show(changed, self.state.clock())
-        self.poller.kick("jobs", "health", "errors")
-
-    # ------------------------------------------------------------------ errors
-
-    @on(ErrorsView.CategoryHighlighted)
-    def _category(self, message: ErrorsView.CategoryHighlighted) -> None:
-        self.load_category(message.category)
-
-    @work(exclusive=True, group="category", exit_on_error=False)
-    async def load_category(self, category: ErrorCategory) -> None:
-        ids = category.job_ids[:CATEGORY_JOBS]
-
-        async def fetch(c: Client) -> list[Any]:
-            return await asyncio.gather(*(c.job(i) for i in ids), return_exceptions=True)
-
-        problem = None
-        jobs: list[Job] = []
-        if ids:
-            try:
-                answers = await self.request(fetch)
-            except Exception as exc:
-                answers, problem = [], describe(exc)
-            failures = [a for a in answers if isinstance(a, BaseException)]
-            jobs = [a for a in answers if not isinstance(a, BaseException)]
-            if failures and not problem:
-                problem = f"{len(failures)} job(s) could not be read: {describe(failures[0])}"
-        view = self.view("errors")
-        if view is not None:
-            view.show_category(category, jobs, problem, self.state.clock())
