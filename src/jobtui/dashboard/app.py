@@ -12,15 +12,12 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
@@ -28,21 +25,20 @@ from textual.widgets import TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
-from jobtui.dashboard import feeds, keys
+from jobtui.dashboard import chrome, feeds, keys
 from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.errors import ErrorsView
 from jobtui.dashboard.footer import KeyFooter
-from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.jobs import JobsView
-from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
+from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.server_actions import ServerActions
 from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
 from jobtui.dashboard.toasts import ToastingApp
-from jobtui.dashboard.widgets import Text1, literal
+from jobtui.dashboard.widgets import Text1
 from jobtui.errors import Unauthorized
 from jobtui.literal import printable
 
@@ -146,7 +142,7 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
         self._flush_pending = False
         self._chrome_dirty = False
         self._mounting: dict[str, asyncio.Future[None]] = {}
-        self.terminal_title: str | None = None  # what the terminal's tab or tmux shows
+        self._title = chrome.TerminalTitle()  # what the terminal's tab or tmux shows
         self._standing: Standing | None = None  # the top line's word, as last shown
         self.poller = poller or feeds.make_poller(
             target,
@@ -159,10 +155,7 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="topbar"):
-            yield Text1(Text("jobtui", style="bold"), id="brand")
-            yield Text1(id="where")
-            yield Text1(id="pill")
+        yield chrome.TopBar(id="topbar")
         with DashboardTabs(initial="overview", id="tabs"):
             with TabPane("1 Overview", id="overview"):
                 yield OverviewView(
@@ -174,9 +167,7 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
             yield TabPane("2 Performance", id="performance")
             yield TabPane("3 Jobs", id="jobs")
             yield TabPane("4 Errors", id="errors")
-        with Horizontal(id="statusbar"):
-            yield Text1(id="status")
-            yield Text1(id="readonly")
+        yield chrome.StatusBar(id="statusbar")
         yield KeyFooter()
 
     def get_driver_class(self) -> type[Driver]:
@@ -208,7 +199,7 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
         self._render_tab(self.active_tab)
 
     def on_unmount(self) -> None:
-        self._restore_terminal_title()
+        self._title.restore(self._terminal())
         self.poller.stop()
 
     def _print_error_renderables(self) -> None:
@@ -428,82 +419,35 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
         )
 
     def _show_chrome(self) -> None:
-        where = Text()
-        where.append(literal(f"  {shown_name(self.target)} ", "bold"))
-        where.append(literal(self.target.shown_url, "dim"))
-        self.main.query_one("#where", Text1).set(where)
+        self.main.query_one("#where", Text1).set(chrome.where(self.target))
         self._show_pill()
         self._show_status()
-        ro = self.main.query_one("#readonly", Text1)
-        ro.set(literal(f"read-only: {self.read_only}", "yellow") if self.read_only else "")
+        self.main.query_one("#readonly", Text1).set(chrome.read_only_note(self.read_only))
 
     def _show_pill(self) -> None:
         """The badge and the terminal title: the word of the top line, in its colour."""
         now = self._standing = self.standing()
-        pill = Text()
-        if self.read_only:
-            pill.append(" READ-ONLY ", style="bold reverse yellow")
-            pill.append(" ")
-        pill.append(f" {now.icon} {now.word} ", style=f"bold reverse {LEVEL_STYLE[now.level]}")
-        self.main.query_one("#pill", Text1).set(pill)
-        self._set_terminal_title(f"jobtui · {now.word} · {self.target.address}")
-
-    def _set_terminal_title(self, title: str) -> None:
-        """What a terminal tab or tmux shows: written only when it changes (not headless)."""
-        if title == self.terminal_title:
-            return
-        first = self.terminal_title is None
-        self.terminal_title = title
-        if self.is_headless or self._driver is None:
-            return
-        if first:
-            self._driver.write("\x1b[22;0t")  # keep the terminal's own title, to restore it
-        self._driver.write(f"\x1b]2;{printable(title)}\x07")
-        self._driver.flush()
-
-    def _restore_terminal_title(self) -> None:
-        if self.terminal_title is not None and self._driver is not None and not self.is_headless:
-            self._driver.write("\x1b[23;0t")
-            self._driver.flush()
+        self.main.query_one("#pill", Text1).set(chrome.pill(now, self.read_only))
+        self._title.set(f"jobtui · {now.word} · {self.target.address}", self._terminal())
 
     def _show_status(self) -> None:
-        self.main.query_one("#status", Text1).set(self.status_line(self.state.clock()))
+        line = chrome.status_line(
+            self.state,
+            self.state.clock(),
+            display_error=self.display_error,
+            paused=self.poller.paused,
+            every=self.settings.health_interval,
+        )
+        self.main.query_one("#status", Text1).set(line)
 
-    def status_line(self, now: datetime) -> Text:
-        """One line: what went wrong and when we try again, or that all is well."""
-        st = self.state
-        text = Text()
-        if self.display_error:
-            text.append(literal(f"✖ {self.display_error}", "bold red"))
-            return text
-        if self.poller.paused:
-            text.append("⏸ paused", style="bold")
-            text.append(" — press p to resume", style="dim")
-            age = st.health.age(now)
-            if age is not None:
-                text.append(f" · data from {span(age)} ago", style="dim")
-            return text
-        for name in ("health", "metrics", "jobs", "errors"):
-            feed = st.feed(name)
-            if feed.error and not feed.not_provided:
-                text.append("✖ ", style="bold red")
-                if name != "health":
-                    text.append(f"{name}: ", style="red")
-                text.append(literal(feed.error, "red"))
-                if feed.value is not None:
-                    text.append(
-                        f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow"
-                    )
-                if feed.retry_in is not None and feed.failed is not None:
-                    left = feed.retry_in - (now - feed.failed).total_seconds()
-                    text.append(f" · retry in {max(0, round(left))}s", style="dim")
-                return text
-        if st.health.value is None:
-            text.append("connecting…", style="dim")
-            return text
-        text.append("● ", style="green")
-        text.append(f"live · polling every {self.settings.health_interval:g}s", style="dim")
-        return text
+    @property
+    def terminal_title(self) -> str | None:
+        """What the terminal's tab or tmux shows (also when headless: nothing is written)."""
+        return self._title.shown
+
+    def _terminal(self) -> Driver | None:
+        """The driver that writes to the terminal; None when headless."""
+        return None if self.is_headless else self._driver
 
     # ------------------------------------------------------------------ tabs
 
