@@ -17,26 +17,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import chrome, feeds, keys
 from jobtui.dashboard.actions import Gated
-from jobtui.dashboard.errors import ErrorsView
-from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.help import HelpScreen
-from jobtui.dashboard.jobs import JobsView
 from jobtui.dashboard.overview import OverviewView
-from jobtui.dashboard.performance import PerformanceView
 from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.server_actions import ServerActions
 from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
+from jobtui.dashboard.tabs import METRICS_TABS, TABS, TabbedApp
 from jobtui.dashboard.toasts import ToastingApp
 from jobtui.dashboard.widgets import Text1
 from jobtui.errors import Unauthorized
@@ -49,8 +45,6 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
 
-TABS = ("overview", "performance", "jobs", "errors")
-METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
 TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer changes
     "health": ("overview",),
     "host": ("overview",),
@@ -73,20 +67,11 @@ def css_path() -> Path:
     return here.parents[1] / "styles" / "jobtui.tcss"
 
 
-class DashboardTabs(TabbedContent):
-    """Tabs that change only by key or click: a focus arriving late from the tab being left
-    (focus moves into a tab's view after it is built) must not switch back to it."""
-
-    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
-        event.stop()
-        event.prevent_default()
-
-
 class Polled(Message):
     """Answers are waiting in the poller (posted from its thread)."""
 
 
-class DashboardApp(Gated, ServerActions, ToastingApp[int]):
+class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"
@@ -135,13 +120,9 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
         self._explained: set[str] = set()  # refusals said since the last change of the gates
         self._nothing_stuck = False  # the last health answer counted 0 stuck jobs
         self._handle_signals = handle_signals
-        self._dirty: set[str] = set(TABS)
         self.display_error: str | None = None
-        self._views: dict[str, Any] = {}
-        self._shown_tab = "overview"  # for the poller's thread (the DOM is not thread-safe)
         self._flush_pending = False
         self._chrome_dirty = False
-        self._mounting: dict[str, asyncio.Future[None]] = {}
         self._title = chrome.TerminalTitle()  # what the terminal's tab or tmux shows
         self._standing: Standing | None = None  # the top line's word, as last shown
         self.poller = poller or feeds.make_poller(
@@ -151,24 +132,6 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
             host_sampler=host_sampler,
             client_factory=client_factory,
         )
-
-    # ------------------------------------------------------------------ layout
-
-    def compose(self) -> ComposeResult:
-        yield chrome.TopBar(id="topbar")
-        with DashboardTabs(initial="overview", id="tabs"):
-            with TabPane("1 Overview", id="overview"):
-                yield OverviewView(
-                    id="overview-view",
-                    capacity=self.capacity,
-                    capacity_problem=self.capacity_problem,
-                )
-            # the other views are built the first time their tab is shown (a faster start)
-            yield TabPane("2 Performance", id="performance")
-            yield TabPane("3 Jobs", id="jobs")
-            yield TabPane("4 Errors", id="errors")
-        yield chrome.StatusBar(id="statusbar")
-        yield KeyFooter()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform; on Linux and macOS, one whose input thread
@@ -229,16 +192,6 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
     def leaving(self) -> bool:
         """The app is shutting down: its widgets may already be gone."""
         return self._exit or not self._running or not self.screen_stack
-
-    @property
-    def main(self) -> Screen[Any]:
-        """The dashboard's own screen (``query_one`` on the app would search the top screen,
-        which is a dialog while one is open)."""
-        return self.screen_stack[0]
-
-    @property
-    def active_tab(self) -> str:
-        return self.main.query_one("#tabs", TabbedContent).active or "overview"
 
     # ------------------------------------------------------------------ data in
 
@@ -338,52 +291,6 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
         for screen in self.screen_stack:
             screen.refresh_bindings()
 
-    def _render_tab(self, tab: str) -> None:
-        if tab not in self._dirty:
-            return
-        self._dirty.discard(tab)
-        self.guard(tab, self._render_view, tab)
-
-    def view(self, tab: str) -> Any:
-        """The view of ``tab``, or None until it has been built (the first time it is shown)."""
-        if tab == "overview":
-            return self.main.query_one(OverviewView)
-        return self._views.get(tab)
-
-    async def _ensure_view(self, tab: str) -> Any:
-        """Build the view of ``tab`` once; callers that come while it is mounting wait for it.
-        None when the app is leaving."""
-        if self.leaving:
-            return None
-        if tab == "overview":
-            return self.main.query_one(OverviewView)
-        if tab not in self._mounting:
-            factory: dict[str, Callable[[], Any]] = {
-                "performance": lambda: PerformanceView(feeds.DEFAULT_HOURS, id="performance-view"),
-                "jobs": lambda: JobsView(id="jobs-view"),
-                "errors": lambda: ErrorsView(id="errors-view"),
-            }
-            view = factory[tab]()
-            self._mounting[tab] = asyncio.ensure_future(self._mount_view(tab, view))
-        await self._mounting[tab]
-        return self._views.get(tab)
-
-    async def _mount_view(self, tab: str, view: Any) -> None:
-        if self.leaving:
-            return
-        await self.main.query_one(f"#{tab}", TabPane).mount(view)
-        self._views[tab] = view
-        self._dirty.add(tab)
-
-    def _render_view(self, tab: str) -> None:
-        view = self.view(tab)
-        if view is None:
-            self._dirty.add(tab)
-        elif tab == "overview":
-            view.show(self.state, self.target, self.read_only, self.standing())
-        else:
-            view.show(self.state)
-
     def _tick(self) -> None:
         """Every second: the ages and countdowns, and the answers that waited for a frame."""
         if self.leaving:
@@ -448,55 +355,6 @@ class DashboardApp(Gated, ServerActions, ToastingApp[int]):
     def _terminal(self) -> Driver | None:
         """The driver that writes to the terminal; None when headless."""
         return None if self.is_headless else self._driver
-
-    # ------------------------------------------------------------------ tabs
-
-    @on(TabbedContent.TabActivated)
-    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if self.leaving:
-            return
-        tab = event.pane.id or "overview"
-        self._shown_tab = tab
-        answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
-        # the first answer seeds the sparklines; after it, metrics only while they are shown
-        shown = tab in METRICS_TABS
-        every = self.settings.metrics_interval
-        self.poller.set_interval(
-            "metrics", every if tab == "performance" else feeds.overview_metrics(self.settings)
-        )
-        self.poller.set_active("metrics", shown or not answered, kick=tab == "performance")
-        self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
-        self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
-        view = await self._ensure_view(tab)
-        if view is None or self.leaving or tab != self.active_tab:
-            return  # another tab was chosen while this one was being built
-        self.guard(tab, self._show_tab_view, tab, view)
-
-    def _show_tab_view(self, tab: str, view: Any) -> None:
-        if tab == "performance":
-            view.build_charts()
-            self._dirty.add("performance")
-        self._render_tab(tab)
-        if hasattr(view, "focus_main"):
-            view.focus_main()
-        else:
-            view.focus()
-
-    def action_show_tab(self, tab: str) -> None:
-        if tab in TABS:
-            self.main.query_one("#tabs", TabbedContent).active = tab
-
-    @on(PerformanceView.TimespanChanged)
-    def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
-        self.poller.set_fetch("metrics", feeds.metrics_fetch(message.hours))
-        self._dirty.add("performance")
-        self._render_tab("performance")
-
-    @on(JobsView.QueryChanged)
-    def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
-        self.poller.set_fetch("jobs", feeds.jobs_fetch(message.query, self.settings.jobs_page_size))
-        self._dirty.add("jobs")
-        self._render_tab("jobs")
 
     # ------------------------------------------------------------------ simple actions
 
