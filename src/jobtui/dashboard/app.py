@@ -1,9 +1,12 @@
 """The dashboard app: four tabs over one target, polled off the UI thread, keys from one registry.
 
-The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds), the
-:class:`~jobtui.dashboard.state.State` (last good data) and the actions that change the
-server, each confirmed first and all disabled when read-only (:attr:`DashboardApp.read_only`,
-the one fact the footer and every screen follow).
+The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds) and the
+:class:`~jobtui.dashboard.state.State` (last good data), takes the poller's answers in (the one
+way they enter the state, marking the views they touch) and keeps read-only
+(:attr:`DashboardApp.read_only`, the one fact the footer and every screen follow). Its layers:
+:mod:`~jobtui.dashboard.tabs` (the screen and its tabs), :mod:`~jobtui.dashboard.server_actions`
+(what changes the server, each confirmed first) and :mod:`~jobtui.dashboard.toasts`;
+:mod:`~jobtui.dashboard.chrome` says what the top and status bars show.
 """
 
 from __future__ import annotations
@@ -195,7 +198,7 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
         """The app is shutting down: its widgets may already be gone."""
         return self._exit or not self._running or not self.screen_stack
 
-    # ------------------------------------------------------------------ data in
+    # ------------------------------------------------------------------ data in (intake)
 
     def guard(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run a view update; a bug shows as one line in the status bar, never a traceback."""
