@@ -1,9 +1,12 @@
 """The dashboard app: four tabs over one target, polled off the UI thread, keys from one registry.
 
-The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds), the
-:class:`~jobtui.dashboard.state.State` (last good data) and the actions that change the
-server, each confirmed first and all disabled when read-only (:attr:`DashboardApp.read_only`,
-the one fact the footer and every screen follow).
+The app owns the :class:`~jobtui.dashboard.poller.Poller` (feeds) and the
+:class:`~jobtui.dashboard.state.State` (last good data), takes the poller's answers in (the one
+way they enter the state, marking the views they touch) and keeps read-only
+(:attr:`DashboardApp.read_only`, the one fact the footer and every screen follow). Its layers:
+:mod:`~jobtui.dashboard.tabs` (the screen and its tabs), :mod:`~jobtui.dashboard.server_actions`
+(what changes the server, each confirmed first) and :mod:`~jobtui.dashboard.toasts`;
+:mod:`~jobtui.dashboard.chrome` says what the top and status bars show.
 """
 
 from __future__ import annotations
@@ -11,56 +14,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult, SystemCommand
-from textual.containers import Horizontal
+from textual import on
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import TabbedContent, TabPane
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
-from jobtui.dashboard import feeds, keys
+from jobtui.dashboard import chrome, feeds, keys
 from jobtui.dashboard.actions import Gated
-from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
-from jobtui.dashboard.confirm import ConfirmScreen
-from jobtui.dashboard.detail import JobDetailScreen
-from jobtui.dashboard.errors import ErrorsView
-from jobtui.dashboard.footer import KeyFooter
-from jobtui.dashboard.format import shown_name, span
 from jobtui.dashboard.help import HelpScreen
-from jobtui.dashboard.jobs import JobsView
-from jobtui.dashboard.overview import LEVEL_STYLE, OverviewView
-from jobtui.dashboard.performance import PerformanceView
+from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.poller import ClientFactory, Poller
+from jobtui.dashboard.server_actions import ServerActions
 from jobtui.dashboard.standing import Standing, standing
 from jobtui.dashboard.state import Clock, FeedName, State, Update, failed_as
-from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.tabs import METRICS_TABS, TABS, TabbedApp
 from jobtui.dashboard.toasts import ToastingApp
-from jobtui.dashboard.widgets import Text1, literal
-from jobtui.errors import NotProvided, Unauthorized, describe
+from jobtui.dashboard.widgets import Text1
+from jobtui.errors import Unauthorized
 from jobtui.literal import printable
 
 if TYPE_CHECKING:
     from textual.actions import ActionParseResult
+    from textual.binding import BindingType
     from textual.dom import DOMNode
     from textual.driver import Driver
     from textual.notifications import SeverityLevel
 
-    from jobtui.client import Client
-    from jobtui.contract import ErrorCategory, Job
 
-T = TypeVar("T")
-TABS = ("overview", "performance", "jobs", "errors")
-METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
 TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer changes
     "health": ("overview",),
     "host": ("overview",),
@@ -69,7 +57,6 @@ TOUCHES: dict[FeedName, tuple[str, ...]] = {  # the tabs each feed's answer chan
     "errors": ("errors",),
     "admin": (),
 }
-CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
 COALESCE = 0.03  # seconds: answers arriving this close together are painted in one frame
 LINUX_DRIVER = "textual.drivers.linux_driver.LinuxDriver"
 FREEZE_AFTER = 3.0  # seconds: start-up is over, its objects are long-lived
@@ -84,29 +71,21 @@ def css_path() -> Path:
     return here.parents[1] / "styles" / "jobtui.tcss"
 
 
-class DashboardTabs(TabbedContent):
-    """Tabs that change only by key or click: a focus arriving late from the tab being left
-    (focus moves into a tab's view after it is built) must not switch back to it."""
-
-    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
-        event.stop()
-        event.prevent_default()
-
-
 class Polled(Message):
     """Answers are waiting in the poller (posted from its thread)."""
 
 
-class DashboardApp(Gated, ToastingApp[int]):
+class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
     CSS_PATH = css_path()
     TITLE = "jobtui"
     AUTO_FOCUS = "#overview-view"
     SCOPE = "app"
-    BINDINGS = keys.bindings(SCOPE)
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.bindings(SCOPE)]
     # classes on every screen, for the stylesheet: two cards a row below 96 columns; the
-    # short layout (what matters, without scrolling) below 36 rows, as on 80×24
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (96, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+    # short layout (what matters, without scrolling) below 36 rows, as on 80×24 (no ClassVar:
+    # Textual's annotation reads to mypy as an instance attribute's)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
 
     read_only: var[str | None] = var(None, init=False)
     """Why keys that change the server are off (``--read-only``, or the admin check's 401/403),
@@ -146,15 +125,10 @@ class DashboardApp(Gated, ToastingApp[int]):
         self._explained: set[str] = set()  # refusals said since the last change of the gates
         self._nothing_stuck = False  # the last health answer counted 0 stuck jobs
         self._handle_signals = handle_signals
-        self._dirty: set[str] = set(TABS)
         self.display_error: str | None = None
-        self._views: dict[str, Any] = {}
-        self._shown_tab = "overview"  # for the poller's thread (the DOM is not thread-safe)
         self._flush_pending = False
         self._chrome_dirty = False
-        self._mounting: dict[str, asyncio.Future[None]] = {}
-        self._incident = False  # a report is being written
-        self.terminal_title: str | None = None  # what the terminal's tab or tmux shows
+        self._title = chrome.TerminalTitle()  # what the terminal's tab or tmux shows
         self._standing: Standing | None = None  # the top line's word, as last shown
         self.poller = poller or feeds.make_poller(
             target,
@@ -163,29 +137,6 @@ class DashboardApp(Gated, ToastingApp[int]):
             host_sampler=host_sampler,
             client_factory=client_factory,
         )
-
-    # ------------------------------------------------------------------ layout
-
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="topbar"):
-            yield Text1(Text("jobtui", style="bold"), id="brand")
-            yield Text1(id="where")
-            yield Text1(id="pill")
-        with DashboardTabs(initial="overview", id="tabs"):
-            with TabPane("1 Overview", id="overview"):
-                yield OverviewView(
-                    id="overview-view",
-                    capacity=self.capacity,
-                    capacity_problem=self.capacity_problem,
-                )
-            # the other views are built the first time their tab is shown (a faster start)
-            yield TabPane("2 Performance", id="performance")
-            yield TabPane("3 Jobs", id="jobs")
-            yield TabPane("4 Errors", id="errors")
-        with Horizontal(id="statusbar"):
-            yield Text1(id="status")
-            yield Text1(id="readonly")
-        yield KeyFooter()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform; on Linux and macOS, one whose input thread
@@ -216,7 +167,7 @@ class DashboardApp(Gated, ToastingApp[int]):
         self._render_tab(self.active_tab)
 
     def on_unmount(self) -> None:
-        self._restore_terminal_title()
+        self._title.restore(self._terminal())
         self.poller.stop()
 
     def _print_error_renderables(self) -> None:
@@ -247,17 +198,7 @@ class DashboardApp(Gated, ToastingApp[int]):
         """The app is shutting down: its widgets may already be gone."""
         return self._exit or not self._running or not self.screen_stack
 
-    @property
-    def main(self) -> Screen[Any]:
-        """The dashboard's own screen (``query_one`` on the app would search the top screen,
-        which is a dialog while one is open)."""
-        return self.screen_stack[0]
-
-    @property
-    def active_tab(self) -> str:
-        return self.main.query_one("#tabs", TabbedContent).active or "overview"
-
-    # ------------------------------------------------------------------ data in
+    # ------------------------------------------------------------------ data in (intake)
 
     def guard(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run a view update; a bug shows as one line in the status bar, never a traceback."""
@@ -336,58 +277,24 @@ class DashboardApp(Gated, ToastingApp[int]):
             self._nothing_stuck = nothing
             self._gates_changed()
 
+    def retarget(self, target: Target) -> None:
+        """Watch ``target`` from now on: its state starts empty, read-only is asked again."""
+        self.target = target
+        self.state.reset()
+        self._stuck_answered()
+        if not self._flag_read_only:
+            self.read_only = None
+        self.poller.set_target(target)
+        self._dirty.update(TABS)
+        self._show_chrome()
+        self._render_tab(self.active_tab)
+
     def _gates_changed(self) -> None:
         """What the keys can do changed: every screen's footer is redrawn, and a refusal
         said before may be said again. (Footers rebuild themselves: only when they must.)"""
         self._explained.clear()
         for screen in self.screen_stack:
             screen.refresh_bindings()
-
-    def _render_tab(self, tab: str) -> None:
-        if tab not in self._dirty:
-            return
-        self._dirty.discard(tab)
-        self.guard(tab, self._render_view, tab)
-
-    def view(self, tab: str) -> Any:
-        """The view of ``tab``, or None until it has been built (the first time it is shown)."""
-        if tab == "overview":
-            return self.main.query_one(OverviewView)
-        return self._views.get(tab)
-
-    async def _ensure_view(self, tab: str) -> Any:
-        """Build the view of ``tab`` once; callers that come while it is mounting wait for it.
-        None when the app is leaving."""
-        if self.leaving:
-            return None
-        if tab == "overview":
-            return self.main.query_one(OverviewView)
-        if tab not in self._mounting:
-            factory: dict[str, Callable[[], Any]] = {
-                "performance": lambda: PerformanceView(feeds.DEFAULT_HOURS, id="performance-view"),
-                "jobs": lambda: JobsView(id="jobs-view"),
-                "errors": lambda: ErrorsView(id="errors-view"),
-            }
-            view = factory[tab]()
-            self._mounting[tab] = asyncio.ensure_future(self._mount_view(tab, view))
-        await self._mounting[tab]
-        return self._views.get(tab)
-
-    async def _mount_view(self, tab: str, view: Any) -> None:
-        if self.leaving:
-            return
-        await self.main.query_one(f"#{tab}", TabPane).mount(view)
-        self._views[tab] = view
-        self._dirty.add(tab)
-
-    def _render_view(self, tab: str) -> None:
-        view = self.view(tab)
-        if view is None:
-            self._dirty.add(tab)
-        elif tab == "overview":
-            view.show(self.state, self.target, self.read_only, self.standing())
-        else:
-            view.show(self.state)
 
     def _tick(self) -> None:
         """Every second: the ages and countdowns, and the answers that waited for a frame."""
@@ -424,131 +331,35 @@ class DashboardApp(Gated, ToastingApp[int]):
         )
 
     def _show_chrome(self) -> None:
-        where = Text()
-        where.append(literal(f"  {shown_name(self.target)} ", "bold"))
-        where.append(literal(self.target.shown_url, "dim"))
-        self.main.query_one("#where", Text1).set(where)
+        self.main.query_one("#where", Text1).set(chrome.where(self.target))
         self._show_pill()
         self._show_status()
-        ro = self.main.query_one("#readonly", Text1)
-        ro.set(literal(f"read-only: {self.read_only}", "yellow") if self.read_only else "")
+        self.main.query_one("#readonly", Text1).set(chrome.read_only_note(self.read_only))
 
     def _show_pill(self) -> None:
         """The badge and the terminal title: the word of the top line, in its colour."""
         now = self._standing = self.standing()
-        pill = Text()
-        if self.read_only:
-            pill.append(" READ-ONLY ", style="bold reverse yellow")
-            pill.append(" ")
-        pill.append(f" {now.icon} {now.word} ", style=f"bold reverse {LEVEL_STYLE[now.level]}")
-        self.main.query_one("#pill", Text1).set(pill)
-        self._set_terminal_title(f"jobtui · {now.word} · {self.target.address}")
-
-    def _set_terminal_title(self, title: str) -> None:
-        """What a terminal tab or tmux shows: written only when it changes (not headless)."""
-        if title == self.terminal_title:
-            return
-        first = self.terminal_title is None
-        self.terminal_title = title
-        if self.is_headless or self._driver is None:
-            return
-        if first:
-            self._driver.write("\x1b[22;0t")  # keep the terminal's own title, to restore it
-        self._driver.write(f"\x1b]2;{printable(title)}\x07")
-        self._driver.flush()
-
-    def _restore_terminal_title(self) -> None:
-        if self.terminal_title is not None and self._driver is not None and not self.is_headless:
-            self._driver.write("\x1b[23;0t")
-            self._driver.flush()
+        self.main.query_one("#pill", Text1).set(chrome.pill(now, self.read_only))
+        self._title.set(f"jobtui · {now.word} · {self.target.address}", self._terminal())
 
     def _show_status(self) -> None:
-        self.main.query_one("#status", Text1).set(self.status_line(self.state.clock()))
-
-    def status_line(self, now: datetime) -> Text:
-        """One line: what went wrong and when we try again, or that all is well."""
-        st = self.state
-        text = Text()
-        if self.display_error:
-            text.append(literal(f"✖ {self.display_error}", "bold red"))
-            return text
-        if self.poller.paused:
-            text.append("⏸ paused", style="bold")
-            text.append(" — press p to resume", style="dim")
-            age = st.health.age(now)
-            if age is not None:
-                text.append(f" · data from {span(age)} ago", style="dim")
-            return text
-        for name in ("health", "metrics", "jobs", "errors"):
-            feed = st.feed(name)
-            if feed.error and not feed.not_provided:
-                text.append("✖ ", style="bold red")
-                if name != "health":
-                    text.append(f"{name}: ", style="red")
-                text.append(literal(feed.error, "red"))
-                if feed.value is not None:
-                    text.append(
-                        f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow"
-                    )
-                if feed.retry_in is not None and feed.failed is not None:
-                    left = feed.retry_in - (now - feed.failed).total_seconds()
-                    text.append(f" · retry in {max(0, round(left))}s", style="dim")
-                return text
-        if st.health.value is None:
-            text.append("connecting…", style="dim")
-            return text
-        text.append("● ", style="green")
-        text.append(f"live · polling every {self.settings.health_interval:g}s", style="dim")
-        return text
-
-    # ------------------------------------------------------------------ tabs
-
-    @on(TabbedContent.TabActivated)
-    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if self.leaving:
-            return
-        tab = event.pane.id or "overview"
-        self._shown_tab = tab
-        answered = self.state.metrics.updated is not None or self.state.metrics.failed is not None
-        # the first answer seeds the sparklines; after it, metrics only while they are shown
-        shown = tab in METRICS_TABS
-        every = self.settings.metrics_interval
-        self.poller.set_interval(
-            "metrics", every if tab == "performance" else feeds.overview_metrics(self.settings)
+        line = chrome.status_line(
+            self.state,
+            self.state.clock(),
+            display_error=self.display_error,
+            paused=self.poller.paused,
+            every=self.settings.health_interval,
         )
-        self.poller.set_active("metrics", shown or not answered, kick=tab == "performance")
-        self.poller.set_active("jobs", tab == "jobs", kick=tab == "jobs")
-        self.poller.set_active("errors", tab == "errors", kick=tab == "errors")
-        view = await self._ensure_view(tab)
-        if view is None or self.leaving or tab != self.active_tab:
-            return  # another tab was chosen while this one was being built
-        self.guard(tab, self._show_tab_view, tab, view)
+        self.main.query_one("#status", Text1).set(line)
 
-    def _show_tab_view(self, tab: str, view: Any) -> None:
-        if tab == "performance":
-            view.build_charts()
-            self._dirty.add("performance")
-        self._render_tab(tab)
-        if hasattr(view, "focus_main"):
-            view.focus_main()
-        else:
-            view.focus()
+    @property
+    def terminal_title(self) -> str | None:
+        """What the terminal's tab or tmux shows (also when headless: nothing is written)."""
+        return self._title.shown
 
-    def action_show_tab(self, tab: str) -> None:
-        if tab in TABS:
-            self.main.query_one("#tabs", TabbedContent).active = tab
-
-    @on(PerformanceView.TimespanChanged)
-    def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
-        self.poller.set_fetch("metrics", feeds.metrics_fetch(message.hours))
-        self._dirty.add("performance")
-        self._render_tab("performance")
-
-    @on(JobsView.QueryChanged)
-    def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
-        self.poller.set_fetch("jobs", feeds.jobs_fetch(message.query, self.settings.jobs_page_size))
-        self._dirty.add("jobs")
-        self._render_tab("jobs")
+    def _terminal(self) -> Driver | None:
+        """The driver that writes to the terminal; None when headless."""
+        return None if self.is_headless else self._driver
 
     # ------------------------------------------------------------------ simple actions
 
@@ -613,10 +424,6 @@ class DashboardApp(Gated, ToastingApp[int]):
             self._explained.add(why)
             self.notify(printable(why), severity="warning", timeout=5, markup=False)
 
-    async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
-        """One request on the poller's loop (never in the UI thread)."""
-        return await asyncio.wrap_future(self.poller.call(fn))
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         offered: set[tuple[str, str]] = set()  # one command an action (q and ctrl+c quit)
@@ -649,89 +456,9 @@ class DashboardApp(Gated, ToastingApp[int]):
         if view is not None:
             await self.run_action(key.action, view)
 
-    # ------------------------------------------------------------------ actions on the server
-
-    def _failed(self, what: str, exc: BaseException) -> None:
-        severity = "warning" if isinstance(exc, NotProvided) else "error"
-        self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_recover_stuck(self) -> None:
-        h = self.state.health.value
-        count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
-        body = Text()
-        body.append(f"Reset {count} stuck job(s) on ")
-        body.append(literal(self.target.name))
-        body.append(" to pending?\n\n")
-        body.append(
-            "Stuck: processing, with no update for a while (the server decides how long). "
-            "Jobs past their last attempt are marked failed instead.",
-            style="dim",
-        )
-        if not await self.push_screen_wait(ConfirmScreen("Recover stuck jobs", body, "Recover")):
-            return
-        try:
-            result = await self.request(lambda c: c.recover_stuck())
-        except Exception as exc:
-            if isinstance(exc, NotProvided):
-                await self._system_recovery()
-                return
-            self._failed("Recover stuck jobs", exc)
-            return
-        text = f"Recovered {result.recovered} stuck job(s)"
-        if result.failed:
-            text += f"; {result.failed} failed (maximum retries exceeded)"
-        self.notify(text + ".", title="Recover stuck jobs", timeout=8)
-        self.poller.kick()
-
-    async def _system_recovery(self) -> None:
-        """The seed's recovery (``POST /api/admin/recovery``), for servers without ours."""
-        body = Text(
-            "This server does not provide recover-stuck.\n\n"
-            "Run its system recovery instead? It backs up the jobs table, resets stuck "
-            "jobs and restarts processing."
-        )
-        if not await self.push_screen_wait(ConfirmScreen("System recovery", body, "Run recovery")):
-            return
-        try:
-            result = await self.request(lambda c: c.recovery())
-        except Exception as exc:
-            self._failed("System recovery", exc)
-            return
-        text = result.message or "System recovery completed successfully"
-        if result.recovered is not None:
-            text += f" — {result.recovered} stuck job(s) reset"
-        self.notify(text + ".", title="System recovery", timeout=8)
-        self.poller.kick()
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_backup(self) -> None:
-        try:
-            listing = await self.request(lambda c: c.backups())
-        except Exception as exc:
-            self._failed("Backup", exc)
-            return
-        question = backup_question(self.target.name, listing.backups, self.state.clock())
-        if not await self.push_screen_wait(question):
-            return
-        try:
-            r = await self.request(lambda c: c.create_backup())
-        except Exception as exc:
-            self._failed("Backup", exc)
-            return
-        self.notify(backed_up(r), title="Backup", timeout=8)
-
     async def run_screen_key(self, key: keys.Key, screen: Screen[Any]) -> None:
         """Do what a screen's ``key`` does, from the command palette."""
         await self.run_action(key.action, screen)
-
-    def action_backups(self) -> None:
-        """The Backups screen; its keys that change the server are off when read-only."""
-        if isinstance(self.screen, BackupsScreen):
-            return
-        self.push_screen(
-            BackupsScreen(self.target.name, self.request, self.state.clock, self.poller.kick)
-        )
 
     def action_log_view(self) -> None:
         """The agent's log file, followed while the screen is open."""
@@ -745,157 +472,3 @@ class DashboardApp(Gated, ToastingApp[int]):
         except ConfigError as exc:
             path, problem = None, str(exc)
         self.push_screen(LogViewScreen(path, problem))
-
-    @work(group="incident", exit_on_error=False)
-    async def action_incident(self) -> None:
-        """Classify the incident and write its report (reads only: allowed when read-only)."""
-        if self._incident:
-            self.notify("The incident report is being written…", timeout=3)
-            return
-        self._incident = True
-        self.notify("Writing the incident report…", title="Incident", timeout=4)
-        target, config = self.target, self.config
-        secrets = [target.token] if target.token else []
-
-        async def write(c: Client) -> Any:
-            from jobtui.alerting.observe import target_label  # off the UI thread
-            from jobtui.incident import write_report
-
-            return await write_report(c, config, target=target_label(target), secrets=secrets)
-
-        try:
-            written = await self.request(write)
-        except Exception as exc:
-            if isinstance(exc, ConfigError):
-                reason = str(exc)
-            elif isinstance(exc, OSError):
-                reason = f"cannot write it: {exc.strerror or exc}"
-            else:
-                reason = describe(exc)
-            self.notify(f"Incident report not written: {reason}", severity="error", timeout=10)
-            return
-        finally:
-            self._incident = False
-        level = written.assessment.severity
-        severity = "error" if level in (1, 2) else "warning" if level == 3 else "information"
-        self.notify(
-            f"{written.assessment.title}\nReport: {written.path}",
-            title="Incident report",
-            severity=severity,
-            timeout=20,
-        )
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def action_switch_target(self) -> None:
-        choices = list(self.targets.values())
-        if not any(t.url == self.target.url for t in choices):
-            choices.insert(0, self.target)
-        if len(choices) < 2:
-            self.notify(
-                "Only one target. List environments under `targets:` in the config file "
-                "(see config.example.yaml), then press t.",
-                timeout=8,
-            )
-            return
-        chosen = await self.push_screen_wait(TargetScreen(choices, self.target))
-        if chosen is None or (chosen.url == self.target.url and chosen.name == self.target.name):
-            return
-        self.target = chosen
-        self.state.reset()
-        self._stuck_answered()
-        if not self._flag_read_only:
-            self.read_only = None
-        self.poller.set_target(chosen)
-        self._dirty.update(TABS)
-        self._show_chrome()
-        self._render_tab(self.active_tab)
-        self.notify(f"Now watching {chosen.name} ({chosen.url}).", timeout=4)
-
-    # ------------------------------------------------------------------ jobs
-
-    @on(JobsView.JobChosen)
-    def _job_chosen(self, message: JobsView.JobChosen) -> None:
-        if message.what == "open":
-            self.open_job(message.job)
-        else:
-            self.job_action(message.job, message.what)
-
-    @on(ErrorsView.JobChosen)
-    def _error_job_chosen(self, message: ErrorsView.JobChosen) -> None:
-        self.open_job(message.job)
-
-    @on(JobDetailScreen.Action)
-    def _detail_action(self, message: JobDetailScreen.Action) -> None:
-        self.job_action(message.job, message.what)
-
-    @work(group="detail", exit_on_error=False)
-    async def open_job(self, job: Job) -> None:
-        screen = JobDetailScreen(job, self.state.clock())
-        await self.push_screen(screen)
-        try:
-            fresh = await self.request(lambda c: c.job(job.id))
-        except Exception as exc:
-            screen.show(None, self.state.clock(), f"could not refresh: {describe(exc)}")
-            return
-        screen.show(fresh, self.state.clock())
-
-    @work(exclusive=True, group="action", exit_on_error=False)
-    async def job_action(self, job: Job, what: str) -> None:
-        verb = {"retry": "Retry", "cancel": "Cancel"}[what]
-        body = Text()
-        body.append(f"{verb} job ")
-        body.append(literal(job.id))
-        body.append("?\n\n")
-        body.append(literal(job.type, "dim"))
-        body.append(
-            f" · {job.status} · attempt {job.attempts} of {job.max_attempts}\n", style="dim"
-        )
-        body.append(
-            "It goes back to pending, to run again."
-            if what == "retry"
-            else "It will not run; a worker that holds it stops at its next update.",
-            style="dim",
-        )
-        label = "Retry" if what == "retry" else "Cancel job"
-        if not await self.push_screen_wait(ConfirmScreen(f"{verb} job", body, label)):
-            return
-        try:
-            if what == "retry":
-                changed = await self.request(lambda c: c.retry_job(job.id))
-            else:
-                changed = await self.request(lambda c: c.cancel_job(job.id))
-        except Exception as exc:
-            self._failed(f"{verb} job {job.id}", exc)
-            return
-        self.notify(f"Job {job.id} is now {changed.status}.", title=f"{verb} job", timeout=6)
-        if isinstance(self.screen, JobDetailScreen):
-            self.screen.show(changed, self.state.clock())
-        self.poller.kick("jobs", "health", "errors")
-
-    # ------------------------------------------------------------------ errors
-
-    @on(ErrorsView.CategoryHighlighted)
-    def _category(self, message: ErrorsView.CategoryHighlighted) -> None:
-        self.load_category(message.category)
-
-    @work(exclusive=True, group="category", exit_on_error=False)
-    async def load_category(self, category: ErrorCategory) -> None:
-        ids = category.job_ids[:CATEGORY_JOBS]
-
-        async def fetch(c: Client) -> list[Any]:
-            return await asyncio.gather(*(c.job(i) for i in ids), return_exceptions=True)
-
-        problem = None
-        jobs: list[Job] = []
-        if ids:
-            try:
-                answers = await self.request(fetch)
-            except Exception as exc:
-                answers, problem = [], describe(exc)
-            failures = [a for a in answers if isinstance(a, BaseException)]
-            jobs = [a for a in answers if not isinstance(a, BaseException)]
-            if failures and not problem:
-                problem = f"{len(failures)} job(s) could not be read: {describe(failures[0])}"
-        view = self.view("errors")
-        if view is not None:
-            view.show_category(category, jobs, problem, self.state.clock())

@@ -1,0 +1,284 @@
+"""The actions that change or read the server, each confirmed first: recover stuck jobs (or
+the seed's system recovery), a backup, an incident report, another target, a job's retry or
+cancel; and the failed jobs of the highlighted error category.
+
+A layer of the app (like :class:`~jobtui.dashboard.toasts.ToastingApp`): every request goes
+through :meth:`ServerActions.request`, on the poller's loop, never in the UI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App
+
+from jobtui.config import Config, ConfigError, Target
+from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
+from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
+from jobtui.dashboard.errors import ErrorsView
+from jobtui.dashboard.jobs import JobsView
+from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.widgets import literal
+from jobtui.errors import NotProvided, describe
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
+    from jobtui.client import Client
+    from jobtui.contract import ErrorCategory, Job
+    from jobtui.dashboard.poller import Poller
+    from jobtui.dashboard.state import State
+
+T = TypeVar("T")
+CATEGORY_JOBS = 20  # failed jobs fetched for the highlighted category
+
+
+class ServerActions(App[int]):
+    """The app's actions on the server; the rest of the app is the dashboard's."""
+
+    if TYPE_CHECKING:  # the dashboard's, used here
+        target: Target
+        targets: dict[str, Target]
+        config: Config
+        state: State
+        poller: Poller
+
+        def retarget(self, target: Target) -> None: ...
+        def view(self, tab: str) -> Any: ...
+
+    _incident = False  # a report is being written
+
+    async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
+        """One request on the poller's loop (never in the UI thread)."""
+        return await asyncio.wrap_future(self.poller.call(fn))
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        severity: SeverityLevel = "warning" if isinstance(exc, NotProvided) else "error"
+        self.notify(f"{what}: {describe(exc)}", severity=severity, timeout=8)
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_recover_stuck(self) -> None:
+        h = self.state.health.value
+        count = "an unknown number of" if h is None else str(h.health.stuck_jobs_count)
+        body = Text()
+        body.append(f"Reset {count} stuck job(s) on ")
+        body.append(literal(self.target.name))
+        body.append(" to pending?\n\n")
+        body.append(
+            "Stuck: processing, with no update for a while (the server decides how long). "
+            "Jobs past their last attempt are marked failed instead.",
+            style="dim",
+        )
+        if not await self.push_screen_wait(ConfirmScreen("Recover stuck jobs", body, "Recover")):
+            return
+        try:
+            result = await self.request(lambda c: c.recover_stuck())
+        except Exception as exc:
+            if isinstance(exc, NotProvided):
+                await self._system_recovery()
+                return
+            self._failed("Recover stuck jobs", exc)
+            return
+        text = f"Recovered {result.recovered} stuck job(s)"
+        if result.failed:
+            text += f"; {result.failed} failed (maximum retries exceeded)"
+        self.notify(text + ".", title="Recover stuck jobs", timeout=8)
+        self.poller.kick()
+
+    async def _system_recovery(self) -> None:
+        """The seed's recovery (``POST /api/admin/recovery``), for servers without ours."""
+        body = Text(
+            "This server does not provide recover-stuck.\n\n"
+            "Run its system recovery instead? It backs up the jobs table, resets stuck "
+            "jobs and restarts processing."
+        )
+        if not await self.push_screen_wait(ConfirmScreen("System recovery", body, "Run recovery")):
+            return
+        try:
+            result = await self.request(lambda c: c.recovery())
+        except Exception as exc:
+            self._failed("System recovery", exc)
+            return
+        text = result.message or "System recovery completed successfully"
+        if result.recovered is not None:
+            text += f" — {result.recovered} stuck job(s) reset"
+        self.notify(text + ".", title="System recovery", timeout=8)
+        self.poller.kick()
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_backup(self) -> None:
+        try:
+            listing = await self.request(lambda c: c.backups())
+        except Exception as exc:
+            self._failed("Backup", exc)
+            return
+        question = backup_question(self.target.name, listing.backups, self.state.clock())
+        if not await self.push_screen_wait(question):
+            return
+        try:
+            r = await self.request(lambda c: c.create_backup())
+        except Exception as exc:
+            self._failed("Backup", exc)
+            return
+        self.notify(backed_up(r), title="Backup", timeout=8)
+
+    def action_backups(self) -> None:
+        """The Backups screen; its keys that change the server are off when read-only."""
+        if isinstance(self.screen, BackupsScreen):
+            return
+        self.push_screen(
+            BackupsScreen(self.target.name, self.request, self.state.clock, self.poller.kick)
+        )
+
+    @work(group="incident", exit_on_error=False)
+    async def action_incident(self) -> None:
+        """Classify the incident and write its report (reads only: allowed when read-only)."""
+        if self._incident:
+            self.notify("The incident report is being written…", timeout=3)
+            return
+        self._incident = True
+        self.notify("Writing the incident report…", title="Incident", timeout=4)
+        target, config = self.target, self.config
+        secrets = [target.token] if target.token else []
+
+        async def write(c: Client) -> Any:
+            from jobtui.alerting.observe import target_label  # off the UI thread
+            from jobtui.incident import write_report
+
+            return await write_report(c, config, target=target_label(target), secrets=secrets)
+
+        try:
+            written = await self.request(write)
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                reason = str(exc)
+            elif isinstance(exc, OSError):
+                reason = f"cannot write it: {exc.strerror or exc}"
+            else:
+                reason = describe(exc)
+            self.notify(f"Incident report not written: {reason}", severity="error", timeout=10)
+            return
+        finally:
+            self._incident = False
+        level = written.assessment.severity
+        severity: SeverityLevel = (
+            "error" if level in (1, 2) else "warning" if level == 3 else "information"
+        )
+        self.notify(
+            f"{written.assessment.title}\nReport: {written.path}",
+            title="Incident report",
+            severity=severity,
+            timeout=20,
+        )
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_switch_target(self) -> None:
+        choices = list(self.targets.values())
+        if not any(t.url == self.target.url for t in choices):
+            choices.insert(0, self.target)
+        if len(choices) < 2:
+            self.notify(
+                "Only one target. List environments under `targets:` in the config file "
+                "(see config.example.yaml), then press t.",
+                timeout=8,
+            )
+            return
+        chosen = await self.push_screen_wait(TargetScreen(choices, self.target))
+        if chosen is None or (chosen.url == self.target.url and chosen.name == self.target.name):
+            return
+        self.retarget(chosen)
+        self.notify(f"Now watching {chosen.name} ({chosen.url}).", timeout=4)
+
+    # ------------------------------------------------------------------ jobs
+
+    @on(JobsView.JobChosen)
+    def _job_chosen(self, message: JobsView.JobChosen) -> None:
+        if message.what == "open":
+            self.open_job(message.job)
+        else:
+            self.job_action(message.job, message.what)
+
+    @on(ErrorsView.JobChosen)
+    def _error_job_chosen(self, message: ErrorsView.JobChosen) -> None:
+        self.open_job(message.job)
+
+    @on(JobDetailScreen.Action)
+    def _detail_action(self, message: JobDetailScreen.Action) -> None:
+        self.job_action(message.job, message.what)
+
+    @work(group="detail", exit_on_error=False)
+    async def open_job(self, job: Job) -> None:
+        screen = JobDetailScreen(job, self.state.clock())
+        await self.push_screen(screen)
+        try:
+            fresh = await self.request(lambda c: c.job(job.id))
+        except Exception as exc:
+            screen.show(None, self.state.clock(), f"could not refresh: {describe(exc)}")
+            return
+        screen.show(fresh, self.state.clock())
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def job_action(self, job: Job, what: str) -> None:
+        verb = {"retry": "Retry", "cancel": "Cancel"}[what]
+        body = Text()
+        body.append(f"{verb} job ")
+        body.append(literal(job.id))
+        body.append("?\n\n")
+        body.append(literal(job.type, "dim"))
+        body.append(
+            f" · {job.status} · attempt {job.attempts} of {job.max_attempts}\n", style="dim"
+        )
+        body.append(
+            "It goes back to pending, to run again."
+            if what == "retry"
+            else "It will not run; a worker that holds it stops at its next update.",
+            style="dim",
+        )
+        label = "Retry" if what == "retry" else "Cancel job"
+        if not await self.push_screen_wait(ConfirmScreen(f"{verb} job", body, label)):
+            return
+        try:
+            if what == "retry":
+                changed = await self.request(lambda c: c.retry_job(job.id))
+            else:
+                changed = await self.request(lambda c: c.cancel_job(job.id))
+        except Exception as exc:
+            self._failed(f"{verb} job {job.id}", exc)
+            return
+        self.notify(f"Job {job.id} is now {changed.status}.", title=f"{verb} job", timeout=6)
+        if isinstance(self.screen, JobDetailScreen):
+            self.screen.show(changed, self.state.clock())
+        self.poller.kick("jobs", "health", "errors")
+
+    # ------------------------------------------------------------------ errors
+
+    @on(ErrorsView.CategoryHighlighted)
+    def _category(self, message: ErrorsView.CategoryHighlighted) -> None:
+        self.load_category(message.category)
+
+    @work(exclusive=True, group="category", exit_on_error=False)
+    async def load_category(self, category: ErrorCategory) -> None:
+        ids = category.job_ids[:CATEGORY_JOBS]
+
+        async def fetch(c: Client) -> list[Any]:
+            return await asyncio.gather(*(c.job(i) for i in ids), return_exceptions=True)
+
+        problem = None
+        jobs: list[Job] = []
+        if ids:
+            try:
+                answers = await self.request(fetch)
+            except Exception as exc:
+                answers, problem = [], describe(exc)
+            failures = [a for a in answers if isinstance(a, BaseException)]
+            jobs = [a for a in answers if not isinstance(a, BaseException)]
+            if failures and not problem:
+                problem = f"{len(failures)} job(s) could not be read: {describe(failures[0])}"
+        view = self.view("errors")
+        if view is not None:
+            view.show_category(category, jobs, problem, self.state.clock())
