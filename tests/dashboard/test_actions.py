@@ -377,3 +377,26 @@ async def test_read_only_arriving_closes_the_question_and_says_why(seed_server):
         await pilot.pause(0.2)
         assert posts(seed_server) == []
         assert app.check_action("backup", ()) is None
+
+
+async def test_the_detail_follows_its_job_while_open(agent):
+    """Was: the detail was read once; a job a worker took on meanwhile still showed pending,
+    offered cancel, and the cancel ended in a 409."""
+    job = add_job(agent.store, status="pending", created=timedelta(minutes=1))
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await shows(pilot, job[:8])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        detail = app.screen
+        await until(pilot, lambda: detail.job.status == "pending", what="pending")
+        with agent.store.write() as conn:  # a worker fails it
+            conn.execute(
+                text("UPDATE background_jobs SET status = 'failed', error = 'boom' WHERE id = :i"),
+                {"i": job},
+            )
+        await until(pilot, lambda: detail.job.status == "failed", what="the detail re-read")
+        await shows(pilot, "boom")
+        retry, cancel = detail.check_action("retry", ()), detail.check_action("cancel_job", ())
+        assert (retry, cancel) == (True, None)  # what the job allows now

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App
 
-from jobtui.config import Config, ConfigError, Target
+from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
@@ -45,6 +45,7 @@ class ServerActions(App[int]):
         target: Target
         targets: dict[str, Target]
         config: Config
+        settings: DashboardConfig
         state: State
         poller: Poller
 
@@ -213,10 +214,18 @@ class ServerActions(App[int]):
 
     @work(group="detail", exit_on_error=False)
     async def open_job(self, job: Job) -> None:
+        """The job's detail, read again every health poll while it is open: what it shows and
+        offers (retry, cancel) follows the job as workers move it on."""
         screen = JobDetailScreen(job, self.state.clock())
         await self.push_screen(screen)
+        while screen in self.screen_stack:
+            if not self.poller.paused:
+                await self._reread(screen)
+            await asyncio.sleep(self.settings.health_interval)
+
+    async def _reread(self, screen: JobDetailScreen) -> None:
         try:
-            fresh = await self.request(lambda c: c.job(job.id))
+            fresh = await self.request(lambda c: c.job(screen.job.id))
         except Exception as exc:
             screen.show(None, self.state.clock(), f"could not refresh: {describe(exc)}")
             return
@@ -249,6 +258,8 @@ class ServerActions(App[int]):
                 changed = await self.request(lambda c: c.cancel_job(job.id))
         except Exception as exc:
             self._failed(f"{verb} job {job.id}", exc)
+            if isinstance(self.screen, JobDetailScreen) and self.screen.job.id == job.id:
+                await self._reread(self.screen)  # e.g. a 409: show what the job is now
             return
         self.notify(f"Job {job.id} is now {changed.status}.", title=f"{verb} job", timeout=6)
         if isinstance(self.screen, JobDetailScreen):
