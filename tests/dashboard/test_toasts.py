@@ -4,12 +4,14 @@ they wait, and show when it closes."""
 from __future__ import annotations
 
 from textual.notifications import Notification, Notify
+from textual.widgets._toast import ToastRack
 
 from jobtui.dashboard.confirm import ConfirmScreen
+from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.toasts import MAX_TOASTS
 from tests.dashboard.conftest import SIZE, make_app, screen, shows, until
-from tests.support import Canned, seed_health
+from tests.support import Canned, add_job, seed_health
 
 
 def toasts(app) -> list[str]:
@@ -75,3 +77,42 @@ async def test_a_toast_while_the_app_closes_is_dropped(seed_server):
         finally:
             stack.extend(saved)
         assert not app.waiting
+
+
+async def test_a_toast_seen_before_a_dialog_does_not_come_back_after_its_time(seed_server):
+    """Was: every held toast started its whole time again when the dialog closed, so a toast
+    seen a minute before came back on the next screen."""
+    app = make_app(seed_server.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.state.health.value, what="first answer")
+        app.notify("seen already", timeout=0.5)
+        await shows(pilot, "seen already")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.pause(0.8)  # its time runs out behind the help
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
+        await pilot.pause(0.2)
+        assert "seen already" not in toasts(app)
+
+
+async def test_no_toast_shows_through_a_question_over_the_job_detail(agent):
+    """Was: a toast on the job detail (whose toasts show over it) stayed drawn under the
+    question asked from it, over the question's border."""
+    job = add_job(agent.store, status="failed", error="boom")
+    app = make_app(agent.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("3")
+        await shows(pilot, job[:8])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        detail = app.screen
+        app.notify("on the detail", timeout=60)
+        await until(pilot, lambda: "on the detail" in toasts(app), what="the toast")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.pause(0.1)
+        racks = list(detail.query(ToastRack))
+        assert racks and not any(rack.display for rack in racks)  # nothing drawn under it
+        await pilot.press("n")
+        await until(pilot, lambda: "on the detail" in toasts(app), what="back on the detail")

@@ -21,6 +21,7 @@ from textual import on
 from textual.app import App, ReturnType
 from textual.notifications import Notification, Notify
 from textual.screen import Screen
+from textual.widgets._toast import ToastRack
 
 MAX_TOASTS = 3
 
@@ -36,6 +37,7 @@ class ToastingApp(App[ReturnType]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.waiting: deque[Notification] = deque(maxlen=MAX_TOASTS)
+        self._covered_at = 0.0  # when a dialog last came over the toasts
 
     def on_mount(self) -> None:
         # immediate: before the new screen's toast rack shows what is current
@@ -64,11 +66,22 @@ class ToastingApp(App[ReturnType]):
             if showing:
                 self.waiting.extend(showing)
                 self._notifications.clear()
-                self._refresh_notifications()
+                self._hide_racks_below()
         elif self.waiting:
             now = time()
             held = list(self.waiting)
             self.waiting.clear()
             for n in held:
-                n.raised_at = now  # its whole time from when it can be seen
-            self._show(*held)
+                if n.raised_at > self._covered_at:  # raised while covered: never seen yet
+                    n.raised_at = now  # its whole time from when it can be seen
+            self._show(*(n for n in held if n.raised_at + n.timeout > now))
+        if covered(screen):
+            self._covered_at = time()
+
+    def _hide_racks_below(self) -> None:
+        """Hide the toast racks of the screens under the one on top: a screen one works in
+        (the job detail) keeps its own rack, which would show through a question over it. A
+        rack shows again when its screen is on top and shows toasts (``ToastRack.show``)."""
+        for below in self.screen_stack[:-1]:
+            for rack in below.query(ToastRack):
+                rack.display = False
