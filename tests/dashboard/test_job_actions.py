@@ -10,7 +10,7 @@ import pytest
 
 from jobtui.contract import Job, decode, encode, utcnow
 from jobtui.dashboard.actions import job_actions, job_refusal
-from jobtui.dashboard.format import took
+from jobtui.dashboard.format import short_id, took
 
 NOW = utcnow()
 JOB = Job("j1", "story_generation", "pending", 0, None, None, 0, 3, NOW, NOW)
@@ -57,3 +57,12 @@ def test_durations_under_a_second_are_in_ms() -> None:
     assert took(0) == "0 ms"
     assert took(1.5) == "1s"
     assert took(timedelta(minutes=3, seconds=5).total_seconds()) == "3m 5s"
+
+
+def test_short_ids_keep_what_tells_jobs_apart():
+    """Was: every id cut to its first 8 characters, no marker: import-batch-17 and -18 were
+    both "import-b"."""
+    assert short_id("00000002-7c1e-4a55-9d3f-2b6e00000002") == "00000002"  # a UUID, as git
+    assert short_id("import-batch-17") == "imp…h-17" != short_id("import-batch-18")
+    assert short_id("job[/]1") == "job[/]1"
+    assert len(short_id("x" * 100)) == 8

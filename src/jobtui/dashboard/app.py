@@ -305,7 +305,10 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
             self._chrome_dirty = False
             self.guard("status", self._show_chrome)
         self.guard("status", self._show_status)
-        if self.standing() != self._standing:  # e.g. the answer has just become too old
+        word = self.standing()
+        shown = self._standing
+        if shown is None or (word.word, word.level) != (shown.word, shown.level):
+            # e.g. the answer has just become too old: the badge, and the Overview's figures
             self.guard("status", self._show_pill)
             self._dirty.add("overview")
         tab = self.active_tab
@@ -314,7 +317,7 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
         elif tab == "overview":
             view = self.main.query_one(OverviewView)
             now = self.state.clock()
-            self.guard("overview", view.tick, self.state, self.target, now, self.standing())
+            self.guard("overview", view.tick, self.state, self.target, now, word)
         elif (view := self.view(tab)) is not None and hasattr(view, "tick"):
             self.guard(tab, view.tick, self.state)
         top = self.screen  # a screen over the tabs (job detail, backups) has its own ages

@@ -4,6 +4,7 @@ Ages are whole seconds (they move with the clock tick); durations go below a sec
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from jobtui.config import Target
@@ -57,8 +58,19 @@ def excerpt(text: str | None, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def short_id(job_id: str, width: int = 8) -> str:
-    return job_id if len(job_id) <= width else job_id[:width]
+    """A job id in ``width`` cells: a UUID by its first eight digits (as git shortens a hash,
+    unique enough on one screen); any other id cut in the middle with "…", its end kept
+    (``import-batch-17`` → ``imp…h-17``): ids that differ by a counter still differ."""
+    if len(job_id) <= width:
+        return job_id
+    if width >= 8 and _UUID.fullmatch(job_id):
+        return job_id[:8]
+    head = max(1, (width - 1) // 2)
+    return job_id[:head] + "…" + job_id[len(job_id) - max(1, width - 1 - head) :]
 
 
 def size(n: float) -> str:
