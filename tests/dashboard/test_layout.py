@@ -4,7 +4,7 @@ priority, the Overview without scrolling, columns sized to the width, charts at 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from jobtui.dashboard.columns import Column, fit
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.footer import KeyFooter
 from jobtui.dashboard.overview import OverviewView, listing
-from tests.dashboard.conftest import screen, shows, until
+from tests.dashboard.conftest import make_app, screen, shows, until
 from tests.dashboard.test_snapshots import JOBS, fixed, job, settle, started  # noqa: F401
 from tests.dashboard.test_snapshots_screens import OK, backups_server  # noqa: F401
 from tests.support import Canned, seed_health, seed_metrics
@@ -334,3 +334,27 @@ def test_listing_sums_up_what_does_not_fit_and_cuts_at_words():
     assert text == ["- one two three…", "+2 more"]
     text = listing(["a b c"], "- ", "", 16, 3, console).plain.splitlines()
     assert text == ["- a b c"]
+
+
+async def test_the_errors_tab_cuts_its_text_with_an_ellipsis_at_80_columns(agent):
+    """Was: the Recommendation and Error cells were clipped at the screen's edge, no "…"."""
+    from tests.support import add_jobs
+
+    add_jobs(
+        agent.store,
+        [
+            {
+                "status": "failed",
+                "started": timedelta(minutes=2),
+                "finished": timedelta(minutes=1),
+                "error": "Database connection failed: " + "x" * 90,
+            }
+        ],
+    )
+    app = make_app(agent.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        text = await shows(
+            pilot, "Database", "Check database connectivit…", "Database connection faile…"
+        )
+        assert all(len(line) <= 80 for line in text.splitlines())

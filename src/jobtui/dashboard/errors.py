@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -15,24 +15,25 @@ from textual.widgets import DataTable
 from jobtui.contract import ErrorCategory, ErrorsReport, Job
 from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.actions import Gated
+from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.format import ago, excerpt, short_id, span
 from jobtui.dashboard.state import Feed, State
 from jobtui.dashboard.widgets import Table, Text1, literal, retime
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
-CATEGORY_COLUMNS = (
-    ("Priority", "priority", 9),
-    ("Category", "category", 16),
-    ("Count", "count", 6),
-    ("Last seen", "last", 10),
-    ("Recommendation", "recommendation", 70),
+CATEGORY_COLUMNS = (  # the recommendation takes the room left, cut with "…"
+    Column("Priority", "priority", 9),
+    Column("Category", "category", 16, least=12),
+    Column("Count", "count", 6),
+    Column("Last seen", "last", 10),
+    Column("Recommendation", "recommendation", 12, rest=True),
 )
-JOB_COLUMNS = (
-    ("ID", "id", 8),
-    ("Type", "type", 18),
-    ("Tries", "attempts", 6),
-    ("Failed", "failed", 10),
-    ("Error", "error", 70),
+JOB_COLUMNS = (  # the error takes the room left, cut with "…"; the detail shows it all
+    Column("ID", "id", 8),
+    Column("Type", "type", 18, least=11),
+    Column("Tries", "attempts", 6),
+    Column("Failed", "failed", 10),
+    Column("Error", "error", 12, rest=True),
 )
 
 
@@ -66,22 +67,41 @@ class ErrorsView(Gated, Vertical):
         self._jobs: dict[str, Job] = {}
         self._current: str | None = None
         self._panel: ErrorCategory | None = None  # the category whose jobs are listed below
+        self._panel_shown: tuple[ErrorCategory, list[Job], str | None, datetime] | None = None
+        self._widths: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._drawn: datetime | None = None  # the time the categories were drawn at
 
     def compose(self) -> ComposeResult:
         yield Text1(id="errors-head")
         yield Text1(id="errors-note")
-        cats = Table(id="categories", cursor_type="row")
-        for label, key, width in CATEGORY_COLUMNS:
-            cats.add_column(label, key=key, width=width)
-        yield cats
+        yield Table(id="categories", cursor_type="row")
         yield Text1(id="category-head")
-        jobs = Table(id="category-jobs", cursor_type="row")
-        for label, key, width in JOB_COLUMNS:
-            jobs.add_column(label, key=key, width=width)
-        yield jobs
+        yield Table(id="category-jobs", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#errors-note").display = False
+        self._size_columns(self.app.size.width - 4)  # the view's padding, the scrollbar
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_columns(self.query_one("#categories", DataTable).scrollable_content_region.width)
+
+    def _size_columns(self, room: int) -> None:
+        """Both tables' columns fitted to ``room`` cells, and what they show drawn again in
+        them (only when the widths change: a resize, never a poll)."""
+        widths = (fit(CATEGORY_COLUMNS, room), fit(JOB_COLUMNS, room))
+        if widths == self._widths:
+            return
+        self._widths = widths
+        cats, jobs = (
+            self.query_one("#categories", DataTable),
+            self.query_one("#category-jobs", DataTable),
+        )
+        set_columns(cats, CATEGORY_COLUMNS, widths[0])
+        set_columns(jobs, JOB_COLUMNS, widths[1])
+        if self._report is not None and self._drawn is not None:
+            self._fill(cats, self._report, self._drawn)
+        if self._panel_shown is not None:
+            self.show_category(*self._panel_shown)
 
     def focus_main(self) -> None:
         table = self.query_one("#categories", DataTable)
@@ -192,16 +212,20 @@ class ErrorsView(Gated, Vertical):
     def _fill(self, table: DataTable[str | Text], report: ErrorsReport, now: datetime) -> None:
         current = self._current
         table.clear()
+        self._drawn = now
         self._categories = {c.category: c for c in report.categories}
+        widths = self._widths[0]
         for c in report.categories:
-            table.add_row(
-                Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
-                literal(c.category),
-                counted(c, report),
-                last_seen(c, now),
-                literal(excerpt(c.recommendation, 120)),
-                key=c.category,
-            )
+            cells = {
+                "priority": Text(c.priority, style=PRIORITY_STYLE.get(c.priority, "")),
+                "category": literal(excerpt(c.category, widths.get("category", 16))),
+                "count": counted(c, report),
+                "last": last_seen(c, now),
+                "recommendation": literal(
+                    excerpt(c.recommendation, widths.get("recommendation", 70))
+                ),
+            }
+            table.add_row(*row(cells, widths), key=c.category)
         if current in self._categories:
             table.move_cursor(row=table.get_row_index(current), animate=False)
             if self._categories[current] != self._panel:  # its count or jobs changed
@@ -220,6 +244,7 @@ class ErrorsView(Gated, Vertical):
         if category.category != self._current:
             return
         self._panel = category
+        self._panel_shown = (category, jobs, problem, now)
         head = Text()
         head.append_text(literal(category.category, "bold"))
         head.append(f" · {counted(category, self._report)} failed", style="dim")
@@ -235,15 +260,16 @@ class ErrorsView(Gated, Vertical):
         table = self.query_one("#category-jobs", DataTable)
         table.clear()
         self._jobs = {j.id: j for j in jobs}
+        widths = self._widths[1]
         for j in jobs:
-            table.add_row(
-                literal(short_id(j.id)),
-                literal(excerpt(j.type, 18)),
-                f"{j.attempts}/{j.max_attempts}",
-                failed(j, now),
-                literal(excerpt(j.error, 200), "red"),
-                key=j.id,
-            )
+            cells = {
+                "id": literal(short_id(j.id, widths.get("id", 8))),
+                "type": literal(excerpt(j.type, widths.get("type", 18))),
+                "attempts": f"{j.attempts}/{j.max_attempts}",
+                "failed": failed(j, now),
+                "error": literal(excerpt(j.error, widths.get("error", 70)), "red"),
+            }
+            table.add_row(*row(cells, widths), key=j.id)
 
 
 def last_seen(c: ErrorCategory, now: datetime) -> str:
