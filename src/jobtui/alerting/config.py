@@ -55,11 +55,14 @@ class SlackWebhookConfig(NotifierConfig):
     url: Secret
 
 
+SLACK_API_URL = "https://slack.com/api"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SlackBotConfig(NotifierConfig):
     token: Secret
     channel: str
-    api_url: str = "https://slack.com/api"
+    api_url: str = SLACK_API_URL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,7 +218,8 @@ def _notifier(sec: Section, name: str) -> NotifierConfig:
         channel = sec.string("channel", None)
         if not channel:
             raise ConfigError(f"{sec.where}.channel: missing (a channel ID like C0123456789)")
-        api_url = sec.string("api_url", SlackBotConfig.api_url) or SlackBotConfig.api_url
+        # Not SlackBotConfig.api_url: on a slots dataclass that is the slot, not the default.
+        api_url = sec.string("api_url", SLACK_API_URL) or SLACK_API_URL
         _check_http(sec, "api_url", api_url)
         cfg = SlackBotConfig(**common, token=token, channel=channel, api_url=api_url.rstrip("/"))
     elif kind == "email":
