@@ -192,7 +192,7 @@ class JobStore:
         with self._guard(), self.engine.begin() as conn:
             yield conn
 
-    def _job(self, row: Row[Any]) -> Job:
+    def _job(self, row: Row[*tuple[Any, ...]]) -> Job:
         f = self.d.from_ts
         return Job(
             id=str(row.id),
@@ -680,7 +680,7 @@ class JobStore:
                 )
 
 
-def _sample(r: Row[Any]) -> PerformanceMetrics:
+def _sample(r: Row[*tuple[Any, ...]]) -> PerformanceMetrics:
     return PerformanceMetrics(
         timestamp=datetime.fromtimestamp(float(r[0]), UTC),
         queue_depth=round(float(r[1]), 2),
