@@ -161,7 +161,7 @@ def _syslog(sec: Any) -> SyslogConfig:
     cfg = SyslogConfig(
         host=host,
         port=port,
-        protocol=protocol,  # type: ignore[arg-type]
+        protocol=protocol,
         hostname=sec.string("hostname", None) or socket.gethostname(),
         program=sec.string("program", "jobtui") or "jobtui",
         ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
