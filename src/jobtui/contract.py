@@ -25,7 +25,7 @@ BulkAction = Literal["retry", "cancel"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
-PRIORITIES: tuple[str, ...] = get_args(Priority)
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 
 
 class ShapeError(ValueError):
