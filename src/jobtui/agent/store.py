@@ -203,8 +203,8 @@ class JobStore:
             error=row.error,
             attempts=int(row.attempts or 0),
             max_attempts=int(row.max_attempts or 0),
-            created_at=f(row.created_at),  # type: ignore[arg-type]
-            updated_at=f(row.updated_at),  # type: ignore[arg-type]
+            created_at=f(row.created_at),  # type: ignore[arg-type]  # NOT NULL: never None
+            updated_at=f(row.updated_at),  # type: ignore[arg-type]  # NOT NULL: never None
             started_at=f(row.started_at),
             completed_at=f(row.completed_at),
         )

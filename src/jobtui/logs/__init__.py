@@ -369,8 +369,8 @@ def shutdown(timeout: float = 2.0) -> None:
     if listener is None:
         return
     deadline = time.monotonic() + timeout
-    q = listener.queue
-    while not q.empty() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+    q = listener.queue  # a queue.Queue (see setup); typed as a put/get protocol
+    while isinstance(q, queue.Queue) and not q.empty() and time.monotonic() < deadline:
         time.sleep(0.01)
     with contextlib.suppress(Exception):
         listener.stop()
