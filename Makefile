@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/jobtui demo
 
-# The tests that take most of the full run's time: real terminals under tmux, screenshots
-# compared at three sizes, a million-job table and the backup races.
+# Left out of make quick, the slowest tests: real terminals under tmux, screenshots compared at
+# three sizes, worker processes racing and migrations at scale, and three backup tests (100k
+# jobs round trip, SIGKILL during a backup, recovery racing workers).
 SLOW := --ignore-glob='tests/dashboard/test_tmux*.py' \
 	--ignore-glob='tests/dashboard/test_snapshots*.py' \
 	--ignore=tests/test_scale_and_migrations.py \
