@@ -122,6 +122,14 @@ async def test_slack_webhook_sends_at_most_one_message_per_second(receiver: Rece
     assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
 
 
+def test_slack_bot_without_api_url_posts_to_slack() -> None:
+    # On a slots dataclass the class attribute is the slot, not the default: the config once
+    # took it for the URL and every slack_bot without an api_url crashed.
+    spec = {"type": "slack_bot", "token": "xoxb-1", "channel": "C0123456789"}
+    [n] = parse_watch({}, {"bot": spec}, {}).notifiers
+    assert n.api_url == "https://slack.com/api"
+
+
 async def test_slack_bot_posts_to_configurable_api_and_checks_ok(receiver: Receiver) -> None:
     spec = {
         "type": "slack_bot",

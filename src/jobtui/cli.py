@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # name → one-line help; the module jobtui.commands.<name> implements it.
 COMMANDS: dict[str, str] = {
@@ -60,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(
             name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
         )
-        getattr(module, f"configure_{name}", getattr(module, "configure", None))(p)
+        configure: Callable[[argparse.ArgumentParser], None] = (
+            getattr(module, f"configure_{name}", None) or module.configure
+        )
+        configure(p)
         _keep_global_options(parser, p)
         p.set_defaults(_module=module)
     return parser

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
+from jobtui.contract import PRIORITIES
 from jobtui.literal import address, safe_url
 from jobtui.rules import (
     SEED_CRITICAL,
@@ -28,6 +29,14 @@ from jobtui.rules import (
 )
 
 T = TypeVar("T")
+L = TypeVar("L", bound=str)
+
+
+def one_of(value: str | None, options: tuple[L, ...]) -> TypeGuard[L]:
+    """Whether ``value`` is one of ``options`` (to a type checker: of their Literal type)."""
+    return value in options
+
+
 DEFAULT_URL = "http://127.0.0.1:8787"
 DEFAULT_PORT = 8787
 
@@ -337,7 +346,7 @@ def _error_rules(top: Section) -> ErrorRules:
         if not regex or not category:
             raise ConfigError(f"error_patterns.patterns[{i}]: needs pattern and category")
         priority = p.string("priority", "medium")
-        if priority not in ("low", "medium", "high", "critical"):
+        if not one_of(priority, PRIORITIES):
             raise ConfigError(
                 f"error_patterns.patterns[{i}].priority: expected low|medium|high|critical"
             )
@@ -346,7 +355,7 @@ def _error_rules(top: Section) -> ErrorRules:
         except re.error as exc:
             raise ConfigError(f"error_patterns.patterns[{i}].pattern: {exc}") from None
         recommendation = p.string("recommendation", "") or ""
-        extra.append(ErrorPattern(compiled, category, priority, recommendation))  # type: ignore[arg-type]
+        extra.append(ErrorPattern(compiled, category, priority, recommendation))
         p.done()
     sec.done()
     return ErrorRules(tuple(extra) if replace else (*extra, *SEED_ERROR_PATTERNS))

@@ -25,7 +25,7 @@ BulkAction = Literal["retry", "cancel"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
-PRIORITIES: tuple[str, ...] = get_args(Priority)
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 
 
 class ShapeError(ValueError):
@@ -295,7 +295,7 @@ def decode(cls: type[T], data: Any, path: str = "") -> T:
 
 def encode(obj: Any) -> Any:
     """Turn contract objects into JSON-ready values (camelCase keys, ISO timestamps)."""
-    cls = type(obj)
+    cls: type = type(obj)  # ``type``, not mypy's ``type[Any]``, which it finds unhashable
     if cls in _PLAIN:
         return obj
     if cls is datetime:
@@ -367,7 +367,7 @@ def _decode(tp: Any, value: Any, path: str) -> Any:
             raise ShapeError(f"{path}: expected a list, got {_describe(value)}")
         item = get_args(tp)[0]
         return tuple(_decode(item, v, f"{path}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ShapeError(f"{path}: expected an object, got {_describe(value)}")
         hints = _hints(tp)

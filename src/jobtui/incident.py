@@ -40,6 +40,8 @@ from jobtui.rules import RULES, STALLED, Figures, evaluate, human_ms
 STUCK = next(r for r in RULES if r.name == "stuck_jobs")
 
 if TYPE_CHECKING:
+    from jobtui.alerting.message import AlertStatus
+    from jobtui.alerting.message import Level as AlertLevel
     from jobtui.alerting.notifiers import Notifier
     from jobtui.alerting.state import State
     from jobtui.client import Client
@@ -465,9 +467,9 @@ def notifier_sender(config: Config, cfg: IncidentConfig, target: str, url: str) 
 
     async def send(kind: str, subject: str, text: str) -> list[tuple[str, str | None]]:
         now = utcnow()
-        level = "warning" if kind == "warning" else "critical"
-        status = "resolved" if kind == "resolved" else "firing"
-        item = Item("incident", status, level, subject, now, now if status == "resolved" else None,  # type: ignore[arg-type]
+        level: AlertLevel = "warning" if kind == "warning" else "critical"
+        status: AlertStatus = "resolved" if kind == "resolved" else "firing"
+        item = Item("incident", status, level, subject, now, now if status == "resolved" else None,
                     recommendation=text if text != subject else "")  # fmt: skip
         batch = Batch((item,), target, url, now, watch.environment, watch.dashboard_url,
                       dict(watch.labels))  # fmt: skip

@@ -129,11 +129,15 @@ FIGURE_OF: dict[str, str] = {  # rule → the Figures field it judges
 def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
     """Every rule that trips, at its highest level (critical suppresses the warning)."""
     found: list[Finding] = []
+    order: tuple[tuple[Level, Levels], ...] = (
+        ("critical", thresholds.critical),
+        ("warning", thresholds.warning),
+    )
     for rule in RULES:
         value = getattr(fig, FIGURE_OF[rule.name])
         if value is None:
             continue
-        for level, levels in (("critical", thresholds.critical), ("warning", thresholds.warning)):
+        for level, levels in order:
             limit = getattr(levels, rule.name)
             if value > limit:
                 text = f"{rule.label} {rule.show(value)} > {rule.show(limit)}"
@@ -155,11 +159,12 @@ def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
 def judge_response_time(seconds: float, warning: float, critical: float) -> Finding | None:
     """The seed's uptime-monitor rule: a health answer slower than a limit (in seconds)."""
     r = RESPONSE_TIME
-    for level, limit in (("critical", critical), ("warning", warning)):
+    order: tuple[tuple[Level, float], ...] = (("critical", critical), ("warning", warning))
+    for level, limit in order:
         if seconds > limit:
             value, limit_ms = seconds * 1000, limit * 1000
             text = f"{r.label} {r.show(value)} > {r.show(limit_ms)}"
-            return Finding(r.name, level, value, limit_ms, text, r.recommendation)  # type: ignore[arg-type]
+            return Finding(r.name, level, value, limit_ms, text, r.recommendation)
     return None
 
 

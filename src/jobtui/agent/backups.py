@@ -15,6 +15,7 @@ record anywhere rolls it all back.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import gzip
 import hashlib
@@ -140,8 +141,8 @@ class Backups:
         try:
             with open(tmp, "wb") as raw:
                 hashing = _HashingWriter(raw)
-                out: IO[bytes] = (
-                    gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=1, mtime=0)  # type: ignore[arg-type]
+                out: io.BufferedIOBase = (
+                    gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=1, mtime=0)
                     if self.gz
                     else io.BufferedWriter(hashing, 1 << 20)
                 )
@@ -174,7 +175,7 @@ class Backups:
             seconds=round(time.perf_counter() - start, 3),
         )
 
-    def _dump(self, out: IO[bytes]) -> int:
+    def _dump(self, out: io.BufferedIOBase) -> int:
         """Stream every row, one JSON object a line, rendered by the database itself from
         one consistent read (one statement is one snapshot on SQLite's WAL and PostgreSQL)."""
         count = 0
@@ -281,15 +282,17 @@ class Backups:
 
     # ------------------------------------------------------------------ restore
 
-    def _chunks(self, path: Path) -> Iterator[tuple[int, list[Any]]]:
+    # Inside the class ``list`` is the method above: hence ``builtins.list`` below.
+
+    def _chunks(self, path: Path) -> Iterator[tuple[int, builtins.list[Any]]]:
         """The records of a backup, streamed a batch at a time: (number of the batch's first
         record, its records). The file is one JSON object a line between ``[`` and ``]``."""
         opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:  # type: ignore[operator]
+        with opener(path, "rb") as f:
             first = f.readline().strip()
             if first != b"[":
                 raise BackupError(f"{path.name}: not a JSON array of jobs")
-            lines: list[bytes] = []
+            lines: builtins.list[bytes] = []
             n = 1
             for raw in f:
                 line = raw.strip()
@@ -340,17 +343,17 @@ class Backups:
                 f"refusing to restore: {name} has {count} jobs, its header says {header.jobs}"
             )
 
-    def _batches(self, path: Path) -> Iterator[list[tuple[Any, ...]]]:
+    def _batches(self, path: Path) -> Iterator[builtins.list[tuple[Any, ...]]]:
         """Checked records as bind tuples (in COLUMNS order), a batch at a time."""
         d = self.store.d
         for first, records in self._chunks(path):
-            batch = []
+            batch: builtins.list[tuple[Any, ...]] = []
             for n, record in enumerate(records, start=first):
                 row = _canonical(record)
                 batch.append(row if row is not None else _bind(record, n, path.name, d))
             yield batch
 
-    def _existing(self, conn: Any, ids: list[str]) -> int:
+    def _existing(self, conn: Any, ids: builtins.list[str]) -> int:
         total = 0
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
@@ -402,7 +405,7 @@ class Backups:
                             conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
                         schema.drop_triggers(conn, d)
                         schema.drop_indexes(conn)
-                    written += conn.exec_driver_sql(sql, chunk).rowcount  # type: ignore[arg-type]
+                    written += conn.exec_driver_sql(sql, chunk).rowcount
                     count += len(chunk)
                 self._check_count(name, count, header)  # raises: the transaction rolls back
                 if bulk:
@@ -529,7 +532,7 @@ def _parse(lines: list[bytes], first: int, name: str) -> list[Any]:
     try:
         records = json.loads(b"[" + b",".join(lines) + b"]")
         if len(records) == len(lines):
-            return records  # type: ignore[no-any-return]
+            return records
     except ValueError:
         pass
     out = []
@@ -570,7 +573,7 @@ def _canonical(record: Any) -> tuple[Any, ...] | None:
         and (completed is None or (type(completed) is str and _is_canonical(completed)))
     ):
         if payload is None:
-            return v  # type: ignore[no-any-return]
+            return v
         return (*v[:5], json.dumps(payload), *v[6:])
     return None
 

@@ -22,7 +22,7 @@ def _schema(tp: Any) -> dict[str, Any]:
         return {"type": "string", "enum": list(get_args(tp))}
     if origin is tuple:
         return {"type": "array", "items": _schema(get_args(tp)[0])}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return {"$ref": f"#/components/schemas/{tp.__name__}"}
     return {
         bool: {"type": "boolean"},

@@ -91,5 +91,5 @@ async def render_metrics(agent: Agent) -> tuple[bytes, str]:
     c, util = await agent.computed()
     totals, buckets = await agent.run(agent.store.counters)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(c, util, totals, buckets))  # type: ignore[arg-type]
+    registry.register(_Snapshot(c, util, totals, buckets))
     return generate_latest(registry), CONTENT_TYPE_LATEST

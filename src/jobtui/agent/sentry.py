@@ -26,6 +26,8 @@ from jobtui.agent.store import FailedJob, StoreUnavailable
 from jobtui.contract import Job, iso, utcnow
 
 if TYPE_CHECKING:
+    from sentry_sdk.types import Event
+
     from jobtui.agent.service import Agent
 
 log = logging.getLogger("jobtui.sentry")
@@ -75,7 +77,7 @@ def before_send(event: dict[str, Any], hint: Mapping[str, Any]) -> dict[str, Any
     return event
 
 
-def job_event(job: Job | FailedJob, job_type: str, category: str, priority: str) -> dict[str, Any]:
+def job_event(job: Job | FailedJob, job_type: str, category: str, priority: str) -> Event:
     """One failure as a Sentry event (the seed's ``captureJobError``: level error, two tags)."""
     context: dict[str, Any] = {"id": job.id, "type": job_type}
     if isinstance(job, Job):

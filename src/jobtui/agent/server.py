@@ -84,7 +84,7 @@ def serve(
     *,
     host: str,
     port: int,
-    agent_factory: Callable[[JobStore, Config], Agent] = Agent,
+    agent_factory: Callable[[JobStore, Config], Agent] | None = None,
     stats_bucket: int = 60,
     announce: Callable[[str], None] | None = None,
 ) -> None:
@@ -92,7 +92,7 @@ def serve(
     check_bind(config, host)
     sock = bind(host, port)
     store = open_store(config, stats_bucket)
-    agent = agent_factory(store, config)
+    agent = (agent_factory or Agent)(store, config)
     app = create_app(agent)
     shown_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"

@@ -192,7 +192,7 @@ class JobStore:
         with self._guard(), self.engine.begin() as conn:
             yield conn
 
-    def _job(self, row: Row[Any]) -> Job:
+    def _job(self, row: Row[*tuple[Any, ...]]) -> Job:
         f = self.d.from_ts
         return Job(
             id=str(row.id),
@@ -203,8 +203,8 @@ class JobStore:
             error=row.error,
             attempts=int(row.attempts or 0),
             max_attempts=int(row.max_attempts or 0),
-            created_at=f(row.created_at),  # type: ignore[arg-type]
-            updated_at=f(row.updated_at),  # type: ignore[arg-type]
+            created_at=f(row.created_at),  # type: ignore[arg-type]  # NOT NULL: never None
+            updated_at=f(row.updated_at),  # type: ignore[arg-type]  # NOT NULL: never None
             started_at=f(row.started_at),
             completed_at=f(row.completed_at),
         )
@@ -680,7 +680,7 @@ class JobStore:
                 )
 
 
-def _sample(r: Row[Any]) -> PerformanceMetrics:
+def _sample(r: Row[*tuple[Any, ...]]) -> PerformanceMetrics:
     return PerformanceMetrics(
         timestamp=datetime.fromtimestamp(float(r[0]), UTC),
         queue_depth=round(float(r[1]), 2),

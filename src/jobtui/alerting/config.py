@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from jobtui.alerting.observe import ALL_RULES
-from jobtui.config import Config, ConfigError, Secret, Section, load_section
+from jobtui.config import Config, ConfigError, Secret, Section, load_section, one_of
 
 Level = Literal["warning", "critical"]
 NOTIFIER_TYPES = ("slack_webhook", "slack_bot", "email", "webhook")
@@ -55,18 +55,23 @@ class SlackWebhookConfig(NotifierConfig):
     url: Secret
 
 
+SLACK_API_URL = "https://slack.com/api"
+Security = Literal["starttls", "tls", "none"]
+SECURITIES: tuple[Security, ...] = get_args(Security)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SlackBotConfig(NotifierConfig):
     token: Secret
     channel: str
-    api_url: str = "https://slack.com/api"
+    api_url: str = SLACK_API_URL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmailConfig(NotifierConfig):
     host: str = "localhost"
     port: int = 587
-    security: Literal["starttls", "tls", "none"] = "starttls"
+    security: Security = "starttls"
     username: str | None = None
     password: Secret | None = None
     sender: str = "jobtui@localhost"
@@ -215,7 +220,8 @@ def _notifier(sec: Section, name: str) -> NotifierConfig:
         channel = sec.string("channel", None)
         if not channel:
             raise ConfigError(f"{sec.where}.channel: missing (a channel ID like C0123456789)")
-        api_url = sec.string("api_url", SlackBotConfig.api_url) or SlackBotConfig.api_url
+        # Not SlackBotConfig.api_url: on a slots dataclass that is the slot, not the default.
+        api_url = sec.string("api_url", SLACK_API_URL) or SLACK_API_URL
         _check_http(sec, "api_url", api_url)
         cfg = SlackBotConfig(**common, token=token, channel=channel, api_url=api_url.rstrip("/"))
     elif kind == "email":
@@ -269,7 +275,7 @@ def _check_http(sec: Section, key: str, url: str, *, secret: bool = False) -> No
 
 def _email(sec: Section, common: dict[str, Any]) -> EmailConfig:
     security = sec.string("security", "starttls")
-    if security not in ("starttls", "tls", "none"):
+    if not one_of(security, SECURITIES):
         raise ConfigError(f"{sec.where}.security: expected starttls, tls or none, got {security!r}")
     host = sec.string("host", None)
     if not host:
@@ -298,7 +304,7 @@ def _email(sec: Section, common: dict[str, Any]) -> EmailConfig:
         **common,
         host=host,
         port=port,
-        security=security,  # type: ignore[arg-type]
+        security=security,
         username=username,
         password=password,
         sender=sender,

@@ -22,9 +22,9 @@ from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers import Notifier, build
 from jobtui.alerting.observe import Observation, observe, target_label
 from jobtui.alerting.state import State, StateError, StateFile
-from jobtui.client import Client
+from jobtui.client import Client, Timed
 from jobtui.config import Config, Target
-from jobtui.contract import utcnow
+from jobtui.contract import Health, utcnow
 from jobtui.errors import ClientError
 
 log = logging.getLogger("jobtui.watch")
@@ -62,6 +62,7 @@ class Watcher:
 
     async def poll(self) -> Observation:
         at = self.clock()
+        answer: Timed[Health] | ClientError
         try:
             answer = await self.client.health()
         except ClientError as exc:

@@ -8,10 +8,16 @@ printed with their control characters escaped.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import human_bytes, run_with_client
 from jobtui.literal import printable
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+    from jobtui.commands.common import Action
+    from jobtui.config import Config
 
 
 def configure_backup(p: argparse.ArgumentParser) -> None:
@@ -44,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     return run_with_client(args, ACTIONS[args.command](args))
 
 
-def _backup(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+def _backup(args: argparse.Namespace) -> Action:
+    async def act(client: Client, config: Config) -> int:
         r = await client.create_backup()
         took = f" in {r.seconds:.1f} s" if r.seconds is not None else ""
         print(printable(f"Backup {r.name}: {r.jobs:,} jobs, {human_bytes(r.size)}{took}"))
@@ -54,8 +60,8 @@ def _backup(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return act
 
 
-def _backups(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+def _backups(args: argparse.Namespace) -> Action:
+    async def act(client: Client, config: Config) -> int:
         listing = await client.backups()
         where = f" in {listing.directory}" if listing.directory else ""
         if not listing.backups:
@@ -77,8 +83,8 @@ def _backups(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return act
 
 
-def _restore(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+def _restore(args: argparse.Namespace) -> Action:
+    async def act(client: Client, config: Config) -> int:
         r = await client.restore_backup(args.name, dry_run=args.dry_run)
         if r.dry_run:
             print(
@@ -95,8 +101,8 @@ def _restore(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return act
 
 
-def _prune(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+def _prune(args: argparse.Namespace) -> Action:
+    async def act(client: Client, config: Config) -> int:
         from jobtui.commands.common import UsageError
 
         if args.keep_days < 0:
@@ -111,8 +117,8 @@ def _prune(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return act
 
 
-def _recover(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+def _recover(args: argparse.Namespace) -> Action:
+    async def act(client: Client, config: Config) -> int:
         if args.stuck_only:
             r = await client.recover_stuck()
             extra = f" ({r.failed} failed: maximum retries exceeded)" if r.failed else ""

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
+
+if TYPE_CHECKING:
+    from jobtui.capacity import Recommendation
+    from jobtui.client import Client
+    from jobtui.config import Config
 
 MARK = {"up": "▲", "down": "▼", "hold": "=", "unknown": "?"}
 
@@ -30,7 +36,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+    async def act(client: Client, config: Config) -> int:
         import asyncio
         import math
 
@@ -60,7 +66,7 @@ def _uptime(seconds: float) -> str:
     return f"{d} d {h} h" if d else f"{h} h {rest // 60} min"
 
 
-def render(rec, url: str) -> str:  # type: ignore[no-untyped-def]
+def render(rec: Recommendation, url: str) -> str:
     from jobtui.rules import human_ms
 
     out = [f"{rec.action.upper()}{' (urgent)' if rec.urgent else ''} — {rec.summary}", ""]
@@ -85,7 +91,7 @@ def render(rec, url: str) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(out) + "\n"
 
 
-def to_json(rec) -> str:  # type: ignore[no-untyped-def]
+def to_json(rec: Recommendation) -> str:
     from jobtui.contract import encode
 
     h = rec.host

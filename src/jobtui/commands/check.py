@@ -48,7 +48,7 @@ def _usage_errors_are_unknown(p: argparse.ArgumentParser) -> None:
             error("unrecognized arguments: " + " ".join(extras))
         return ns, extras
 
-    p.error = error  # type: ignore[method-assign]
+    p.error = error  # type: ignore[method-assign]  # on purpose: this parser only
     p.parse_known_args = strict  # type: ignore[method-assign]
 
 

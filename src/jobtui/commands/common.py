@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from jobtui.client import Client
     from jobtui.config import Config
 
+Action = Callable[["Client", "Config"], Awaitable[int]]
+"""What a command does with the client and config :func:`run_with_client` opened."""
+
 
 class UsageError(Exception):
     """Bad arguments or config: exit 2."""
@@ -19,7 +22,7 @@ class UsageError(Exception):
 
 def run_with_client(
     args: argparse.Namespace,
-    action: Callable[[Client, Config], Awaitable[int]],
+    action: Action,
     *,
     timeout: float = 600.0,
 ) -> int:

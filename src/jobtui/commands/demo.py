@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 START_TIMEOUT = 30.0  # seconds for the agent to say where it listens
@@ -133,7 +134,7 @@ def stop(proc: subprocess.Popen[str]) -> None:
             proc.wait(wait)
 
 
-def _die_with_parent(parent: int):  # type: ignore[no-untyped-def]
+def _die_with_parent(parent: int) -> Callable[[], None]:
     """In the child: get SIGTERM when the dashboard dies, even by SIGKILL (Linux)."""
 
     def setup() -> None:

@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
 from jobtui.literal import printable
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+    from jobtui.config import Config
+    from jobtui.contract import ErrorsReport
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -27,7 +33,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from jobtui.commands.common import UsageError
 
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+    async def act(client: Client, config: Config) -> int:
         from jobtui.contract import encode
 
         if not 1 <= args.hours <= 168:
@@ -46,7 +52,7 @@ def _when(dt: datetime | None) -> str:
     return dt.strftime("%m-%d %H:%M") if dt else "-"
 
 
-def render(report) -> str:  # type: ignore[no-untyped-def]
+def render(report: ErrorsReport) -> str:
     """The categories as a table, then each one's recommendation and a sample message (the
     server's text, control characters escaped)."""
     head = f"{report.total:,} failed job{'s' * (report.total != 1)} in the last {report.hours} h"

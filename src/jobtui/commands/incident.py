@@ -4,10 +4,15 @@ Markdown incident report; ``--respond`` also runs the seed's critical-incident s
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
 from jobtui.literal import printable
+
+if TYPE_CHECKING:
+    from jobtui.client import Client
+    from jobtui.config import Config
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -35,7 +40,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    async def act(client, config) -> int:  # type: ignore[no-untyped-def]
+    async def act(client: Client, config: Config) -> int:
         from pathlib import Path
 
         from jobtui.alerting.observe import target_label
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
         target = resolve_target(config, url=args.url, target=args.target)
         label = target_label(target)
-        secrets = [target.token] if target.token else []
+        secrets: list[str] = [target.token] if target.token else []
         try:
             cfg = load_incident_config(config)
             send = None

@@ -57,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
         config, agent_cfg, stats_bucket, factory = demo.prepare(config, agent_cfg)
     config = dataclasses.replace(config, agent=agent_cfg)
     try:
-        kwargs = {"agent_factory": factory} if factory else {}
-        serve(config, host=agent_cfg.host, port=agent_cfg.port, stats_bucket=stats_bucket, **kwargs)
+        serve(
+            config,
+            host=agent_cfg.host,
+            port=agent_cfg.port,
+            stats_bucket=stats_bucket,
+            agent_factory=factory,
+        )
     except ServeError as exc:
         print(f"jobtui serve: {exc}", file=sys.stderr)
         return 2

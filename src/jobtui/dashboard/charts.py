@@ -168,15 +168,17 @@ class TimeChart(PlotextPlot):
         if len(set(self._xs)) == 1:
             plt.xlim(self._xs[0] - 60, self._xs[0] + 60)
         left, right = self._ylabels
+        # textual-plotext's stubs are wrong about the y side: ylabel takes ``yside`` (the stub
+        # says ``xside``), and ylim and yticks take it as "left"/"right" (the stub says float).
         if left:
-            plt.ylabel(left, yside="left")
+            plt.ylabel(left, yside="left")  # type: ignore[call-arg]
         if right:
-            plt.ylabel(right, yside="right")
+            plt.ylabel(right, yside="right")  # type: ignore[call-arg]
         plt.xlabel(f"time ({zone()})")
         for side in ("left", "right"):
             if any(s.side == side for s in self._series):
                 ymax = max(max(s.ys) for s in self._series if s.side == side)
                 fixed = self._ymax if side == "left" else None
                 top = fixed if fixed is not None else nice_top(ymax)
-                plt.ylim(0, top, yside=side)
-                plt.yticks(*value_ticks(top, rows), yside=side)
+                plt.ylim(0, top, yside=side)  # type: ignore[arg-type]  # stub: see above
+                plt.yticks(*value_ticks(top, rows), yside=side)  # type: ignore[arg-type]

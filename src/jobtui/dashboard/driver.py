@@ -14,6 +14,7 @@ import os
 import selectors
 import threading
 from codecs import getincrementaldecoder
+from typing import Any
 
 from textual import constants
 from textual._xterm_parser import XTermParser
@@ -26,8 +27,8 @@ PENDING = max(0.1, constants.ESCAPE_DELAY) + 0.01
 class QuietDriver(LinuxDriver):
     """:class:`LinuxDriver` without the idle wake-ups of its input thread."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._wake_read = self._wake_write = -1
         self._open_wake_pipe()
         self.exit_event = _WakingEvent(self)

@@ -4,6 +4,7 @@ highlighted category's recent failed jobs below (the seed's ErrorAnalysis)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -60,8 +61,8 @@ class ErrorsView(Gated, Vertical):
             super().__init__()
             self.job = job
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._report: ErrorsReport | None = None
         self._categories: dict[str, ErrorCategory] = {}
         self._jobs: dict[str, Job] = {}

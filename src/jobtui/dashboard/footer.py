@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import groupby
+from typing import Any
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -62,8 +63,8 @@ class KeyFooter(Footer):
     """A footer whose keys are laid out by priority and left out whole when they do not fit;
     a key whose action is disabled (``check_action`` answers None) is shown dimmed."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._width = 0
         self._fitting = False
 

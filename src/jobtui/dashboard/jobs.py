@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -69,8 +70,8 @@ class JobsView(JobKeys, Vertical):
             self.job = job
             self.what = what
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.query_ = JobsQuery()
         self._cursors: list[str | None] = [None]  # the cursor of each page so far
         self._next: str | None = None
@@ -130,10 +131,10 @@ class JobsView(JobKeys, Vertical):
         self.query_ = query
         self.post_message(self.QueryChanged(query))
 
-    def _restart(self, **changes: object) -> None:
+    def _restart(self, **changes: Any) -> None:
         self._cursors = [None]
         self._next = None
-        self._ask(replace(self.query_, cursor=None, page=1, **changes))  # type: ignore[arg-type]
+        self._ask(replace(self.query_, cursor=None, page=1, **changes))
 
     def action_search(self) -> None:
         box = self.query_one("#jobs-search", Input)

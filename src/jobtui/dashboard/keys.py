@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from textual.binding import Binding
+    from textual.binding import Binding, BindingType
 
 SCOPES: dict[str, str] = {
     "app": "Everywhere",
@@ -283,8 +283,9 @@ def scoped(scope: str) -> list[Key]:
     return [k for k in KEYS if k.scope == scope]
 
 
-def bindings(scope: str) -> list[Binding]:
-    """The Textual bindings of one scope, for a widget's ``BINDINGS``."""
+def bindings(scope: str) -> list[BindingType]:
+    """The Textual bindings of one scope, for a widget's ``BINDINGS`` (typed as Textual types
+    that class variable, so that a widget can assign this list to it)."""
     return [k.binding() for k in scoped(scope)]
 
 

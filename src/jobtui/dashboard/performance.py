@@ -37,8 +37,8 @@ class PerformanceView(Vertical):
             super().__init__()
             self.hours = hours
 
-    def __init__(self, hours: int = 24, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, hours: int = 24, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.hours = hours
         self._plots: dict[str, Any] = {}  # name → TimeChart, once built
         self.current = "queue"  # the chart shown when one shows at a time

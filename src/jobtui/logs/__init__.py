@@ -41,6 +41,7 @@ LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
           "http": HTTP, "debug": logging.DEBUG}  # fmt: skip
 LEVEL_NAMES = tuple(LEVELS)
 Format = Literal["text", "json"]
+FORMATS: tuple[Format, ...] = ("text", "json")
 Protocol = Literal["udp", "tcp", "tls"]
 
 TEXT_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
@@ -111,7 +112,7 @@ def load_logging_config(config: Config, env: Mapping[str, str] | None = None) ->
 
 
 def parse_logging(data: Any, env: Mapping[str, str]) -> LoggingConfig:
-    from jobtui.config import ConfigError, Section
+    from jobtui.config import ConfigError, Section, one_of
 
     sec = Section(data, "logging", env)
     d = LoggingConfig()
@@ -119,7 +120,7 @@ def parse_logging(data: Any, env: Mapping[str, str]) -> LoggingConfig:
     if level is not None and level not in LEVELS:
         raise ConfigError(f"logging.level: expected one of {'|'.join(LEVELS)}, got {level!r}")
     fmt = sec.string("format", d.format)
-    if fmt not in ("text", "json"):
+    if not one_of(fmt, FORMATS):
         raise ConfigError(f"logging.format: expected text or json, got {fmt!r}")
     directory = sec.string("dir", None)
     try:
@@ -131,7 +132,7 @@ def parse_logging(data: Any, env: Mapping[str, str]) -> LoggingConfig:
     agent_log = sec.string("agent_log", None)
     cfg = LoggingConfig(
         level=level,
-        format=fmt,  # type: ignore[arg-type]
+        format=fmt,
         dir=Path(os.path.expanduser(directory)) if directory else None,
         files=sec.boolean("files", d.files),
         max_size=max_size,
@@ -161,7 +162,7 @@ def _syslog(sec: Any) -> SyslogConfig:
     cfg = SyslogConfig(
         host=host,
         port=port,
-        protocol=protocol,  # type: ignore[arg-type]
+        protocol=protocol,
         hostname=sec.string("hostname", None) or socket.gethostname(),
         program=sec.string("program", "jobtui") or "jobtui",
         ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
@@ -368,8 +369,8 @@ def shutdown(timeout: float = 2.0) -> None:
     if listener is None:
         return
     deadline = time.monotonic() + timeout
-    q = listener.queue
-    while not q.empty() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+    q = listener.queue  # a queue.Queue (see setup); typed as a put/get protocol
+    while isinstance(q, queue.Queue) and not q.empty() and time.monotonic() < deadline:
         time.sleep(0.01)
     with contextlib.suppress(Exception):
         listener.stop()

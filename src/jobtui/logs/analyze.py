@@ -15,6 +15,7 @@ search, which makes most of a log nearly free. ``.gz`` files are read as they ar
 from __future__ import annotations
 
 import gzip
+import io
 import multiprocessing
 import os
 import re
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from jobtui.logs.patterns import PATTERNS, Kind, Line, kinds, read_line
 
@@ -84,7 +85,7 @@ class Report:
         self.lines += other.lines
         self.error_lines += other.error_lines
         for kind in PATTERNS:
-            self.counts[kind].update(other.counts[kind])  # type: ignore[index]
+            self.counts[kind].update(other.counts[kind])
         self.totals.update(other.totals)
         self.errors.update(other.errors)
         if len(self.errors) > MAX_DISTINCT:
@@ -131,15 +132,16 @@ class Report:
             f"File: {self.path} ({_size(self.bytes)}, {self.lines:,} lines, read in "
             f"{self.seconds:.1f} s)"
         )
-        for title, kind in (
+        sections: tuple[tuple[str, Kind], ...] = (
             ("Critical Errors", "critical"),
             ("Warnings", "warning"),
             ("Successful Operations", "success"),
-        ):
+        )
+        for title, kind in sections:
             out.append(f"{title}: {self.totals[kind]:,}")
-            for p in PATTERNS[kind]:  # type: ignore[index]
-                if self.counts[kind][p]:  # type: ignore[index]
-                    out.append(f"  {self.counts[kind][p]:>9,}  {p}")  # type: ignore[index]
+            for p in PATTERNS[kind]:
+                if self.counts[kind][p]:
+                    out.append(f"  {self.counts[kind][p]:>9,}  {p}")
         out.append(f"Most Common Errors ({self.error_lines:,} error lines):")
         if not self.errors:
             out.append("  none")
@@ -164,13 +166,19 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def open_log(path: Path) -> IO[bytes]:
+def open_log(path: Path) -> io.BufferedIOBase:
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return path.open("rb")
 
 
-def blocks(f: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:
+class Reader(Protocol):
+    """What :func:`blocks` reads from: a file, or a :class:`_Limited` part of one."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+def blocks(f: Reader, size: int = BLOCK) -> Iterator[bytes]:
     """Whole lines, a few MB at a time; each ends with a newline. A line longer than
     ``MAX_LINE`` is cut to its first ``MAX_LINE`` bytes."""
     carry = b""
@@ -277,7 +285,7 @@ def _range(job: tuple[str, int, int, Scan, int]) -> Report:
         end = _align(f, hi)
         start = _align(f, lo)
         f.seek(start)
-        for chunk in blocks(_Limited(f, end - start), block):  # type: ignore[arg-type]
+        for chunk in blocks(_Limited(f, end - start), block):
             scan.block(report, chunk)
             report.bytes += len(chunk)
     return report

@@ -65,7 +65,7 @@ def agent_secrets(cfg: AgentConfig) -> list[str]:
     """What must never reach a log: the tokens and the database password."""
     from urllib.parse import urlsplit
 
-    out = [s for s in (cfg.read_token, cfg.admin_token) if s]
+    out: list[str] = [s for s in (cfg.read_token, cfg.admin_token) if s]
     try:
         password = urlsplit(cfg.database).password
     except ValueError:

@@ -127,7 +127,7 @@ def line_level(raw: str) -> str | None:
 
 def matches(text: str) -> list[tuple[int, int, Kind]]:
     """Where the seed's patterns occur in ``text``: (start, end, kind), for highlighting."""
-    return [(m.start(), m.end(), m.lastgroup) for m in _PATTERN.finditer(text)]  # type: ignore[misc]
+    return [(m.start(), m.end(), m.lastgroup) for m in _PATTERN.finditer(text)]  # type: ignore[misc]  # groups are named by Kind
 
 
 KIND_OF_LEVEL: dict[str, Kind] = {v: k for k, v in LEVEL_OF_KIND.items()}

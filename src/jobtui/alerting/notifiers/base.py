@@ -25,7 +25,10 @@ class NotifyError(Exception):
 
 
 class Notifier(Protocol):
-    config: NotifierConfig
+    @property
+    def config(self) -> NotifierConfig:
+        """Read-only here, so each notifier may keep its own kind of config."""
+        ...
 
     async def send(self, batch: Batch) -> None:
         """Deliver one batch, or raise :class:`NotifyError`."""

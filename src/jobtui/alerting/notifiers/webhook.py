@@ -9,7 +9,7 @@ depends on the rule and target only, so an escalation updates the same alert.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, TypedDict
 
 from jobtui.alerting.config import WebhookConfig
 from jobtui.alerting.message import Batch, Item
@@ -35,9 +35,19 @@ def fingerprint(batch: Batch, item: Item) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+class _Alert(TypedDict):
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    startsAt: str
+    endsAt: str
+    generatorURL: str
+    fingerprint: str
+
+
 def payload(batch: Batch, receiver: str, max_alerts: int = 0) -> dict[str, Any]:
     """Alertmanager's webhook payload, version 4."""
-    alerts = []
+    alerts: list[_Alert] = []
     for item in batch.ordered():
         annotations = {"summary": item.text, "description": "\n".join(batch.lines())}
         if item.recommendation and item.status == "firing":
