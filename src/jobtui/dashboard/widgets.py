@@ -38,7 +38,8 @@ def literal(text: str | Text | None, style: str = "", *, lines: bool = False) ->
     def moved(offset: int) -> int:  # past the escapes before it, each longer than its char
         return offset + grown[bisect_left(at, offset)]
 
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for offset, escape in found:
         pieces += (plain[last:offset], escape)
         last = offset + 1
