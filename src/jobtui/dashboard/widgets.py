@@ -123,23 +123,31 @@ class Card(Static):
         self.border_title = title
         self._spark = spark
         self._data: tuple[str, str, tuple[float, ...]] = ("—", "", ())
+        self._drawn: tuple[str, str, tuple[str, ...]] | None = None  # what render() drew
 
     def show(self, value: str, sub: str = "", data: Sequence[float] | None = None) -> None:
-        new = (value, sub, tuple(data or ()))
-        if new != self._data:
-            self._data = new
+        """Repaints only when what is drawn changes: a steady figure whose values fill the
+        trend buffer draws the same sparkline (a flat line) and is not repainted."""
+        self._data = (value, sub, tuple(data or ()))
+        if self._lines() != self._drawn:
             self.refresh()  # same size: no layout
 
-    def render(self) -> Text:
+    def _lines(self) -> tuple[str, str, tuple[str, ...]]:
+        """The figure, its line and the sparkline's rows at the card's size now."""
         value, sub, data = self._data
+        rows = min(2, self.content_size.height - 2) if self._spark else 0
+        spark = spark_rows(data, self.content_size.width, rows) if rows > 0 else []
+        return value, sub, tuple(spark)
+
+    def render(self) -> Text:
+        self._drawn = drawn = self._lines()
+        value, sub, spark = drawn
         text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         text.append(sub, style="dim")
-        if self._spark:  # two rows, or the one left in a short card
-            rows = min(2, self.content_size.height - 2)
-            for row in spark_rows(data, self.content_size.width, rows) if rows > 0 else ():
-                text.append("\n")
-                text.append(row, style="cyan")
+        for row in spark:  # two rows, or the one left in a short card
+            text.append("\n")
+            text.append(row, style="cyan")
         return text
 
 
