@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from textual.app import App, ComposeResult
 
 from jobtui.config import Target
 from jobtui.contract import Health, decode
+from jobtui.dashboard.feeds import HOST_SECONDS, HostFeed
 from jobtui.dashboard.overview import banner_where
 from jobtui.dashboard.state import State, Update
 from jobtui.dashboard.widgets import Card
@@ -103,3 +105,26 @@ async def test_a_card_is_not_repainted_when_what_it_draws_is_the_same():
         assert counts["card"] == 1
         await pilot.pause()
         assert str(card.render()).startswith("4\n")
+
+
+async def test_the_host_is_read_at_most_every_host_seconds():
+    """Was: read with every poll, so its CPU figure repainted the host panel every poll."""
+    readings: list[Host] = []
+    now = {"t": 100.0}
+
+    def sampler() -> Host:
+        cpu = None if not readings else 12.0 + len(readings)  # the first has no CPU yet
+        readings.append(replace(CALM, cpu_percent=cpu))
+        return readings[-1]
+
+    feed = HostFeed(sampler, HOST_SECONDS, clock=lambda: now["t"])
+    first = await feed(None)  # type: ignore[arg-type]
+    now["t"] += 2
+    second = await feed(None)  # type: ignore[arg-type]
+    assert first.cpu_percent is None and second.cpu_percent == 13.0  # at once: it measures
+    for _ in range(4):
+        now["t"] += 2
+        assert await feed(None) is second  # type: ignore[arg-type]
+    now["t"] += 2
+    assert (await feed(None)).cpu_percent == 14.0  # type: ignore[arg-type]
+    assert len(readings) == 3
