@@ -13,7 +13,7 @@ from jobtui.contract import Health, decode
 from jobtui.dashboard.feeds import HOST_SECONDS, HostFeed
 from jobtui.dashboard.overview import banner_where
 from jobtui.dashboard.state import State, Update
-from jobtui.dashboard.widgets import Card
+from jobtui.dashboard.widgets import SPARK_SECONDS, Card
 from jobtui.host import Host
 from tests.dashboard.conftest import SIZE, make_app, shows, until
 from tests.support import seed_health
@@ -105,6 +105,29 @@ async def test_a_card_is_not_repainted_when_what_it_draws_is_the_same():
         assert counts["card"] == 1
         await pilot.pause()
         assert str(card.render()).startswith("4\n")
+
+
+async def test_a_sparkline_under_the_same_figure_is_redrawn_at_most_every_spark_seconds():
+    """A steady value filling the trend buffer lengthens the line by a column per poll:
+    the figure is what is current, the line follows within SPARK_SECONDS."""
+    app = OneCard()
+    now = {"t": 1000.0}
+    async with app.run_test(size=(40, 10)) as pilot:
+        card = app.query_one(Card)
+        card.clock = lambda: now["t"]
+        assert SPARK_SECONDS == 10.0  # five polls at 2 s
+        card.show("3", "steady", [3.0] * 5)
+        await pilot.pause()
+        counts = counted([card])
+        for n in range(6, 10):  # a poll every 2 s
+            now["t"] += 2
+            card.show("3", "steady", [3.0] * n)
+        assert counts["card"] == 0
+        now["t"] += 2  # 10 s after it was drawn
+        card.show("3", "steady", [3.0] * 10)
+        assert counts["card"] == 1
+        await pilot.pause()
+        assert "▁" * 10 in str(card.render()) and "▁" * 11 not in str(card.render())
 
 
 async def test_the_host_is_read_at_most_every_host_seconds():
