@@ -267,8 +267,8 @@ class OverviewView(VerticalScroll):
                 self.recommendation = self._capacity_next = None
                 widget.set(Text("—", style="dim"))
                 return
-            rec = recommend(history.metrics if history is not None else (), stats, self.capacity)
-            self._capacity_next = rec
+            fresh = recommend(history.metrics if history is not None else (), stats, self.capacity)
+            self._capacity_next = fresh
             self._capacity_now = self._capacity_now or history is not last_history
         rec, shown = self._capacity_next, self.recommendation
         if rec is None or rec is shown:
