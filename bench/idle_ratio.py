@@ -29,6 +29,20 @@ PY = sys.executable
 TARGET = 1.35
 
 
+def reference_dir() -> Path:
+    """``../shared/reference`` beside the checkout; from a git worktree elsewhere, beside
+    the main checkout (the repository's common git directory)."""
+    here = ROOT.parent / "shared" / "reference"
+    if here.exists():
+        return here
+    found = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    main = Path(found.stdout.strip()).parent if found.returncode == 0 else ROOT
+    return main.parent / "shared" / "reference"
+
+
 def start_agent(tmp: Path) -> tuple[subprocess.Popen[str], str]:
     """The agent on an empty store: every figure stays the same while nobody works. Its
     output goes to a file (a pipe nobody reads would block it)."""
@@ -69,8 +83,9 @@ def main() -> int:
     ap.add_argument("--window", type=float, default=60.0, help="seconds per repetition")
     ap.add_argument("--rounds", type=int, default=2, help="floor/jobtui pairs per size")
     ap.add_argument("--sizes", default="200x50,80x24")
-    ap.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
+    ap.add_argument("--reference", type=Path, default=reference_dir())
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each round as it ends
     if not (args.reference / "idle_cost.py").exists():
         raise SystemExit(f"no idle_cost.py in {args.reference} (--reference DIR)")
     load = os.getloadavg()

@@ -32,6 +32,8 @@ CAPACITY_ICON = {"scale up": "▲", "hold": "●", "scale down": "▼"}
 REASON_MARK = {"up": ("▲ ", "yellow"), "down": ("▼ ", "cyan"), "hold": ("= ", "dim"),
                "unknown": ("? ", "dim")}  # fmt: skip
 REASON_ORDER = {"up": 0, "unknown": 1, "hold": 2, "down": 3}
+SLOW_RESPONSE = 1.0  # seconds: a health answer this slow is shown on the banner while live
+CLOCK_SKEW = 60.0  # seconds: a server clock this far from ours is shown while live
 
 
 class OverviewView(VerticalScroll):
@@ -54,6 +56,7 @@ class OverviewView(VerticalScroll):
         self._capacity_drawn: datetime | None = None
         self._capacity_next: Recommendation | None = None  # the newest, drawn or not yet
         self._capacity_now = False  # a new history: draw the next verdict at once
+        self._host_title: str | None = None  # the host panel's title, as last set
 
     def compose(self) -> ComposeResult:
         with Vertical(id="banner", classes="-unknown"):
@@ -103,11 +106,13 @@ class OverviewView(VerticalScroll):
         self._recommendations(h)
 
     def tick(self, state: State, target: Target, now: datetime, top: Standing) -> None:
-        """Every second: the banner, whose "updated Ns ago" changes (one line repaints), and
-        the capacity panel when a redraw is due. ``top`` is what the top line may say now:
+        """Every second: the banner, which repaints only when what it says changes (an age
+        is shown, and moves, only once the answer is not current), and the capacity panel
+        when a redraw is due. ``top`` is what the top line may say now:
         figures from an answer that is not current are marked stale."""
         self.query_one("#banner-head", Text1).set(banner_head(top, target))
-        self.query_one("#banner-where", Text1).set(banner_where(state, target, now))
+        where = banner_where(state, target, now, top.current)
+        self.query_one("#banner-where", Text1).set(where)
         stale = banner_stale(top, state, now)
         stale_widget = self.query_one("#banner-stale", Text1)
         stale_widget.display = stale is not None
@@ -217,7 +222,10 @@ class OverviewView(VerticalScroll):
         if s is None:
             widget.show(Text("—", style="dim"))
             return
-        widget.border_title = literal(f"This host: {s.hostname}")
+        title = f"This host: {s.hostname}"
+        if title != self._host_title:  # setting a title repaints, even to the same one
+            self._host_title = title
+            widget.border_title = literal(title)
         cpu = Text()
         if s.cpu_percent is None:
             cpu.append("measuring…", style="dim")
@@ -259,9 +267,8 @@ class OverviewView(VerticalScroll):
                 self.recommendation = self._capacity_next = None
                 widget.set(Text("—", style="dim"))
                 return
-            self._capacity_next = recommend(
-                history.metrics if history is not None else (), stats, self.capacity
-            )
+            fresh = recommend(history.metrics if history is not None else (), stats, self.capacity)
+            self._capacity_next = fresh
             self._capacity_now = self._capacity_now or history is not last_history
         rec, shown = self._capacity_next, self.recommendation
         if rec is None or rec is shown:
@@ -406,19 +413,46 @@ def banner_head(top: Standing, target: Target) -> Text:
     return text
 
 
-def banner_where(state: State, target: Target, now: datetime) -> Text:
-    """Where, how fresh, how fast: the line that changes every second."""
+def banner_where(state: State, target: Target, now: datetime, current: bool) -> Text:
+    """Where, how fresh, how fast. While the answer is ``current`` (the top line's verdict)
+    the line says "live" and stays the same from poll to poll on a steady server: an age
+    that only ever says "fresh", a response time and a server clock that move with every
+    answer would repaint it every second for nothing. A slow response, or a server clock
+    that disagrees with ours, is shown. Once the answer is not current, its age (which
+    moves with the clock), the response time and the server's time are shown."""
     feed = state.health
     name = shown_name(target)
     text = literal(f"{name} · {target.shown_url}" if name else target.shown_url, "dim")
+    h = feed.value
+    if current and h is not None:
+        text.append(" · live")
+        if state.response is not None and state.response >= SLOW_RESPONSE:
+            text.append(f" · slow: response {state.response:.1f} s", style="yellow")
+        skew = clock_skew(h.timestamp, feed.updated)
+        if skew is not None:
+            text.append(f" · server clock {skew}", style="yellow")
+        return text
     age = feed.age(now)
     if age is not None:
         text.append(f" · updated {span(age)} ago")
     if state.response is not None:
         text.append(f" · response {state.response * 1000:.0f} ms")
-    if feed.value is not None:
-        text.append(f" · server time {local(feed.value.timestamp)}")
+    if h is not None:
+        text.append(f" · server time {local(h.timestamp)}")
     return text
+
+
+def clock_skew(server: datetime, received: datetime | None) -> str | None:
+    """How far the server's clock is from ours ("4 min ahead"), when it is off by at least
+    :data:`CLOCK_SKEW` seconds; None when it agrees (or nothing is known). In whole minutes
+    under an hour: the second an answer takes to arrive does not move it."""
+    if received is None:
+        return None
+    off = (server - received).total_seconds()
+    if abs(off) < CLOCK_SKEW:
+        return None
+    size = f"{round(abs(off) / 60)} min" if abs(off) < 3600 else span(abs(off), long=True)
+    return f"{size} {'ahead' if off > 0 else 'behind'}"
 
 
 def banner_stale(top: Standing, state: State, now: datetime) -> Text | None:

@@ -3,13 +3,15 @@ and the lists that take the registry's list keys (j/k, g/G)."""
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Span, Text
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
@@ -92,6 +94,7 @@ class Text1(Static):
 
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
+SPARK_SECONDS = 10.0  # a card's sparkline under an unchanged figure: redrawn at most this often
 
 
 def spark_rows(values: Sequence[float], width: int, rows: int = 2) -> list[str]:
@@ -124,30 +127,48 @@ class Card(Static):
         self.border_title = title
         self._spark = spark
         self._data: tuple[str, str, tuple[float, ...]] = ("—", "", ())
+        self._drawn: tuple[str, str, tuple[str, ...]] | None = None  # what render() drew
+        self._drawn_at = 0.0  # when, on :attr:`clock`
+        self.clock: Callable[[], float] = time.monotonic
 
     def show(self, value: str, sub: str = "", data: Sequence[float] | None = None) -> None:
-        new = (value, sub, tuple(data or ()))
-        if new != self._data:
-            self._data = new
-            self.refresh()  # same size: no layout
+        """Repaints only when what is drawn changes: a new figure or line at once; a
+        sparkline that moved under the same figure (a steady value filling the buffer
+        lengthens its line by a column per poll) at most every :data:`SPARK_SECONDS`."""
+        self._data = (value, sub, tuple(data or ()))
+        lines, drawn = self._lines(), self._drawn
+        if lines == drawn:
+            return
+        if drawn is not None and lines[:2] == drawn[:2]:
+            since = self.clock() - self._drawn_at
+            if 0 <= since < SPARK_SECONDS:
+                return  # drawn with a later poll's show (or any repaint before it)
+        self.refresh()  # same size: no layout
+
+    def _lines(self) -> tuple[str, str, tuple[str, ...]]:
+        """The figure, its line and the sparkline's rows at the card's size now."""
+        value, sub, data = self._data
+        rows = min(2, self.content_size.height - 2) if self._spark else 0
+        spark = spark_rows(data, self.content_size.width, rows) if rows > 0 else []
+        return value, sub, tuple(spark)
 
     def render(self) -> Text:
-        value, sub, data = self._data
+        self._drawn = drawn = self._lines()
+        self._drawn_at = self.clock()
+        value, sub, spark = drawn
         text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         text.append(sub, style="dim")
-        if self._spark:  # two rows, or the one left in a short card
-            rows = min(2, self.content_size.height - 2)
-            for row in spark_rows(data, self.content_size.width, rows) if rows > 0 else ():
-                text.append("\n")
-                text.append(row, style="cyan")
+        for row in spark:  # two rows, or the one left in a short card
+            text.append("\n")
+            text.append(row, style="cyan")
         return text
 
 
 class Table(DataTable[str | Text]):
     """A table of rows with the list keys: j/k a row, g/G the first and last."""
 
-    BINDINGS = keys.bindings("lists")
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
 
     def action_first(self) -> None:
         self.action_scroll_top()
@@ -159,7 +180,7 @@ class Table(DataTable[str | Text]):
 class Choices(OptionList):
     """A list of options with the list keys (OptionList's own actions carry their names)."""
 
-    BINDINGS = keys.bindings("lists")
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
 
 
 class Scrolling:
@@ -189,13 +210,13 @@ class Scrolling:
 class LogLines(Scrolling, RichLog):
     """A log of lines with the list keys."""
 
-    BINDINGS = keys.bindings("lists")
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
 
 
 class ScrollBox(Scrolling, VerticalScroll):
     """A scrolling box (the help's text, a job's detail) with the list keys."""
 
-    BINDINGS = keys.bindings("lists")
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
 
 
 def retime(
