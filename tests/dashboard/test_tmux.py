@@ -95,7 +95,7 @@ def gone(pid: int) -> bool:
 def test_jobtui_in_tmux(agent, tmux):
     add_job(agent.store, status="pending")
     tmux.start(jobtui("--url", agent.url))
-    text = tmux.shows("Queue depth", "1 Overview", "q Quit", "updated")
+    text = tmux.shows("Queue depth", "1 Overview", "q Quit", "· live")
     assert agent.url in text and "Traceback" not in text
     tmux.send("3")
     tmux.shows("Status all", "pending")
