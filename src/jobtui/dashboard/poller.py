@@ -20,7 +20,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobtui.dashboard.state import FeedName, Update
@@ -346,8 +346,9 @@ class Poller:
             spec.done = True  # a definite answer to a one-off question
             retry = None
         spec.due = now + (retry or 0.0)
-        update = Update(spec.name, error=describe(error), kind=type(error), retry_in=retry)
-        self._deliver(replace(update, epoch=epoch))
+        self._deliver(
+            Update(spec.name, error=describe(error), kind=type(error), retry_in=retry, epoch=epoch)
+        )
 
     def _deliver(self, update: Update) -> None:
         with self._lock:
