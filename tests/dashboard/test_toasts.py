@@ -85,11 +85,12 @@ async def test_a_toast_seen_before_a_dialog_does_not_come_back_after_its_time(se
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, lambda: app.state.health.value, what="first answer")
-        app.notify("seen already", timeout=0.5)
+        app.notify("seen already", timeout=3)
         await shows(pilot, "seen already")
+        seen = next(n for n in app._notifications if n.message == "seen already")
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
-        await pilot.pause(0.8)  # its time runs out behind the help
+        await until(pilot, lambda: seen.has_expired, what="its time run out behind the help")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
         await pilot.pause(0.2)
