@@ -3,7 +3,9 @@ priority, the Overview without scrolling, columns sized to the width, charts at 
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,6 +106,25 @@ async def test_the_footer_dims_a_disabled_key(fixed):  # noqa: F811
         assert "-disabled" in recover.classes
         help_ = next(k for k in keys if k.action == "help")
         assert "-disabled" not in help_.classes
+
+
+async def test_a_rebuilt_footer_lets_its_old_keys_go(fixed):  # noqa: F811
+    """The footer is rebuilt whenever the bindings change (a tab, focus, a job's actions): the
+    keys it removes must be freed, not kept by watchers on the footer (RSS grew ~1 MB per
+    rebuild while the demo's stuck jobs came and went)."""
+    async with fixed.run_test(size=SMALL) as pilot:
+        await settle(pilot, lambda: started(fixed))
+        await footer_fits(pilot)
+        footer = fixed.main.query_one(KeyFooter)
+        old = [weakref.ref(k) for k in footer.query(FooterKey)]
+        for _ in range(3):  # rebuilt as a change of bindings rebuilds it: from its own pump
+            before = set(footer.query(FooterKey))
+            footer.call_later(footer.recompose)
+            await until(pilot, lambda: not before & set(footer.query(FooterKey)), what="rebuilt")
+        await footer_fits(pilot)
+        gc.collect()
+        alive = [k for k in (r() for r in old) if k is not None]
+        assert old and not alive, f"{len(alive)} of {len(old)} removed footer keys still alive"
 
 
 async def test_the_overview_fits_80x24_without_scrolling(fixed, seed_server):  # noqa: F811

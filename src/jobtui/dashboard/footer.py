@@ -84,26 +84,17 @@ class KeyFooter(Footer):
             if group is not None and len(multi) > 1:
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for binding, enabled, tooltip in (run[0] for run in multi):
-                        yield FittedKey(
-                            binding.key,
-                            self.app.get_key_display(binding),
+                        yield self._key(
+                            binding,
                             "",
-                            binding.action,
                             disabled=not enabled,
                             tooltip=tooltip or binding.description,
                             classes="-grouped",
-                        ).data_bind(compact=Footer.compact)
+                        )
                 yield FooterLabel(group.description)
                 continue
             for binding, enabled, tooltip in (run[0] for run in multi):
-                yield FittedKey(
-                    binding.key,
-                    self.app.get_key_display(binding),
-                    binding.description,
-                    binding.action,
-                    disabled=not enabled,
-                    tooltip=tooltip,
-                ).data_bind(compact=Footer.compact)
+                yield self._key(binding, binding.description, disabled=not enabled, tooltip=tooltip)
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
             yield FittedKey(
@@ -115,6 +106,20 @@ class KeyFooter(Footer):
                 disabled=not palette.enabled,
                 tooltip=palette.binding.tooltip or palette.binding.description,
             )
+
+    def _key(self, binding: Binding, description: str, **kwargs: Any) -> FittedKey:
+        """A key with this footer's ``compact``, set rather than bound: a ``data_bind`` watcher
+        stays on the footer after a recompose removes the key, keeping every removed key (with
+        its styles and render caches) alive for as long as the footer lives."""
+        key = FittedKey(
+            binding.key, self.app.get_key_display(binding), description, binding.action, **kwargs
+        )
+        key.compact = self.compact
+        return key
+
+    def watch_compact(self, compact: bool) -> None:
+        if self._bindings_ready:
+            self.call_after_refresh(self.recompose)
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width and self._bindings_ready:
