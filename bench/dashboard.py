@@ -9,7 +9,13 @@ Prints, for ``jobtui --url <demo agent>`` in a 120×40 tmux pane:
 - RSS at start and after 10,000 polls, with the polling interval shortened to get there
   (``JOBTUI_POLL_SECONDS``), sampled along the way to show whether it grows.
 
-Usage: ``.venv/bin/python bench/dashboard.py [--runs 5] [--idle 60] [--polls 10000]``.
+With ``--against DIR`` (another checkout, e.g. ``git worktree add /tmp/base <commit>``), the
+launches alternate between this checkout and DIR's ``src`` against the same agent, and the
+first-data figures are printed side by side with their ratio (absolute times here vary with
+the machine's load; a ratio measured in one run does not).
+
+Usage: ``.venv/bin/python bench/dashboard.py [--runs 5] [--idle 60] [--polls 10000]
+[--against DIR]``.
 Needs tmux. The demo agent runs with ``--log-level http``; its request log counts the polls.
 """
 
@@ -114,6 +120,37 @@ class Pane:
         self.tmux("kill-server")
 
 
+def first_data(agent: Agent, runs: int, env: dict[str, str] | None = None) -> list[float]:
+    """Seconds from launch to the first health figures on screen, ``runs`` launches."""
+    firsts = []
+    for _ in range(runs):
+        pane = Pane(agent.url, env)
+        firsts.append(pane.wait_for(DATA_MARK))
+        pane.close()
+    return firsts
+
+
+def compare(agent: Agent, other: Path, runs: int) -> int:
+    """First data of this checkout and of ``other``, launches alternating, with the ratio."""
+    if not (other / "src" / "jobtui").is_dir():
+        print(
+            f"bench/dashboard.py: {other} is not a jobtui checkout (no src/jobtui)", file=sys.stderr
+        )
+        return 2
+    here: list[float] = []
+    there: list[float] = []
+    for _ in range(runs):
+        here += first_data(agent, 1)
+        there += first_data(agent, 1, {"PYTHONPATH": str((other / "src").resolve())})
+    a, b = statistics.median(here), statistics.median(there)
+    print(f"time to first data, this checkout: median {a:.2f} s  "
+          f"(runs: {', '.join(f'{s:.2f}' for s in here)})")  # fmt: skip
+    print(f"time to first data, {other}: median {b:.2f} s  "
+          f"(runs: {', '.join(f'{s:.2f}' for s in there)})")  # fmt: skip
+    print(f"ratio this / other: {a / b:.2f}")
+    return 0
+
+
 def cpu_percent(pane: Pane, seconds: float) -> float:
     c0, t0 = pane.cpu_seconds(), time.perf_counter()
     time.sleep(seconds)
@@ -126,6 +163,7 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=60.0, help="seconds of each CPU measurement")
     ap.add_argument("--polls", type=int, default=10_000, help="polls before the last RSS")
     ap.add_argument("--fast", type=float, default=0.02, help="poll interval (s) for the RSS run")
+    ap.add_argument("--against", type=Path, help="another checkout: first data side by side")
     args = ap.parse_args()
     if shutil.which("tmux") is None:
         print("bench/dashboard.py needs tmux", file=sys.stderr)
@@ -144,11 +182,9 @@ def run(agent: Agent, args: argparse.Namespace) -> int:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"demo agent: {agent.url}; terminal {SIZE[0]}x{SIZE[1]} (tmux)\n")
 
-    firsts = []
-    for _ in range(args.runs):
-        pane = Pane(agent.url)
-        firsts.append(pane.wait_for(DATA_MARK))
-        pane.close()
+    if args.against:
+        return compare(agent, args.against, args.runs)
+    firsts = first_data(agent, args.runs)
     shown = ", ".join(f"{s:.2f}" for s in firsts)
     print(f"time to first data: median {statistics.median(firsts):.2f} s  (runs: {shown})")
 
