@@ -120,7 +120,11 @@ async def test_a_rebuilt_footer_lets_its_old_keys_go(fixed):  # noqa: F811
         for _ in range(3):  # rebuilt as a change of bindings rebuilds it: from its own pump
             before = set(footer.query(FooterKey))
             footer.call_later(footer.recompose)
-            await until(pilot, lambda: not before & set(footer.query(FooterKey)), what="rebuilt")
+            await until(
+                pilot,
+                lambda before=before: not before & set(footer.query(FooterKey)),
+                what="rebuilt",
+            )
         await footer_fits(pilot)
         gc.collect()
         alive = [k for k in (r() for r in old) if k is not None]
@@ -147,6 +151,25 @@ async def test_the_overview_fits_80x24_without_scrolling(fixed, seed_server):  #
             "CPU 12% · mem 41% · load 0.42",  # the host in one line
         ):
             assert figure in text, (figure, text)
+
+
+async def test_the_cards_at_80_columns_say_their_lines_whole(fixed):  # noqa: F811
+    """At 80 columns a card's title and line take their shorter wording ("5 free slots",
+    "last 2s ago") instead of being cut ("5 free worker …", "last finished 0…")."""
+    async with fixed.run_test(size=SMALL) as pilot:
+        text = await shows(pilot, "CPU 12%")
+        rows = text.splitlines()
+        at = next(i for i, line in enumerate(rows) if "─ Queue depth" in line)
+        top, cards = rows[at], rows[at + 1 : at + 3]  # the titles, the figures and lines
+        assert "Avg time" in top or "Processing time" in top, top
+        assert "…" not in top, top
+        lines = "\n".join(cards)
+        assert re.search(r"\d+ free slots|\d+ free\b", lines), lines
+        assert re.search(r"last \d+[smhd]", lines), lines
+        assert "…" not in lines, lines
+        await pilot.resize_terminal(200, 50)
+        await until(pilot, lambda: "free worker slots" in screen(fixed), what="the long line")
+        assert "last finished" in screen(fixed) and "Avg processing time" in screen(fixed)
 
 
 async def test_alerts_that_do_not_fit_are_summed_up_never_cut_mid_word(fixed, seed_server):  # noqa: F811

@@ -144,6 +144,22 @@ async def test_after_a_retry_the_category_and_its_jobs_agree(agent):
         assert " 4 " in row  # the category's row says the same as its panel
 
 
+async def test_the_overview_last_finished_age_moves_with_the_clock(agent):
+    clock = FakeClock()
+    add_jobs(
+        agent.store,
+        [{"status": "completed", "created": timedelta(seconds=20),
+          "started": timedelta(seconds=10), "finished": timedelta(seconds=5), "attempts": 1}],
+        now=clock.start,
+    )  # fmt: skip
+    app = make_app(agent.url, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "last finished 5s ago")
+        await paused(pilot)
+        clock.advance(90)
+        await shows(pilot, "last finished 1m 35s ago")  # no answer since: the tick moved it
+
+
 async def test_durations_under_a_second_are_in_ms(agent):
     clock = FakeClock()
     (done,) = add_jobs(

@@ -20,7 +20,7 @@ from jobtui.contract import Health
 from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
 from jobtui.dashboard.standing import Standing
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Card, Text1, literal
+from jobtui.dashboard.widgets import Card, Fitted, Text1, literal
 from jobtui.host import Host
 
 STATUS_STYLE = {"healthy": "green", "warning": "yellow", "critical": "red"}
@@ -69,7 +69,7 @@ class OverviewView(VerticalScroll):
         with Grid(id="cards"):
             yield Card("Queue depth", id="card-queue")
             yield Card("Success rate", id="card-success")
-            yield Card("Avg processing time", id="card-time")
+            yield Card(("Avg processing time", "Processing time", "Avg time"), id="card-time")
             yield Card("Throughput", id="card-throughput")
         with Grid(id="facts"):
             yield Text1(id="components", classes="panel")
@@ -124,6 +124,8 @@ class OverviewView(VerticalScroll):
         banner_widget.set_class(top.level in ("unknown", "paused"), "-unknown")
         banner_widget.set_class(old, "-stale")
         self.set_class(old, "-stale")
+        if state.health.value is not None:  # its age moves with the clock
+            self.query_one("#card-throughput", Card).reword(last_finished(state.health.value, now))
         self._capacity(state, now)
 
     def _alerts(self, h: Health | None) -> None:
@@ -145,18 +147,16 @@ class OverviewView(VerticalScroll):
                 card.show("—", "", [])
             return
         m = h.metrics
+        free = m.processing_capacity
         queue.show(
-            f"{m.queue_depth:,}", f"{m.processing_capacity} free worker slots", t.queue_depth
+            f"{m.queue_depth:,}",
+            (f"{free} free worker slots", f"{free} free slots", f"{free} free"),
+            t.queue_depth,
         )
         success.show(pct(m.success_rate), f"error rate {pct(m.error_rate)}", t.error_rate)
         wait = f"wait {ms(m.wait_time)}" if m.wait_time is not None else "mean over 24 h"
         time_.show(ms(m.average_processing_time), wait, t.processing_time)
-        last = (
-            f"last finished {ago(m.last_processed_at, now)}"
-            if m.last_processed_at is not None
-            else "jobs finished per hour"
-        )
-        throughput.show(f"{m.jobs_per_hour:,} /h", last, t.jobs_per_hour)
+        throughput.show(f"{m.jobs_per_hour:,} /h", last_finished(h, now), t.jobs_per_hour)
 
     def _components(self, h: Health | None) -> None:
         widget = self.query_one("#components", Text1)
@@ -366,6 +366,14 @@ class Listing(Static):
             return empty
         size = self.content_size
         return listing(items, bullet, colour, size.width, size.height, self.app.console)
+
+
+def last_finished(h: Health, now: datetime) -> Fitted:
+    """The throughput card's line: how long ago the last job finished, in two widths."""
+    last = h.metrics.last_processed_at
+    if last is None:
+        return ("jobs finished per hour", "finished per hour", "per hour")
+    return (f"last finished {ago(last, now)}", f"last {ago(last, now)}")
 
 
 def listing(

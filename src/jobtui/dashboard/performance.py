@@ -47,9 +47,13 @@ class PerformanceView(Vertical):
     def compose(self) -> ComposeResult:
         yield Text1(id="perf-head")
         with Horizontal(id="perf-cards"):
-            yield Card("Average queue depth", spark=False, id="perf-queue")
+            yield Card(
+                ("Average queue depth", "Avg queue depth", "Queue"), spark=False, id="perf-queue"
+            )
             yield Card("Success rate", spark=False, id="perf-success")
-            yield Card("Avg processing time", spark=False, id="perf-time")
+            yield Card(
+                ("Avg processing time", "Processing time", "Avg time"), spark=False, id="perf-time"
+            )
         yield Grid(id="charts")
 
     def action_timespan(self, hours: int) -> None:

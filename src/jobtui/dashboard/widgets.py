@@ -10,6 +10,7 @@ from datetime import datetime
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Span, Text
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
@@ -118,24 +119,42 @@ def spark_rows(values: Sequence[float], width: int, rows: int = 2) -> list[str]:
     return ["".join(row).rjust(width) for row in out]
 
 
+Fitted = str | Sequence[str]
+"""A line, or its wordings longest first: the first that fits the width is shown."""
+
+
+def fitted(wordings: Fitted, width: int) -> str:
+    """The first of ``wordings`` that fits ``width`` cells, else the shortest (which the widget
+    cuts with "…"): a narrow terminal gets "5 free slots", never "5 free worker …"."""
+    if isinstance(wordings, str):
+        return wordings
+    options = list(wordings) or [""]
+    return next((w for w in options if cell_len(w) <= width), options[-1])
+
+
 class Card(Static):
     """A titled figure with a line under it and, optionally, a two-line sparkline of recent
-    values: one widget (drawn here), so a new value repaints one thing, not three."""
+    values: one widget (drawn here), so a new value repaints one thing, not three. The title
+    and the line may each come in several wordings (:data:`Fitted`), fitted to the width."""
 
-    def __init__(self, title: str, *, spark: bool = True, id: str | None = None) -> None:
+    def __init__(self, title: Fitted, *, spark: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, classes="card")
-        self.border_title = title
+        self._title = title
+        self.border_title = fitted(title, 1000)
         self._spark = spark
-        self._data: tuple[str, str, tuple[float, ...]] = ("—", "", ())
+        self._data: tuple[str, Fitted, tuple[float, ...]] = ("—", "", ())
         self._drawn: tuple[str, str, tuple[str, ...]] | None = None  # what render() drew
         self._drawn_at = 0.0  # when, on :attr:`clock`
         self.clock: Callable[[], float] = time.monotonic
 
-    def show(self, value: str, sub: str = "", data: Sequence[float] | None = None) -> None:
+    def on_resize(self) -> None:
+        self.border_title = fitted(self._title, self.size.width - 4)  # corners and padding
+
+    def show(self, value: str, sub: Fitted = "", data: Sequence[float] | None = None) -> None:
         """Repaints only when what is drawn changes: a new figure or line at once; a
         sparkline that moved under the same figure (a steady value filling the buffer
         lengthens its line by a column per poll) at most every :data:`SPARK_SECONDS`."""
-        self._data = (value, sub, tuple(data or ()))
+        self._data = (value, sub if isinstance(sub, str) else tuple(sub), tuple(data or ()))
         lines, drawn = self._lines(), self._drawn
         if lines == drawn:
             return
@@ -145,12 +164,17 @@ class Card(Static):
                 return  # drawn with a later poll's show (or any repaint before it)
         self.refresh()  # same size: no layout
 
+    def reword(self, sub: Fitted) -> None:
+        """A new line under the same figure and sparkline (an age that moved)."""
+        self.show(self._data[0], sub, self._data[2])
+
     def _lines(self) -> tuple[str, str, tuple[str, ...]]:
         """The figure, its line and the sparkline's rows at the card's size now."""
         value, sub, data = self._data
+        width = self.content_size.width
         rows = min(2, self.content_size.height - 2) if self._spark else 0
-        spark = spark_rows(data, self.content_size.width, rows) if rows > 0 else []
-        return value, sub, tuple(spark)
+        spark = spark_rows(data, width, rows) if rows > 0 else []
+        return value, fitted(sub, width), tuple(spark)
 
     def render(self) -> Text:
         self._drawn = drawn = self._lines()
