@@ -128,6 +128,14 @@ async def test_an_unknown_job_on_our_agent_is_not_found(agent):
         assert (await c.jobs()).jobs == ()
 
 
+async def test_an_error_names_the_path_as_the_id_reads_not_url_encoded(agent):
+    async with Client(agent.url) as c:
+        with pytest.raises(NotFound) as exc:
+            await c.retry_job("job 1/ä")
+    assert "POST /api/jobs/job 1/ä/retry" in str(exc.value), str(exc.value)
+    assert "%" not in str(exc.value)
+
+
 async def test_latest_metrics_none_on_404(seed_server):
     seed_server.set(
         "GET", "/api/monitoring/metrics", Canned(404, {"error": "No metrics available"})

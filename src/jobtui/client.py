@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from jobtui.contract import (
     BackupList,
@@ -140,7 +140,7 @@ class Client:
         :class:`NotProvided`, except on an ``item`` endpoint (one job) where a JSON error
         means that the item does not exist (:class:`NotFound`).
         """
-        what = f"{method} {path}"
+        what = f"{method} {unquote(path)}"  # a job's id as it reads, not URL-encoded
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             resp = await self._http.request(method, path, params=params, json=body)

@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult
 from jobtui.config import Target
 from jobtui.contract import Health, decode
 from jobtui.dashboard.feeds import HOST_SECONDS, HostFeed
+from jobtui.dashboard.format import since, stale_note
 from jobtui.dashboard.overview import banner_where
 from jobtui.dashboard.state import State, Update
 from jobtui.dashboard.widgets import SPARK_SECONDS, Card
@@ -77,8 +78,15 @@ def test_a_slow_answer_or_a_server_clock_off_is_shown_while_live():
 def test_an_answer_not_current_shows_its_age_which_moves():
     state = health_state(T0)
     at = [banner_where(state, TARGET, T0 + timedelta(seconds=s), False).plain for s in (5, 6)]
-    assert " · updated 5s ago · response 12 ms · server time 2026-11-29" in at[0]
-    assert " · updated 6s ago · " in at[1]
+    assert " · updated 5 s ago · response 12 ms · server time 2026-11-29" in at[0]
+    assert " · updated 6 s ago · " in at[1]
+    later = banner_where(state, TARGET, T0 + timedelta(seconds=74), False).plain
+    assert " · updated 1 min 14 s ago · " in later  # as the stale line says it: one style
+
+
+def test_every_stale_mark_says_its_age_the_same_way():
+    assert since(74) == "1 min 14 s ago"
+    assert stale_note(74) == "STALE: data from 1 min 14 s ago"
 
 
 class OneCard(App[None]):

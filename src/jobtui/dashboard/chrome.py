@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from jobtui.config import Target
-from jobtui.dashboard.format import shown_name, span
+from jobtui.dashboard.format import shown_name, since
 from jobtui.dashboard.overview import LEVEL_STYLE
 from jobtui.dashboard.standing import Standing
 from jobtui.dashboard.state import State
@@ -75,7 +75,7 @@ def status_line(
         text.append(" — press p to resume", style="dim")
         age = st.health.age(now)
         if age is not None:
-            text.append(f" · data from {span(age)} ago", style="dim")
+            text.append(f" · data from {since(age)}", style="dim")
         return text
     for name in ("health", "metrics", "jobs", "errors"):
         feed = st.feed(name)
@@ -85,7 +85,7 @@ def status_line(
                 text.append(f"{name}: ", style="red")
             text.append(literal(feed.error, "red"))
             if feed.value is not None:
-                text.append(f" · showing data from {span(feed.age(now) or 0)} ago", style="yellow")
+                text.append(f" · showing data from {since(feed.age(now))}", style="yellow")
             if feed.retry_in is not None and feed.failed is not None:
                 left = feed.retry_in - (now - feed.failed).total_seconds()
                 text.append(f" · retry in {max(0, round(left))}s", style="dim")

@@ -17,7 +17,7 @@ from jobtui.contract import ErrorCategory, ErrorsReport, Job
 from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.columns import Column, fit, row, set_columns
-from jobtui.dashboard.format import ago, excerpt, short_id, span
+from jobtui.dashboard.format import ago, excerpt, short_id, stale_note
 from jobtui.dashboard.state import Feed, State
 from jobtui.dashboard.widgets import Table, Text1, literal, retime
 
@@ -207,7 +207,7 @@ class ErrorsView(Gated, Vertical):
             text.append(f" · {len(report.categories)} categories", style="dim")
             text.append("   Enter: jobs of a category, then a job's detail", style="dim")
         if feed.stale:
-            text.append(f"   STALE: data from {span(feed.age(now) or 0)} ago", style="bold yellow")
+            text.append(f"   {stale_note(feed.age(now))}", style="bold yellow")
         return text
 
     def _fill(self, table: DataTable[str | Text], report: ErrorsReport, now: datetime) -> None:

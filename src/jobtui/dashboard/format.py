@@ -25,6 +25,16 @@ def span(seconds: float, *, long: bool = False) -> str:
     return f"{s // 86400}{days} {s % 86400 // 3600}{hours}"
 
 
+def since(seconds: float | None) -> str:
+    """An age in a sentence, as every sentence says it: ``1 min 14 s ago``."""
+    return span(seconds or 0, long=True) + " ago"
+
+
+def stale_note(seconds: float | None) -> str:
+    """The mark of figures that are not current, the same on every tab."""
+    return f"STALE: data from {since(seconds)}"
+
+
 def took(seconds: float) -> str:
     """How long something took or waited: ``850 ms`` under a second, else as :func:`span`."""
     return human_ms(max(0.0, seconds) * 1000) if seconds < 1 else span(seconds)

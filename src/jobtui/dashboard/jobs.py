@@ -19,7 +19,7 @@ from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
-from jobtui.dashboard.format import excerpt, short_id, span, took
+from jobtui.dashboard.format import excerpt, short_id, span, stale_note, took
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Table, Text1, literal, retime
 
@@ -301,7 +301,7 @@ class JobsView(JobKeys, Vertical):
             back = "  [ back" if q.page > 1 else ""
             text.append(f" · {more}{back}", style="dim")
         if stale:
-            text.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
+            text.append(f"   {stale_note(age)}", style="bold yellow")
         return text
 
     def _fill(

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from jobtui.capacity import CapacityConfig, Recommendation, recommend
 from jobtui.config import Target
 from jobtui.contract import Health
-from jobtui.dashboard.format import ago, local, ms, pct, shown_name, size, span
+from jobtui.dashboard.format import ago, local, ms, pct, shown_name, since, size, span
 from jobtui.dashboard.standing import Standing
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Fitted, Text1, literal
@@ -442,7 +442,7 @@ def banner_where(state: State, target: Target, now: datetime, current: bool) -> 
         return text
     age = feed.age(now)
     if age is not None:
-        text.append(f" · updated {span(age)} ago")
+        text.append(f" · updated {since(age)}")
     if state.response is not None:
         text.append(f" · response {state.response * 1000:.0f} ms")
     if h is not None:

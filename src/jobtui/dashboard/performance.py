@@ -14,7 +14,7 @@ from textual.message import Message
 
 from jobtui.contract import MetricsHistory
 from jobtui.dashboard import keys
-from jobtui.dashboard.format import ms, span
+from jobtui.dashboard.format import ms, stale_note
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1, literal
 
@@ -115,7 +115,7 @@ class PerformanceView(Vertical):
         if feed.not_provided:
             head.append(literal(f"   {feed.error}", "yellow"))
         elif feed.stale:
-            head.append(f"   STALE: data from {span(age or 0)} ago", style="bold yellow")
+            head.append(f"   {stale_note(age)}", style="bold yellow")
         elif feed.error and history is None:
             head.append(literal(f"   {feed.error}", "red"))
         self.query_one("#perf-head", Text1).set(head)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobtui.dashboard.format import local, span
+from jobtui.dashboard.format import local, since, span
 from jobtui.dashboard.state import State, failed_as
 from jobtui.errors import InvalidURL, TimedOut, Unauthorized, Unreachable
 
@@ -47,10 +47,7 @@ class Standing:
         if self.last_known is None or self.last_at is None:
             return ""
         age = max(0.0, (now - self.last_at).total_seconds())
-        return (
-            f"last known {self.last_known} at {local(self.last_at, '%H:%M:%S')} "
-            f"({span(age, long=True)} ago)"
-        )
+        return f"last known {self.last_known} at {local(self.last_at, '%H:%M:%S')} ({since(age)})"
 
 
 def standing(state: State, interval: float, now: datetime, *, paused: bool = False) -> Standing:
