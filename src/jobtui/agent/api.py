@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -115,8 +117,10 @@ async def bulk_request(request: Request) -> BulkRequest:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(agent: Agent) -> Starlette:
-    """The ASGI app. Its lifespan starts and stops the agent's background loops."""
+def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
+    """The ASGI app. Its lifespan starts and stops the agent's background loops.
+    ``listen_host`` is the address the server listens on (without tokens, the ``Host``
+    values it accepts depend on it: see :class:`LoopbackOnly`)."""
 
     def guarded(fn: Callable[[Request], Awaitable[Response]]) -> Handler:
         async def handler(request: Request) -> Response:
@@ -288,6 +292,8 @@ def create_app(agent: Agent) -> Starlette:
         admin=cfg.admin_token,
         public_health=cfg.public_health,
     )
+    if not (cfg.read_token or cfg.admin_token):
+        app.add_middleware(LoopbackOnly, any_address=not is_loopback(listen_host))
     app.add_middleware(RequestIdMiddleware)
     return app
 
@@ -335,6 +341,113 @@ class RequestIdMiddleware:
                 log.log(
                     HTTP, "[%s] %s %s %d %.1fms", rid, scope["method"], scope["path"], status, ms
                 )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(authority: str) -> str | None:
+    """The host of a ``Host`` header value (``name``, ``name:port``, ``[v6]:port``), or None
+    when it is not one."""
+    authority = authority.strip()
+    if authority.startswith("["):
+        name, sep, rest = authority[1:].partition("]")
+        port = rest.removeprefix(":") if sep else "x"
+        if rest and not rest.startswith(":"):
+            return None
+    else:
+        name, _, port = authority.partition(":")
+    if port and not port.isdigit():
+        return None
+    return name or None
+
+
+def _authority(value: str, scheme: str) -> str:
+    value = value.lower()
+    default = ":443" if scheme == "https" else ":80"
+    return value.removesuffix(default)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoopbackOnly:
+    """With no token configured, anything that can reach the agent may drive it; so only its
+    own machine may. A ``Host`` that is not a loopback name (``localhost``, ``127.0.0.1``,
+    ``[::1]``, any port) is refused, which defeats DNS rebinding (a web page whose name was
+    made to resolve to 127.0.0.1); and so is a write from another site (a ``Sec-Fetch-Site``
+    of ``cross-site`` or ``same-site``, or an ``Origin`` that is not the ``Host``), which a
+    web page can send without reading the answer. Both with 403.
+
+    ``any_address``: the agent listens beyond loopback without tokens (``--insecure-no-auth``);
+    then an IP address and this machine's own names are accepted as ``Host`` too (a rebinding
+    page's name is neither)."""
+
+    def __init__(self, app: ASGIApp, *, any_address: bool = False):
+        self.app = app
+        self.any_address = any_address
+        self.names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+
+    def host_ok(self, name: str) -> bool:
+        if is_loopback(name):
+            return True
+        if not self.any_address:
+            return False
+        if name.lower().rstrip(".") in self.names:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = origin = fetch_site = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value.decode("latin-1")
+            elif key == b"sec-fetch-site":
+                fetch_site = value.decode("latin-1").strip().lower()
+        if host is not None:
+            name = _host_name(host)
+            if name is None or not self.host_ok(name):
+                await error(
+                    "forbidden: without tokens this agent answers only requests to its "
+                    "loopback address (Host localhost, 127.0.0.1 or [::1])",
+                    403,
+                )(scope, receive, send)
+                return
+        if scope["method"] not in SAFE_METHODS and self.cross_site(host, origin, fetch_site):
+            await error(
+                "forbidden: a request from another site cannot change this agent "
+                "(set tokens to allow remote clients)",
+                403,
+            )(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def cross_site(host: str | None, origin: str | None, fetch_site: str | None) -> bool:
+        if fetch_site in ("cross-site", "same-site"):
+            return True
+        if origin is None:
+            return False
+        scheme, sep, authority = origin.strip().partition("://")
+        if not sep or host is None:
+            return True  # "null" (a sandboxed page, a file) or no Host to compare with
+        scheme = scheme.lower()
+        return _authority(authority, scheme) != _authority(host.strip(), scheme)
 
 
 class AuthMiddleware:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import logging
 import socket
 import sys
@@ -14,7 +13,7 @@ from collections.abc import Callable
 import uvicorn
 
 from jobtui.agent import guard
-from jobtui.agent.api import create_app
+from jobtui.agent.api import create_app, is_loopback
 from jobtui.agent.db import shown
 from jobtui.agent.service import Agent
 from jobtui.agent.store import JobStore
@@ -25,15 +24,6 @@ log = logging.getLogger("jobtui.agent")
 
 class ServeError(Exception):
     """A reason the agent cannot start; one line for the person who started it."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(config: Config, host: str) -> None:
@@ -96,7 +86,7 @@ def serve(
     sock = bind(host, port)
     store = open_store(config, stats_bucket)
     agent = (agent_factory or Agent)(store, config)
-    app = create_app(agent)
+    app = create_app(agent, listen_host=host)
     shown_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
     limits = config.agent.http
