@@ -8,6 +8,11 @@ failed jobs and the errors endpoint.
 
     .venv/bin/python bench/agent.py                       # 10k, 100k, 1M
     .venv/bin/python bench/agent.py --sizes 10000 --requests 200
+    .venv/bin/python bench/agent.py --sizes 10000 --requests 1000 --against 0334ea0
+
+``--against REV`` also starts the agent of another commit (its ``src`` exported with ``git
+archive``) on a copy of the same file and times both side by side: each endpoint's requests
+alternate between the two in rounds of 50, so a busy machine weighs on both alike.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import http.client
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -115,11 +121,17 @@ def fill(path: Path, n: int) -> float:
 
 
 def start_agent(
-    database: str, folder: Path, config: str = "agent:\n  metrics_interval: 5s\n"
+    database: str,
+    folder: Path,
+    config: str = "agent:\n  metrics_interval: 5s\n",
+    src: Path | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
-    """``jobtui serve`` on a free loopback port against ``database`` with the YAML ``config``;
-    returns (process, URL). The caller stops the process (terminate, wait)."""
+    """``jobtui serve`` on a free loopback port against ``database`` with the YAML ``config``
+    (from the ``src`` folder given, else this checkout's); returns (process, URL). The caller
+    stops the process (terminate, wait)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     cfg = folder / "bench.yaml"
     cfg.write_text(config)
     proc = subprocess.Popen(
@@ -165,18 +177,51 @@ def get(conn: http.client.HTTPConnection, path: str) -> None:
     request(conn, "GET", path)
 
 
-def measure(conn: http.client.HTTPConnection, path: str, n: int) -> tuple[float, float]:
-    """Sequential requests on one keep-alive connection (http.client: the client's own
-    overhead stays in the tens of microseconds, so the figures are the server's)."""
-    for _ in range(min(50, n)):
-        get(conn, path)
+def timed(conn: http.client.HTTPConnection, path: str, n: int) -> list[float]:
+    """``n`` sequential requests on one keep-alive connection, in ms each (http.client: the
+    client's own overhead stays in the tens of microseconds, so the figures are the
+    server's)."""
     times = []
     for _ in range(n):
         t = time.perf_counter()
         get(conn, path)
         times.append((time.perf_counter() - t) * 1000)
-    times.sort()
+    return times
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def measure(conn: http.client.HTTPConnection, path: str, n: int) -> tuple[float, float]:
+    for _ in range(min(50, n)):
+        get(conn, path)
+    return percentiles(timed(conn, path, n))
+
+
+def side_by_side(
+    conns: list[http.client.HTTPConnection], path: str, n: int, rounds: int = 50
+) -> list[tuple[float, float]]:
+    """``n`` requests to each agent, alternating between them every ``n // rounds``."""
+    for conn in conns:
+        for _ in range(min(50, n)):
+            get(conn, path)
+    times: list[list[float]] = [[] for _ in conns]
+    step = max(1, n // rounds)
+    for _ in range(0, n, step):
+        for conn, sink in zip(conns, times, strict=True):
+            sink.extend(timed(conn, path, step))
+    return [percentiles(t) for t in times]
+
+
+def export(rev: str, folder: Path) -> Path:
+    """The ``src`` folder of commit ``rev``, written under ``folder``."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
 
 
 ENDPOINTS = (
@@ -191,7 +236,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--against", metavar="REV", help="also time this commit's agent, alongside")
     args = ap.parse_args()
+    if args.against:
+        compare(args)
+        return
     print(f"{'jobs':>9}  {'endpoint':<24} {'p50 ms':>8} {'p99 ms':>8}")
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +259,43 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(10)
+
+
+def compare(args: argparse.Namespace) -> None:
+    rev = args.against
+    print(
+        f"{'jobs':>9}  {'endpoint':<24} {rev + ' p50':>12} {'p99':>7}  {'this p50':>9} {'p99':>7}"
+    )
+    for n in (int(x) for x in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            (folder / "before").mkdir()
+            (folder / "after").mkdir()
+            path = folder / "bench.db"
+            took = fill(path, n)
+            print(f"{n:>9}  {'(fill through triggers)':<24} {took:>7.1f}s")
+            shutil.copy(path, folder / "before" / "bench.db")
+            shutil.copy(path, folder / "after" / "bench.db")
+            src = export(rev, folder / "before")
+            procs = []
+            try:
+                for name, where in (("before", src), ("after", None)):
+                    db = f"sqlite:///{folder / name / 'bench.db'}"
+                    procs.append(start_agent(db, folder / name, src=where))
+                conns = []
+                for _, url in procs:
+                    host, port = url.removeprefix("http://").rsplit(":", 1)
+                    conns.append(http.client.HTTPConnection(host, int(port), timeout=30))
+                for label, ep in ENDPOINTS:
+                    reps = args.requests if "errors" not in ep else max(50, args.requests // 5)
+                    (b50, b99), (a50, a99) = side_by_side(conns, ep, reps)
+                    print(f"{n:>9}  {label:<24} {b50:>12.2f} {b99:>7.2f}  {a50:>9.2f} {a99:>7.2f}")
+                for conn in conns:
+                    conn.close()
+            finally:
+                for proc, _ in procs:
+                    proc.terminate()
+                    proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,11 @@ def start_agent(
     extra_args: Iterable[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = 20.0,
+    prelude: str | None = None,
+    preexec_fn: Callable[[], Any] | None = None,
 ) -> AgentProcess:
+    """``prelude``: Python run in the agent's process before the command (to break a part of
+    it on purpose); ``preexec_fn``: run in the child before it starts (to lower a limit)."""
     database = database or f"sqlite:///{tmp / 'jobs.db'}"
     cfg = {"agent": {"metrics_interval": "1s"}}
     for key, value in (config or {}).items():
@@ -92,22 +96,19 @@ def start_agent(
     config_path.write_text(yaml.safe_dump(cfg))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     full_env.update(env or {})
+    args = ["serve", "--database", database, "--port", "0", "--config", str(config_path)]
+    cmd = jobtui_cmd(*args, *extra_args)
+    if prelude is not None:
+        main = "\nimport sys\nfrom jobtui.cli import main\nsys.exit(main())\n"
+        cmd = [sys.executable, "-c", prelude + main, *args, *extra_args]
     proc = subprocess.Popen(
-        jobtui_cmd(
-            "serve",
-            "--database",
-            database,
-            "--port",
-            "0",
-            "--config",
-            str(config_path),
-            *extra_args,
-        ),
+        cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=full_env,
         cwd=tmp,
+        preexec_fn=preexec_fn,
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout

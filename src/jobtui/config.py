@@ -74,6 +74,16 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """``agent.http``: bounds on the agent's connections (see :mod:`jobtui.agent.guard`)."""
+
+    max_connections: int = 0  # 0: as many as the open-file limit leaves room for, up to 1,000
+    idle_timeout: float = 5.0  # seconds a connection may wait with no request under way
+    request_timeout: float = 10.0  # seconds from a request's first byte to its last
+    max_header_size: int = 64 * 1024  # bytes of request line and headers
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     database: str = "sqlite:///jobtui.db"
     host: str = "127.0.0.1"
@@ -93,6 +103,7 @@ class AgentConfig:
     backup_gzip: bool = False
     backup_every_hours: float = 0.0
     backup_keep_days: float = 7.0
+    http: HttpLimits = field(default_factory=HttpLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +375,7 @@ def _error_rules(top: Section) -> ErrorRules:
 def _agent(sec: Section) -> AgentConfig:
     d = AgentConfig()
     backups = sec.section("backups")
+    http = sec.section("http")
     cfg = AgentConfig(
         database=sec.string("database", d.database) or d.database,
         host=sec.string("host", d.host) or d.host,
@@ -390,12 +402,26 @@ def _agent(sec: Section) -> AgentConfig:
         backup_gzip=backups.boolean("gzip", d.backup_gzip),
         backup_every_hours=backups.number("every_hours", d.backup_every_hours),
         backup_keep_days=backups.number("keep_days", d.backup_keep_days),
+        http=HttpLimits(
+            max_connections=http.integer("max_connections", d.http.max_connections),
+            idle_timeout=_seconds(http, "idle_timeout", d.http.idle_timeout),
+            request_timeout=_seconds(http, "request_timeout", d.http.request_timeout),
+            max_header_size=http.integer("max_header_size", d.http.max_header_size, minimum=1024),
+        ),
     )
     if cfg.metrics_interval <= 0:
         raise ConfigError("agent.metrics_interval: must be above zero")
     backups.done()
+    http.done()
     sec.done()
     return cfg
+
+
+def _seconds(sec: Section, key: str, default: float) -> float:
+    value = sec.duration(key, timedelta(seconds=default)).total_seconds()
+    if value <= 0:
+        raise ConfigError(f"{sec.where}.{key}: must be above zero")
+    return value
 
 
 def _dashboard(sec: Section) -> DashboardConfig:

@@ -1,14 +1,20 @@
 """HTTP: the contract's routes over :class:`~jobtui.agent.service.Agent`, with auth.
 
 Every error is JSON ``{"error": "..."}`` with a fitting status; nothing leaks a traceback.
+The layers, outermost first: :class:`HttpLayer` (request id, request log, any unhandled
+exception as a JSON 500), :class:`LoopbackOnly` (only without tokens: DNS rebinding and
+cross-site writes), :class:`AuthMiddleware` (tokens), then the routes. Everything logged here
+has its control characters escaped (a request's path cannot forge a log line).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobtui.agent import openapi
@@ -37,9 +44,25 @@ from jobtui.contract import (
     encode,
     utcnow,
 )
+from jobtui.literal import printable
 from jobtui.logs import HTTP
 
 log = logging.getLogger("jobtui.http")
+
+
+class _Printable(logging.Filter):
+    """Every line of this logger with its control characters escaped: a path, header or
+    parameter logged from a request stays on its one line (a newline is written ``\\n``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        shown = printable(message)
+        if shown is not message:
+            record.msg, record.args = shown, None
+        return True
+
+
+log.addFilter(_Printable())
 
 MAX_HOURS = 168
 MAX_BULK_LIMIT = 1_000_000
@@ -115,8 +138,10 @@ async def bulk_request(request: Request) -> BulkRequest:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(agent: Agent) -> Starlette:
-    """The ASGI app. Its lifespan starts and stops the agent's background loops."""
+def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
+    """The ASGI app. Its lifespan starts and stops the agent's background loops.
+    ``listen_host`` is the address the server listens on (without tokens, the ``Host``
+    values it accepts depend on it: see :class:`LoopbackOnly`)."""
 
     def guarded(fn: Callable[[Request], Awaitable[Response]]) -> Handler:
         async def handler(request: Request) -> Response:
@@ -261,12 +286,13 @@ def create_app(agent: Agent) -> Starlette:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         text = {404: "not found", 405: "method not allowed"}.get(exc.status_code, exc.detail)
-        return error(f"{text}: {request.method} {request.url.path}", exc.status_code)
-
-    async def crash(request: Request, exc: Exception) -> Response:
-        rid = request.scope.get("request_id", "?")
-        log.exception("Unhandled error in %s %s [%s]", request.method, request.url.path, rid)
-        return error(f"internal error (request id {rid})", 500)
+        resp = error(f"{text}: {request.method} {request.url.path}", exc.status_code)
+        if exc.status_code == HTTP_405_METHOD_NOT_ALLOWED:
+            # Every method of the path: it may have a route per method.
+            path = request.scope["path"]
+            methods = {m for r in routes if r.path_regex.match(path) for m in r.methods or ()}
+            resp.headers["Allow"] = ", ".join(sorted(methods))
+        return resp
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -277,10 +303,11 @@ def create_app(agent: Agent) -> Starlette:
             await agent.stop()
 
     app = Starlette(
-        routes=routes,
-        exception_handlers={HTTPException: http_error, Exception: crash},
-        lifespan=lifespan,
+        routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
+    # "/api/jobs/" is served as "/api/jobs" by HttpLayer: a redirect would name the Host the
+    # request gave, whatever it is.
+    app.router.redirect_slashes = False
     cfg = agent.cfg
     app.add_middleware(
         AuthMiddleware,
@@ -288,7 +315,9 @@ def create_app(agent: Agent) -> Starlette:
         admin=cfg.admin_token,
         public_health=cfg.public_health,
     )
-    app.add_middleware(RequestIdMiddleware)
+    if not (cfg.read_token or cfg.admin_token):
+        app.add_middleware(LoopbackOnly, any_address=not is_loopback(listen_host))
+    app.add_middleware(HttpLayer)
     return app
 
 
@@ -297,16 +326,29 @@ def create_app(agent: Agent) -> Starlette:
 _RID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Give every request an ``X-Request-ID`` (the caller's, when sane) and log it with the
-    method, path, status and duration. Headers other than the id are never logged."""
+async def _refuse_scope(scope: Scope, receive: Receive, send: Send) -> None:
+    """A connection that is not HTTP (a WebSocket from a server that offers them): closed
+    before it is accepted, whatever its path: no route, and no auth, is written for it."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+
+
+class HttpLayer:
+    """The outermost layer. Gives every request an ``X-Request-ID`` (the caller's, when sane)
+    and logs it with the method, path, status and duration (headers other than the id are
+    never logged); serves ``/path/`` as ``/path``; turns any unhandled exception into one
+    logged error (its traceback once) and a JSON 500 that carries the request id, on a
+    connection that stays usable. Scopes other than HTTP and lifespan are refused."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await _refuse_scope(scope, receive, send)
             return
         rid = ""
         for key, value in scope["headers"]:
@@ -315,26 +357,142 @@ class RequestIdMiddleware:
                 break
         if not _RID.match(rid):
             rid = uuid.uuid4().hex
+        path = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
         scope["request_id"] = rid
         start = time.perf_counter()
         status = 0
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("Unhandled error in %s %s [%s]", scope["method"], path, rid)
+            if not started:
+                resp = error(f"internal error (request id {rid})", 500)
+                await resp(scope, receive, send_with_id)
+            # else: the response is cut short; the server closes the connection.
         finally:
             if log.isEnabledFor(HTTP):
                 ms = (time.perf_counter() - start) * 1000
-                log.log(
-                    HTTP, "[%s] %s %s %d %.1fms", rid, scope["method"], scope["path"], status, ms
-                )
+                log.log(HTTP, "[%s] %s %s %d %.1fms", rid, scope["method"], path, status, ms)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(authority: str) -> str | None:
+    """The host of a ``Host`` header value (``name``, ``name:port``, ``[v6]:port``), or None
+    when it is not one."""
+    authority = authority.strip()
+    if authority.startswith("["):
+        name, sep, rest = authority[1:].partition("]")
+        port = rest.removeprefix(":") if sep else "x"
+        if rest and not rest.startswith(":"):
+            return None
+    else:
+        name, _, port = authority.partition(":")
+    if port and not port.isdigit():
+        return None
+    return name or None
+
+
+def _authority(value: str, scheme: str) -> str:
+    value = value.lower()
+    default = ":443" if scheme == "https" else ":80"
+    return value.removesuffix(default)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoopbackOnly:
+    """With no token configured, anything that can reach the agent may drive it; so only its
+    own machine may. A ``Host`` that is not a loopback name (``localhost``, ``127.0.0.1``,
+    ``[::1]``, any port) is refused, which defeats DNS rebinding (a web page whose name was
+    made to resolve to 127.0.0.1); and so is a write from another site (a ``Sec-Fetch-Site``
+    of ``cross-site`` or ``same-site``, or an ``Origin`` that is not the ``Host``), which a
+    web page can send without reading the answer. Both with 403.
+
+    ``any_address``: the agent listens beyond loopback without tokens (``--insecure-no-auth``);
+    then an IP address and this machine's own names are accepted as ``Host`` too (a rebinding
+    page's name is neither)."""
+
+    def __init__(self, app: ASGIApp, *, any_address: bool = False):
+        self.app = app
+        self.any_address = any_address
+        self.names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+
+    def host_ok(self, name: str) -> bool:
+        if is_loopback(name):
+            return True
+        if not self.any_address:
+            return False
+        if name.lower().rstrip(".") in self.names:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = origin = fetch_site = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value.decode("latin-1")
+            elif key == b"sec-fetch-site":
+                fetch_site = value.decode("latin-1").strip().lower()
+        if host is not None:
+            name = _host_name(host)
+            if name is None or not self.host_ok(name):
+                await error(
+                    "forbidden: without tokens this agent answers only requests to its "
+                    "loopback address (Host localhost, 127.0.0.1 or [::1])",
+                    403,
+                )(scope, receive, send)
+                return
+        if scope["method"] not in SAFE_METHODS and self.cross_site(host, origin, fetch_site):
+            await error(
+                "forbidden: a request from another site cannot change this agent "
+                "(set tokens to allow remote clients)",
+                403,
+            )(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def cross_site(host: str | None, origin: str | None, fetch_site: str | None) -> bool:
+        if fetch_site in ("cross-site", "same-site"):
+            return True
+        if origin is None:
+            return False
+        scheme, sep, authority = origin.strip().partition("://")
+        if not sep or host is None:
+            return True  # "null" (a sandboxed page, a file) or no Host to compare with
+        scheme = scheme.lower()
+        return _authority(authority, scheme) != _authority(host.strip(), scheme)
 
 
 class AuthMiddleware:
@@ -359,8 +517,11 @@ class AuthMiddleware:
         return "read"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await _refuse_scope(scope, receive, send)
             return
         need = self.required(scope["method"], scope["path"])
         if need is not None:

@@ -1,9 +1,10 @@
-"""Running the agent: bind checks, migration, uvicorn on a socket we own."""
+"""Running the agent: bind checks, migration, uvicorn on a socket we own, with the
+connection bounds of :mod:`jobtui.agent.guard`."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import dataclasses
 import logging
 import socket
 import sys
@@ -11,7 +12,8 @@ from collections.abc import Callable
 
 import uvicorn
 
-from jobtui.agent.api import create_app
+from jobtui.agent import guard
+from jobtui.agent.api import create_app, is_loopback
 from jobtui.agent.db import shown
 from jobtui.agent.service import Agent
 from jobtui.agent.store import JobStore
@@ -22,15 +24,6 @@ log = logging.getLogger("jobtui.agent")
 
 class ServeError(Exception):
     """A reason the agent cannot start; one line for the person who started it."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(config: Config, host: str) -> None:
@@ -57,7 +50,7 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
+    sock.listen(guard.BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -93,21 +86,40 @@ def serve(
     sock = bind(host, port)
     store = open_store(config, stats_bucket)
     agent = (agent_factory or Agent)(store, config)
-    app = create_app(agent)
+    app = create_app(agent, listen_host=host)
     shown_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
+    limits = config.agent.http
+    room = guard.connection_room(limits.max_connections)
+    if limits.max_connections and room < limits.max_connections:
+        log.warning(
+            "agent.http.max_connections %d lowered to %d: the open-file limit is %d",
+            limits.max_connections,
+            room,
+            guard.open_file_limit(),
+        )
+    limits = dataclasses.replace(limits, max_connections=room)
     uv = uvicorn.Config(
         app,
+        http=guard.protocol_class(limits),
+        ws="none",  # no WebSocket endpoint: an Upgrade request is answered as plain HTTP
         log_level="warning",
         access_log=False,
         lifespan="on",
+        backlog=guard.BACKLOG,
+        timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]
         timeout_graceful_shutdown=3,
         server_header=False,
     )
     server = uvicorn.Server(uv)
     (announce or _print)(url)
+
+    async def run() -> None:
+        asyncio.get_running_loop().set_exception_handler(guard.accept_errors(guard.Throttle(log)))
+        await server.serve(sockets=[sock])
+
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        asyncio.run(run())
     finally:
         store.close()
         sock.close()
