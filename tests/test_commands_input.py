@@ -313,11 +313,10 @@ def test_nothing_listening(tmp_path: Path) -> None:
     r = run(tmp_path, "backups", "--url", f"http://127.0.0.1:{port}")
     assert r.returncode == 1
     assert one_line(r) == (
-        f"jobtui backups: cannot connect to http://127.0.0.1:{port}: nothing listens on "
-        f"127.0.0.1:{port} — is the agent running?"
+        f"jobtui backups: cannot connect to http://127.0.0.1:{port}: nothing listens: agent down?"
     )
     r = run(tmp_path, "check", "--url", f"http://127.0.0.1:{port}")
-    assert f"nothing listens on 127.0.0.1:{port} — is the agent running?" in r.stdout
+    assert f"cannot connect to http://127.0.0.1:{port}: nothing listens: agent down?" in r.stdout
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

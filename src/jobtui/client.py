@@ -46,7 +46,7 @@ from jobtui.errors import (
     Unreachable,
     WrongShape,
 )
-from jobtui.literal import address, safe_url
+from jobtui.literal import safe_url
 
 # httpx imports its command-line tool (click, rich.progress) with itself: ≈40 ms at every
 # start that jobtui never uses. ``None`` in sys.modules makes that import fail, which httpx
@@ -197,7 +197,7 @@ class Client:
         cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, ConnectionRefusedError):
-                return f"nothing listens on {address(self.url)} — is the agent running?"
+                return "nothing listens: agent down?"  # short: the dashboard shows it in one line
             if isinstance(cause, ssl.SSLError) and _plain_http(str(cause), self.url):
                 plain = "http" + self.shown_url[len("https") :]
                 return f"TLS handshake failed: the server speaks plain HTTP? (try {plain})"
