@@ -87,7 +87,7 @@ def test_target_resolution_order(tmp_path):
             "error_patterns:\n  patterns:\n    - {pattern: x, category: X, priority: urgent}\n",
             "priority",
         ),
-        ("- just\n- a list\n", "expected a mapping"),
+        ("- just\n- a list\n", "the top level must be a mapping (targets:, agent:, …), got a list"),
         ("check:\n  response_time:\n    warning: 5 parsecs\n", "check.response_time.warning"),
     ],
 )

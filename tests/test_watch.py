@@ -57,6 +57,11 @@ def write(tmp: Path, receiver: Receiver, watch: dict[str, Any], **notifiers: Any
     return path
 
 
+def state_path(tmp: Path, url: str) -> Path:
+    """The state of the watcher of ``url`` (--url): the target's own, beside watch.state_file."""
+    return tmp / f"state.{url.split('://', 1)[1].replace(':', '_')}.json"
+
+
 def once(
     cfg: Path, url: str, *extra: str, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -109,7 +114,8 @@ def test_once_from_cron_fires_after_for_dedups_and_resolves_across_runs(
     done = once(cfg, agent.url)
     assert alerts(receiver)[-1] == ("resolved", "warning", "queue_depth")
     assert "RESOLVED queue_depth: Queue depth 0" in done.stderr
-    state = json.loads((tmp_path / "state.json").read_text())
+    assert not (tmp_path / "state.json").exists()  # each target its own
+    state = json.loads(state_path(tmp_path, agent.url).read_text())
     assert state["alerts"] == {}  # resolved and told: forgotten
 
 
@@ -202,12 +208,13 @@ def test_second_watcher_on_the_same_state_is_refused(
         env=env(),
     )
     try:
-        wait_for(lambda: (tmp_path / "state.json").exists(), timeout=15)
+        state = state_path(tmp_path, agent.url)
+        wait_for(state.exists, timeout=15)
         second = once(cfg, agent.url)
         assert second.returncode == 2
-        assert (
-            f"jobtui watch: {tmp_path / 'state.json'}: another `jobtui watch` (pid {proc.pid})"
-            in second.stderr
+        assert second.stderr.endswith(
+            f"jobtui watch: {state}: another `jobtui watch` (pid {proc.pid}) uses this state "
+            "file; give this watcher its own with --state FILE\n"
         )
     finally:
         proc.send_signal(signal.SIGINT)
@@ -277,7 +284,10 @@ def silence(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-config")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        code = main(["silence", *args])
+        try:
+            code = main(["silence", *args])
+        except SystemExit as exc:  # argparse refused an argument
+            code = int(exc.code or 0)
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess(args, code, out, err)
 
@@ -292,11 +302,21 @@ def test_silence_add_list_expire_with_watch(
     add_jobs(agent.store, [{"status": "pending"}] * 3)
 
     added = silence(
-        "add", "--config", str(cfg), "--rule", "queue_depth", "--for", "2h", "--comment", "deploy"
+        "add",
+        "--config",
+        str(cfg),
+        "--url",
+        agent.url,
+        "--rule",
+        "queue_depth",
+        "--for",
+        "2h",
+        "--comment",
+        "deploy",
     )
     assert added.returncode == 0, added.stderr
     sid = added.stdout.strip().rsplit("id ", 1)[1].rstrip(")")
-    listed = silence("list", "--config", str(cfg))
+    listed = silence("list", "--config", str(cfg), "--url", agent.url)
     assert sid in listed.stdout and "queue_depth" in listed.stdout and "deploy" in listed.stdout
 
     proc = once(cfg, agent.url)
@@ -304,10 +324,10 @@ def test_silence_add_list_expire_with_watch(
     once(cfg, agent.url)
     assert alerts(receiver) == []  # evaluated, not sent
 
-    expired = silence("expire", "--config", str(cfg), sid)
+    expired = silence("expire", "--config", str(cfg), "--url", agent.url, sid)
     assert expired.returncode == 0 and f"Silence {sid} expired" in expired.stdout
-    assert "No active silences." in silence("list", "--config", str(cfg)).stdout
-    assert "expired" in silence("list", "--all", "--config", str(cfg)).stdout
+    assert "No active silences." in silence("list", "--config", str(cfg), "--url", agent.url).stdout
+    assert "expired" in silence("list", "--all", "--config", str(cfg), "--url", agent.url).stdout
     once(cfg, agent.url)
     assert alerts(receiver) == [("firing", "warning", "queue_depth")]
 

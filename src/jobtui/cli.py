@@ -34,15 +34,79 @@ COMMANDS: dict[str, str] = {
 MODULES: dict[str, str] = {name: "backup" for name in ("backups", "restore", "prune", "recover")}
 
 
-def add_target_options(p: argparse.ArgumentParser) -> None:
-    """--url / --config / --target, shared by every command that talks to a server."""
-    p.add_argument("--url", help="server URL (default: $JOBTUI_URL, the config's target)")
+# The global options: the same meaning before or after any command (``jobtui --url X check``
+# is ``jobtui check --url X``). A command they mean nothing to refuses them, wherever given.
+GLOBAL_OPTIONS: dict[str, str] = {
+    "url": "--url",
+    "config": "--config",
+    "target": "--target",
+    "read_only": "--read-only",
+}
+SERVER_OPTIONS = frozenset(GLOBAL_OPTIONS)
+APPLIES: dict[str, frozenset[str]] = {
+    "serve": frozenset({"config"}),  # it is the agent, which writes its store
+    "demo": frozenset({"config", "read_only"}),  # its own agent, and the dashboard on it
+    "logs": frozenset({"read_only"}),  # reads a file, and writes nothing anywhere
+}
+
+
+def add_global_options(
+    p: argparse.ArgumentParser, *, top: bool = False, applies: frozenset[str] = SERVER_OPTIONS
+) -> None:
+    """--url / --config / --target / --read-only. On a command's parser their default is
+    "not given", so that a value given before the command is kept; those that do not apply
+    to the command are accepted (and refused after parsing) but not listed in its help."""
+    from jobtui.commands import argtypes
+
+    unset: object = None if top else argparse.SUPPRESS
+
+    def shown(dest: str, text: str) -> str:
+        return text if dest in applies else argparse.SUPPRESS
+
+    p.add_argument(
+        "--url",
+        type=argtypes.url,
+        default=unset,
+        help=shown("url", "server URL (default: $JOBTUI_URL, the config's target)"),
+    )
     p.add_argument(
         "--config",
         metavar="FILE",
-        help="config file (default: $XDG_CONFIG_HOME/jobtui/config.yaml)",
+        default=unset,
+        help=shown("config", "config file (default: $XDG_CONFIG_HOME/jobtui/config.yaml)"),
     )
-    p.add_argument("--target", metavar="NAME", help="a target (environment) from the config")
+    p.add_argument(
+        "--target",
+        metavar="NAME",
+        default=unset,
+        help=shown("target", "a target (environment) from the config"),
+    )
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help=shown("read_only", "refuse every request that would change the server"),
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"jobtui {version('jobtui')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "jobtui (version unknown: not installed)"
+
+
+class _Version(argparse.Action):
+    """``--version``: read from the package's metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(_version())
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,10 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jobtui",
         description="See and repair a background-job system from the terminal.",
     )
-    add_target_options(parser)
-    parser.add_argument(
-        "--read-only", action="store_true", help="disable every action that changes anything"
-    )
+    parser.add_argument("--version", action=_Version, help="print jobtui's version and exit")
+    add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"jobtui.commands.{MODULES.get(name, name)}")
@@ -64,23 +126,34 @@ def build_parser() -> argparse.ArgumentParser:
             getattr(module, f"configure_{name}", None) or module.configure
         )
         configure(p)
-        _keep_global_options(parser, p)
-        p.set_defaults(_module=module)
+        for leaf in _leaves(p):
+            add_global_options(leaf, applies=APPLIES.get(name, SERVER_OPTIONS))
+        p.set_defaults(_module=module, _parser=p)
     return parser
 
 
-def _keep_global_options(parser: argparse.ArgumentParser, sub: argparse.ArgumentParser) -> None:
-    """``jobtui --url X check`` and ``jobtui check --url X`` mean the same: a subcommand's copy
-    of a global option must not overwrite the global value with its own default."""
-    shared = {a.dest for a in parser._actions}
-    for action in sub._actions:
-        if action.dest in shared and action.dest != "help":
-            action.default = argparse.SUPPRESS
+def _leaves(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``p``, or the parsers of its own subcommands (``silence add``, ``logs analyze``)."""
+    nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    if not nested:
+        return [p]
+    return [leaf for a in nested for q in dict.fromkeys(a.choices.values()) for leaf in _leaves(q)]
+
+
+def _refuse_what_does_not_apply(args: argparse.Namespace) -> None:
+    command = getattr(args, "command", None)
+    if command is None:
+        return
+    applies = APPLIES.get(command, SERVER_OPTIONS)
+    for dest, flag in GLOBAL_OPTIONS.items():
+        if getattr(args, dest, None) not in (None, False) and dest not in applies:
+            args._parser.error(f"{flag} does not apply to `jobtui {command}`")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _refuse_what_does_not_apply(args)
     module = getattr(args, "_module", None)
     if module is None:  # no subcommand: the dashboard
         module = importlib.import_module("jobtui.commands.dashboard")

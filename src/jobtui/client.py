@@ -40,6 +40,7 @@ from jobtui.errors import (
     NotFound,
     NotJSON,
     NotProvided,
+    ReadOnly,
     TimedOut,
     Unauthorized,
     Unreachable,
@@ -67,7 +68,12 @@ class Timed(Generic[T]):
 
 def check_url(url: str) -> str:
     """Normalise a base URL or raise :class:`InvalidURL` saying what is wrong."""
-    parts = urlsplit(url.strip())
+    if not url.strip():
+        raise InvalidURL("empty URL: expected http://host[:port] or https://…")
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidURL(f"invalid URL {safe_url(url)!r}: bad host") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidURL(f"invalid URL {safe_url(url)!r}: expected http://host[:port] or https://…")
     try:
@@ -87,7 +93,13 @@ def _tls(url: str) -> ssl.SSLContext | bool:
 
 
 class Client:
-    """One server. Use as ``async with Client(url, token) as c: await c.health()``."""
+    """One server. Use as ``async with Client(url, token) as c: await c.health()``.
+
+    ``read_only``: every request that would change the server (anything but GET) raises
+    :class:`ReadOnly` before it is sent; this is where ``--read-only`` is kept for every
+    command. ``token_from`` says where the token came from (``JOBTUI_TOKEN``, a config key),
+    for the message when the server refuses it; the token itself is never shown.
+    """
 
     def __init__(
         self,
@@ -96,9 +108,13 @@ class Client:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        read_only: bool = False,
+        token_from: str | None = None,
     ):
         self.url = check_url(url)
         self.shown_url = safe_url(self.url)
+        self.read_only = read_only
+        self._token_from = (token_from or "the config") if token else None
         headers = {"Accept": "application/json", "User-Agent": "jobtui"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -121,6 +137,11 @@ class Client:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def refuse_writes(self, what: str) -> None:
+        """Raise :class:`ReadOnly` when read-only: ``what`` would change the server."""
+        if self.read_only:
+            raise ReadOnly(f"read-only: {what} would change the server (run without --read-only)")
+
     # ------------------------------------------------------------------ transport
 
     async def _request(
@@ -141,13 +162,15 @@ class Client:
         means that the item does not exist (:class:`NotFound`).
         """
         what = f"{method} {unquote(path)}"  # a job's id as it reads, not URL-encoded
+        if method != "GET":
+            self.refuse_writes(what)
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             resp = await self._http.request(method, path, params=params, json=body)
         except httpx.TimeoutException:
             raise TimedOut(f"{self.shown_url}{path}: no answer within {self.timeout:g} s") from None
         except httpx.ConnectError as exc:
-            raise Unreachable(f"cannot connect to {self.shown_url}: {_reason(exc)}") from None
+            raise Unreachable(f"cannot connect to {self.shown_url}: {self._why(exc)}") from None
         except httpx.HTTPError as exc:
             raise Unreachable(f"{what} to {self.shown_url} failed: {_reason(exc)}") from None
         status = resp.status_code
@@ -160,15 +183,39 @@ class Client:
                 raise HTTPError(f"{what} → {status} {resp.reason_phrase}", status) from None
         detail = _error_detail(resp)
         if status in (401, 403):
-            hint = "set JOBTUI_TOKEN" if status == 401 else "this needs the admin token"
-            word = "unauthorized" if status == 401 else "forbidden"
-            raise Unauthorized(f"{word} ({status}) on {what}: {hint}", status)
+            raise Unauthorized(self._refused(status, what), status)
         if status == 404:
             if optional and not (item and detail):
                 raise NotProvided(f"{what}: not provided by this server", status)
             raise NotFound(f"{what}: {detail or 'not found'}", status)
         reason = resp.reason_phrase or "error"
         raise HTTPError(f"{what} → {status} {reason}{': ' + detail if detail else ''}", status)
+
+    def _why(self, exc: httpx.ConnectError) -> str:
+        """What a person can do about a failed connection: a refused port, a TLS handshake
+        with a plain-HTTP server; else the system's own words."""
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError):
+                return "nothing listens: agent down?"  # short: the dashboard shows it in one line
+            if isinstance(cause, ssl.SSLError) and _plain_http(str(cause), self.url):
+                plain = "http" + self.shown_url[len("https") :]
+                return f"TLS handshake failed: the server speaks plain HTTP? (try {plain})"
+            cause = cause.__cause__ or cause.__context__
+        return _reason(exc)
+
+    def _refused(self, status: int, what: str) -> str:
+        """401/403, naming where the token came from (never the token)."""
+        if self._token_from is None:
+            hint = "set JOBTUI_TOKEN" if status == 401 else "this needs the admin token"
+            word = "unauthorized" if status == 401 else "forbidden"
+            return f"{word} ({status}) on {what}: {hint}"
+        if status == 401:
+            return f"the server refused the token from {self._token_from} (401) on {what}"
+        return (
+            f"forbidden (403) on {what}: this needs the admin token, "
+            f"and the token from {self._token_from} is not it"
+        )
 
     def _json(self, resp: httpx.Response, what: str) -> Any:
         ctype = resp.headers.get("content-type", "").split(";")[0].strip() or "no content type"
@@ -298,6 +345,12 @@ class Client:
         params = {"olderThanDays": f"{older_than_days:g}"}
         _, data = await self._request("DELETE", path, params=params, optional=True)
         return self._shape(PruneResult, data, f"DELETE {path}")
+
+
+def _plain_http(ssl_error: str, url: str) -> bool:
+    """The TLS error of an ``https://`` URL whose server answered in plain HTTP."""
+    wrong = "WRONG_VERSION_NUMBER" in ssl_error or "record layer" in ssl_error
+    return wrong and urlsplit(url).scheme == "https"
 
 
 def _reason(exc: Exception) -> str:

@@ -8,6 +8,7 @@ variable named by ``<key>_env``; they are kept in :class:`Secret`, which never p
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -61,6 +62,7 @@ class Target:
     name: str
     url: str
     token: Secret | None = None
+    token_from: str | None = None  # where the token came from, for messages (never the token)
 
     @property
     def address(self) -> str:
@@ -145,13 +147,18 @@ def parse_duration(text: str | float) -> timedelta:
     if isinstance(text, bool):
         raise ValueError(f"expected a duration like 30s, 5m or 2h, got {text!r}")
     if isinstance(text, int | float):
-        if text < 0:
+        if not math.isfinite(text) or text < 0:
             raise ValueError(f"expected a positive duration, got {text}")
-        return timedelta(seconds=text)
-    m = _DURATION.match(str(text))
-    if not m:
-        raise ValueError(f"expected a duration like 30s, 5m or 2h, got {text!r}")
-    return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+        seconds = float(text)
+    else:
+        m = _DURATION.match(str(text))
+        if not m:
+            raise ValueError(f"expected a duration like 30s, 5m or 2h, got {text!r}")
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"too long a duration: {text!r}") from None
 
 
 class Section:
@@ -178,18 +185,26 @@ class Section:
         where = f"{self.where}.{key}" if self.where else key
         return Section(self._get(key), where, self.env)
 
-    def number(self, key: str, default: float, *, minimum: float = 0) -> float:
+    def number(
+        self, key: str, default: float, *, minimum: float = 0, maximum: float = math.inf
+    ) -> float:
         value = self._get(key)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._fail(key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise self._fail(key, f"expected a finite number, got {value}")
         if value < minimum:
             raise self._fail(key, f"must be at least {minimum:g}, got {value}")
+        if value > maximum:
+            raise self._fail(key, f"must be at most {maximum:g}, got {value}")
         return float(value)
 
-    def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
-        value = self.number(key, default, minimum=minimum)
+    def integer(
+        self, key: str, default: int, *, minimum: int = 0, maximum: float = math.inf
+    ) -> int:
+        value = self.number(key, default, minimum=minimum, maximum=maximum)
         if not float(value).is_integer():
             raise self._fail(key, f"expected a whole number, got {value}")
         return int(value)
@@ -221,13 +236,20 @@ class Section:
 
     def secret(self, key: str, default_env: str | None = None) -> Secret | None:
         """``key`` itself, or the environment variable named by ``key_env`` (which wins)."""
+        return self.secret_from(key, default_env)[0]
+
+    def secret_from(
+        self, key: str, default_env: str | None = None
+    ) -> tuple[Secret | None, str | None]:
+        """:meth:`secret` and where it came from: ``$NAME`` or the key's path in the file."""
         env_name = self.string(f"{key}_env", default_env)
         if env_name:
             value = self.env.get(env_name)
             if value:
-                return Secret(value)
+                return Secret(value), f"${env_name}"
         value = self.string(key, None)
-        return Secret(value) if value else None
+        where = f"{self.where}.{key}" if self.where else key
+        return (Secret(value), where) if value else (None, None)
 
     def items(self) -> list[tuple[str, Any]]:
         self.seen.update(self.data)
@@ -274,13 +296,21 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         raise ConfigError(f"{file}: {exc}") from None
 
 
+def _top_level(data: Any) -> Any:
+    if data is not None and not isinstance(data, dict):
+        kind = {"list": "a list", "str": "text", "int": "a number", "float": "a number"}
+        got = kind.get(type(data).__name__, type(data).__name__)
+        raise ConfigError(f"the top level must be a mapping (targets:, agent:, …), got {got}")
+    return data
+
+
 # Sections that other modules validate themselves (alerting, logging, ...).
 DELEGATED = ("watch", "notifiers", "logging", "capacity", "incident")
 
 
 def parse_config(data: Any, path: Path | None, env: Mapping[str, str]) -> Config:
-    top = Section(data, "", env)
-    targets = _targets(top.section("targets"))
+    top = Section(_top_level(data), "", env)
+    targets = _targets(top.section("targets"), path)
     default_target = top.string("default_target", None)
     if default_target is not None and default_target not in targets:
         raise ConfigError(f"default_target: no target named {default_target!r}")
@@ -300,14 +330,17 @@ def parse_config(data: Any, path: Path | None, env: Mapping[str, str]) -> Config
     return config
 
 
-def _targets(sec: Section) -> dict[str, Target]:
+def _targets(sec: Section, path: Path | None) -> dict[str, Target]:
     targets: dict[str, Target] = {}
     for name, _ in sec.items():
         t = sec.section(str(name))
         url = t.string("url", None)
         if not url:
             raise ConfigError(f"targets.{name}.url: missing")
-        targets[str(name)] = Target(str(name), url, t.secret("token"))
+        token, where = t.secret_from("token")
+        if where and not where.startswith("$") and path is not None:
+            where = f"{where} in {path}"
+        targets[str(name)] = Target(str(name), url, token, where)
         t.done()
     return targets
 
@@ -379,7 +412,7 @@ def _agent(sec: Section) -> AgentConfig:
     cfg = AgentConfig(
         database=sec.string("database", d.database) or d.database,
         host=sec.string("host", d.host) or d.host,
-        port=sec.integer("port", d.port, minimum=0),
+        port=sec.integer("port", d.port, minimum=0, maximum=65535),
         read_token=sec.secret("read_token", "JOBTUI_READ_TOKEN"),
         admin_token=sec.secret("admin_token", "JOBTUI_ADMIN_TOKEN"),
         insecure_no_auth=sec.boolean("insecure_no_auth", d.insecure_no_auth),
@@ -498,18 +531,26 @@ def resolve_target(
     default, its first target, or the local agent. ``JOBTUI_TOKEN`` fills a missing token."""
     env = os.environ if env is None else env
     env_token = Secret(env["JOBTUI_TOKEN"]) if env.get("JOBTUI_TOKEN") else None
-    if url:
-        return Target("--url", url, env_token)
+    from_env = "JOBTUI_TOKEN" if env_token else None
+    if url is not None:
+        if not url.strip():
+            raise ConfigError("--url is empty: give the server's URL, e.g. http://127.0.0.1:8787")
+        return Target("--url", url, env_token, from_env)
     if target:
         if target not in config.targets:
             known = ", ".join(config.targets) or "none configured"
             raise ConfigError(f"no target named {target!r} (known: {known})")
-        t = config.targets[target]
-        return Target(t.name, t.url, t.token or env_token)
+        return _with_env_token(config.targets[target], env_token)
     if env.get("JOBTUI_URL"):
-        return Target("JOBTUI_URL", env["JOBTUI_URL"], env_token)
+        return Target("JOBTUI_URL", env["JOBTUI_URL"], env_token, from_env)
     name = config.default_target or next(iter(config.targets), None)
     if name:
-        t = config.targets[name]
-        return Target(t.name, t.url, t.token or env_token)
-    return Target("local", DEFAULT_URL, env_token)
+        return _with_env_token(config.targets[name], env_token)
+    return Target("local", DEFAULT_URL, env_token, from_env)
+
+
+def _with_env_token(t: Target, env_token: Secret | None) -> Target:
+    """A configured target; ``JOBTUI_TOKEN`` fills its token when it has none."""
+    if t.token or not env_token:
+        return t
+    return Target(t.name, t.url, env_token, "JOBTUI_TOKEN")

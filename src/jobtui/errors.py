@@ -20,6 +20,10 @@ class Unreachable(ClientError):
     """No connection: refused, reset, no route, DNS."""
 
 
+class ReadOnly(ClientError):
+    """A request that would change the server, refused because the command runs read-only."""
+
+
 class TimedOut(ClientError):
     """No answer within the timeout."""
 

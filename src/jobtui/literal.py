@@ -55,7 +55,15 @@ def printable(text: str, *, lines: bool = False) -> str:
 
 def address(url: str) -> str:
     """``host:port`` of a URL: what labels and titles show (never a user or password)."""
-    parts = urlsplit(url)
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:  # whatever precedes the last @ may be a password, even one with a / in it
+        url = f"{scheme}{sep}{rest.rsplit('@', 1)[1]}"
+    authority = url.partition("://")[2] or url
+    authority = re.split(r"[/?#]", authority, maxsplit=1)[0]
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        return authority
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -64,16 +72,33 @@ def address(url: str) -> str:
     except ValueError:
         port = None
     if not host:
-        return url.rsplit("@", 1)[-1]
+        return authority
     return f"{host}:{port}" if port is not None else host
 
 
 def safe_url(url: str) -> str:
-    """The URL without any user:password part, for messages and the screen."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    """The URL without its user:password part, query and fragment, for messages and the
+    screen. A password with ``/``, ``?`` or ``#`` in it (not percent-encoded) makes the URL
+    parse otherwise: an ``@`` anywhere after the scheme hides all before it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.split(r"[?#]", _without_userinfo(url), maxsplit=1)[0]
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=address(url))
+    elif "@" in url.partition("://")[2]:
+        return re.split(r"[?#]", _without_userinfo(url), maxsplit=1)[0]
+    return urlunsplit(parts._replace(query="", fragment=""))
+
+
+def _without_userinfo(url: str) -> str:
+    """``scheme://…@rest`` for whatever precedes the last ``@`` after the scheme."""
+    if "@" not in url:
         return url
-    return urlunsplit(parts._replace(netloc=address(url)))
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "…@" + url.rsplit("@", 1)[1]
+    return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
 
 
 def escapes(text: str, *, lines: bool = False) -> Iterator[tuple[int, str]]:

@@ -51,6 +51,33 @@ ERRORS = (
 )
 
 
+DEMO_PAYLOAD = {"prompt": "demo"}  # every job the demo makes carries it, and no other job
+
+
+def foreign_jobs(database: str) -> int:
+    """How many jobs in ``database`` the demo did not make (0 for a new or empty store):
+    the demo refuses to write its simulated jobs beside real ones. Raises DatabaseURLError
+    and SQLAlchemy's errors when the database cannot be read."""
+    import json
+
+    import sqlalchemy as sa
+
+    from jobtui.agent.db import open_engine
+
+    engine, dialect = open_engine(database, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("background_jobs"):
+                return 0
+            marker = "payload = :demo" if dialect.sqlite else "payload = CAST(:demo AS jsonb)"
+            query = f"SELECT COUNT(*) FROM background_jobs WHERE payload IS NULL OR NOT ({marker})"
+            return int(
+                conn.execute(sa.text(query), {"demo": json.dumps(DEMO_PAYLOAD)}).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True, slots=True)
 class Phase:
     name: str
@@ -152,7 +179,7 @@ class DemoAgent(Agent):
                 jobs = [
                     NewJob(
                         type=self.rng.choice(JOB_TYPES),
-                        payload={"prompt": "demo"},
+                        payload=DEMO_PAYLOAD,
                         max_attempts=1 if phase.failure_rate > 0.5 else 3,
                     )
                     for _ in range(n)

@@ -8,14 +8,17 @@ server did not give is ``unknown``; the overall status is the worst of the rest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from jobtui.client import Timed
 from jobtui.config import CheckConfig, Target
 from jobtui.contract import Health, Status
 from jobtui.errors import ClientError
-from jobtui.literal import safe_url
+from jobtui.literal import address, safe_url
 from jobtui.rules import (
     FIGURE_OF,
     RANK,
@@ -97,6 +100,22 @@ def target_label(target: Target) -> str:
     if target.name in ("--url", "JOBTUI_URL", "local"):
         return target.address
     return target.name
+
+
+def state_file_for(base: Path, target: Target) -> Path:
+    """The target's own state file beside ``base`` (``watch.state_file``):
+    ``watch-state.json`` → ``watch-state.prod.json``, ``watch-state.10.0.0.5_8787.json``.
+    Two targets never share alerts or silences; the same target always finds its own."""
+    if target.name in ("--url", "JOBTUI_URL", "local"):
+        try:
+            path = urlsplit(target.url).path.strip("/")
+        except ValueError:
+            path = ""
+        key = address(target.url) + (f"/{path}" if path else "")
+    else:
+        key = target.name
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", key).strip("._-")[:80] or "target"
+    return base.with_name(f"{base.stem}.{slug}{base.suffix}")
 
 
 def observe(

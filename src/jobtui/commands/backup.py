@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from jobtui.cli import add_target_options
 from jobtui.commands.common import human_bytes, run_with_client
 from jobtui.literal import printable
 
@@ -21,26 +20,27 @@ if TYPE_CHECKING:
 
 
 def configure_backup(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
+    """Only the global options (--url, --config, --target, --read-only)."""
 
 
 def configure_backups(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
+    """Only the global options."""
 
 
 def configure_restore(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument("name", help="the backup's file name, as `jobtui backups` lists it")
     p.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
 
 
 def configure_prune(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
-    p.add_argument("--keep-days", type=float, default=7.0, metavar="N", help="default 7")
+    from jobtui.commands.argtypes import days
+
+    p.add_argument(
+        "--keep-days", type=days, default=7.0, metavar="N", help="0 to 36500 (default 7)"
+    )
 
 
 def configure_recover(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument(
         "--stuck-only", action="store_true", help="only reset stuck jobs (no pause, no backup)"
     )
@@ -103,10 +103,6 @@ def _restore(args: argparse.Namespace) -> Action:
 
 def _prune(args: argparse.Namespace) -> Action:
     async def act(client: Client, config: Config) -> int:
-        from jobtui.commands.common import UsageError
-
-        if args.keep_days < 0:
-            raise UsageError(f"--keep-days must be 0 or more, got {args.keep_days:g}")
         r = await client.prune_backups(args.keep_days)
         print(
             f"Pruned {len(r.deleted)} backup{'s' * (len(r.deleted) != 1)} older than "

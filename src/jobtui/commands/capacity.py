@@ -10,7 +10,6 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ MARK = {"up": "▲", "down": "▼", "hold": "=", "unknown": "?"}
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument(
         "--no-host",
         action="store_true",

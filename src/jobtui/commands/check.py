@@ -10,7 +10,6 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from jobtui.cli import add_target_options
 from jobtui.literal import printable
 
 EXIT = {"healthy": 0, "warning": 1, "critical": 2}
@@ -19,11 +18,12 @@ UNKNOWN = 3
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    from jobtui.commands.argtypes import seconds
+
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="give up after this long: CRITICAL (default: check.timeout in the config, else 10)",
     )
@@ -74,9 +74,9 @@ def _run(args: argparse.Namespace) -> int:
         return _unknown(args, str(exc))
     timeout = config.check.timeout if args.timeout is None else args.timeout
     if timeout <= 0:
-        return _unknown(args, f"--timeout must be above zero, got {timeout:g}")
+        return _unknown(args, f"check.timeout must be above zero, got {timeout:g}")
     try:
-        client = Client(target.url, target.token, timeout=timeout)
+        client = Client(target.url, target.token, timeout=timeout, token_from=target.token_from)
     except InvalidURL as exc:
         return _unknown(args, str(exc))
     obs = asyncio.run(_poll(client, target, config))

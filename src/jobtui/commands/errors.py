@@ -11,7 +11,6 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
 from jobtui.literal import printable
 
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument(
         "--hours", type=int, default=24, metavar="N", help="look back N hours (1-168, default 24)"
     )

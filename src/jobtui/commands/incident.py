@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from jobtui.cli import add_target_options
 from jobtui.commands.common import run_with_client
 from jobtui.literal import printable
 
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument(
         "--respond",
         action="store_true",
@@ -31,11 +29,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--summary", metavar="TEXT", help="what happened, in your words")
     p.add_argument("--dir", metavar="DIR", help="where the report goes (default: incident.dir)")
-    p.add_argument("--state", metavar="FILE", help="watch's state file (default: watch.state_file)")
+    p.add_argument(
+        "--state", metavar="FILE", help="watch's state file (default: the target's, as watch)"
+    )
     p.epilog = (
         "Prints the severity and the report's path. Exit status: 0 report written (with "
         "--respond: every step succeeded), 1 a --respond step failed, 2 bad arguments or "
-        "config, or the report cannot be written."
+        "config, the report cannot be written, or --respond with --read-only."
     )
 
 
@@ -43,11 +43,15 @@ def run(args: argparse.Namespace) -> int:
     async def act(client: Client, config: Config) -> int:
         from pathlib import Path
 
-        from jobtui.alerting.observe import target_label
-        from jobtui.commands.common import UsageError
+        from jobtui.alerting.config import load_watch_config
+        from jobtui.alerting.observe import state_file_for, target_label
+        from jobtui.alerting.redact import Redactor
+        from jobtui.commands.common import UsageError, secret_parts
         from jobtui.config import ConfigError, resolve_target
         from jobtui.incident import load_incident_config, notifier_sender, write_report
 
+        if args.respond:  # its backup and recovery change the server: refused before anything
+            client.refuse_writes("--respond (a backup, then system recovery)")
         target = resolve_target(config, url=args.url, target=args.target)
         label = target_label(target)
         secrets: list[str] = [target.token] if target.token else []
@@ -55,19 +59,24 @@ def run(args: argparse.Namespace) -> int:
             cfg = load_incident_config(config)
             send = None
             if args.respond:
-                from jobtui.alerting.config import load_watch_config
-
                 secrets += load_watch_config(config).secrets()
                 send = notifier_sender(config, cfg, label, client.shown_url)
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
+        state_file = Path(args.state).expanduser() if args.state else None
+        if state_file is None:
+            try:  # the alerts of this target's `jobtui watch`
+                state_file = state_file_for(load_watch_config(config).state_file, target)
+            except ConfigError:
+                state_file = None  # a watch section it cannot read: the report says so
+        secrets = secret_parts(secrets)
         try:
             written = await write_report(
                 client,
                 config,
                 target=label,
                 directory=Path(args.dir).expanduser() if args.dir else None,
-                state_file=Path(args.state).expanduser() if args.state else None,
+                state_file=state_file,
                 respond_with=send,
                 severity=args.severity,
                 summary=args.summary,
@@ -75,9 +84,10 @@ def run(args: argparse.Namespace) -> int:
             )
         except OSError as exc:
             raise UsageError(f"cannot write the report: {exc.strerror or exc}") from None
+        scrub = Redactor(secrets).redact  # a step's detail may be a receiver's own answer
         print(printable(written.assessment.title))
-        for s in written.steps:  # a step's detail may be a server's or a notifier's answer
-            print(printable(f"  {'ok    ' if s.ok else 'FAILED'} {s.name}: {s.detail}"))
+        for s in written.steps:
+            print(printable(scrub(f"  {'ok    ' if s.ok else 'FAILED'} {s.name}: {s.detail}")))
         print(printable(str(written.path)))
         return 1 if written.failed else 0
 

@@ -16,40 +16,52 @@ def configure(p: argparse.ArgumentParser) -> None:
             "errors and the jobs created, completed and failed. Streams the file (.gz too)."
         ),
     )
-    a.add_argument("file", metavar="FILE", help="a log file, e.g. logs/all.log")
+    a.add_argument(
+        "file", metavar="FILE", help="a log file, e.g. logs/all.log (.gz too; - reads stdin)"
+    )
     a.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    from jobtui.commands.argtypes import at_least_one
+
     a.add_argument(
         "--workers",
-        type=int,
+        type=at_least_one,
         metavar="N",
-        help="processes for a large file (default: one per CPU, at most 8)",
+        help="processes for a large file (default: one per CPU, at most 8; at most the CPUs)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import zlib
     from pathlib import Path
 
     from jobtui.contract import utcnow
     from jobtui.literal import printable
-    from jobtui.logs.analyze import analyze
+    from jobtui.logs.analyze import NotText, analyze, analyze_stream, cpus
+
+    def fail(problem: str) -> int:  # every problem with the input: one line, exit 2
+        print(printable(f"jobtui logs analyze: {problem}"), file=sys.stderr)
+        return 2
 
     path = Path(args.file)
-    if path.is_dir():
-        print(f"jobtui logs analyze: {path}: is a directory", file=sys.stderr)
-        return 2
+    shown = "standard input" if args.file == "-" else str(path)
+    if args.file != "-" and path.is_dir():
+        return fail(f"{path}: is a directory")
     try:
-        if args.workers is not None and args.workers < 1:
-            print("jobtui logs analyze: --workers must be 1 or more", file=sys.stderr)
-            return 2
-        report = analyze(path, workers=args.workers)
+        if args.file == "-":
+            report = analyze_stream(sys.stdin.buffer, "-")
+        else:
+            workers = None if args.workers is None else min(args.workers, cpus())
+            report = analyze(path, workers=workers)
     except FileNotFoundError:
-        print(f"jobtui logs analyze: {path}: no such file", file=sys.stderr)
-        return 2
-    except (OSError, EOFError) as exc:  # unreadable, or a damaged .gz
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        print(f"jobtui logs analyze: {path}: cannot read: {reason}", file=sys.stderr)
-        return 1
+        return fail(f"{shown}: no such file")
+    except NotText as exc:
+        return fail(f"{shown}: {exc}")
+    except (EOFError, zlib.error) as exc:  # a truncated or damaged .gz
+        return fail(f"{shown}: not a readable .gz file ({exc or type(exc).__name__})")
+    except OSError as exc:  # unreadable; a file that is not gzip at all (BadGzipFile)
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return fail(f"{shown}: cannot read: {reason}")
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -12,9 +12,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--database", metavar="URL", help="sqlite:///path (default ./jobtui.db) or postgresql://…"
     )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 8787; 0 picks a free one)")
-    p.add_argument("--config", metavar="FILE", help="config file")
-    p.add_argument("--demo", action="store_true", help="also run the simulated demo workload")
+    from jobtui.commands.argtypes import port
+
+    p.add_argument("--port", type=port, help="port 0-65535 (default 8787; 0 picks a free one)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="also run the simulated demo workload (refused on a database with other jobs)",
+    )
     p.add_argument(
         "--insecure-no-auth",
         action="store_true",
@@ -54,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         from jobtui.agent import demo
 
+        problem = _demo_problem(agent_cfg.database)
+        if problem:
+            print(f"jobtui serve: {problem}", file=sys.stderr)
+            return 2
         config, agent_cfg, stats_bucket, factory = demo.prepare(config, agent_cfg)
     config = dataclasses.replace(config, agent=agent_cfg)
     try:
@@ -68,3 +77,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"jobtui serve: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _demo_problem(database: str) -> str | None:
+    """Why the demo must not write into ``database``: it holds jobs the demo did not make."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from jobtui.agent.db import DatabaseURLError, shown
+    from jobtui.agent.demo import foreign_jobs
+
+    try:
+        n = foreign_jobs(database)
+    except DatabaseURLError as exc:
+        return str(exc)
+    except SQLAlchemyError as exc:
+        return f"--demo: cannot read {shown(database)}: {str(exc).splitlines()[0]}"
+    if n:
+        return (
+            f"--demo: {shown(database)} holds {n:,} job{'s' * (n != 1)} the demo did not make; "
+            "the demo writes simulated jobs, so give it a database of its own "
+            "(e.g. --database sqlite:///demo.db)"
+        )
+    return None

@@ -1,5 +1,5 @@
-"""``jobtui silence add|list|expire``: mute an alert rule for a while (it is still evaluated
-and logged by ``jobtui watch``, but not sent)."""
+"""``jobtui silence add|list|expire``: mute an alert rule of one target for a while (it is
+still evaluated and logged by that target's ``jobtui watch``, but not sent)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ from typing import Any
 
 def configure(p: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="config file (for watch.state_file)")
-    common.add_argument("--state", metavar="FILE", help="state file (default: watch.state_file)")
+    common.add_argument(
+        "--state", metavar="FILE", help="state file (default: the target's, as `jobtui watch`)"
+    )
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = sub.add_parser("add", parents=[common], help="silence a rule (or all) for a while")
     add.add_argument("--rule", required=True, help="a rule name, or 'all' for every rule")
+    from jobtui.commands.argtypes import MAX_SILENCE, duration
+
     add.add_argument(
-        "--for", dest="duration", required=True, metavar="DURATION", help="e.g. 30m, 2h, 1d"
+        "--for",
+        dest="duration",
+        type=duration(MAX_SILENCE),
+        required=True,
+        metavar="DURATION",
+        help=f"e.g. 30m, 2h, 1d (at most {MAX_SILENCE.days}d)",
     )
     add.add_argument("--comment", required=True, help="why (shown by `silence list`)")
     ls = sub.add_parser("list", parents=[common], help="active silences (--all: expired too)")
@@ -37,18 +45,21 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from jobtui.alerting.config import parse_watch
+    from jobtui.alerting.observe import state_file_for
     from jobtui.alerting.state import StateError, StateFile
-    from jobtui.config import ConfigError, load_config
+    from jobtui.config import ConfigError, load_config, resolve_target
 
     try:
         config = load_config(args.config)
+        target = resolve_target(config, url=args.url, target=args.target)
     except ConfigError as exc:
         return _fail(str(exc))
     try:  # only the watch section: a silence must not need the notifiers' secrets
         watch = parse_watch(config.raw.get("watch"), None, os.environ)
     except ConfigError as exc:
         return _fail(f"{config.path or 'config'}: {exc}")
-    path = Path(args.state).expanduser() if args.state else watch.state_file
+    # the state of the target's `jobtui watch` (the same --url or --target finds it)
+    path = Path(args.state).expanduser() if args.state else state_file_for(watch.state_file, target)
     state = StateFile(path)
     try:
         if args.action == "add":
@@ -65,17 +76,11 @@ def _add(state: Any, args: argparse.Namespace) -> int:
 
     from jobtui.alerting.observe import ALL_RULES
     from jobtui.alerting.state import ALL, Silence, new_silence_id
-    from jobtui.config import parse_duration
     from jobtui.contract import iso, utcnow
 
     if args.rule != ALL and args.rule not in ALL_RULES:
         return _fail(f"--rule: unknown rule {args.rule!r} (known: {', '.join(ALL_RULES)}, all)")
-    try:
-        duration = parse_duration(args.duration)
-    except ValueError as exc:
-        return _fail(f"--for: {exc}")
-    if duration.total_seconds() <= 0:
-        return _fail("--for: must be above zero")
+    duration = args.duration
     if not args.comment.strip():
         return _fail("--comment: say why")
     now = utcnow()

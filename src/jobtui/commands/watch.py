@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jobtui.cli import add_target_options
-
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
     p.add_argument("--once", action="store_true", help="one poll, deliver what is due, exit")
     p.add_argument(
         "--test",
         action="store_true",
         help="send a test message to every notifier and report which ones work",
     )
-    p.add_argument("--state", metavar="FILE", help="state file (default: watch.state_file)")
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="state file (default: the target's own beside watch.state_file, e.g. "
+        "watch-state.prod.json)",
+    )
     from jobtui.logs.options import add_log_options
 
     add_log_options(p)
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
     import dataclasses
     import logging
     import signal
@@ -45,6 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     from jobtui.alerting import redact
     from jobtui.alerting.config import load_watch_config
     from jobtui.alerting.daemon import Watcher
+    from jobtui.alerting.observe import state_file_for
     from jobtui.alerting.state import StateError, StateFile
     from jobtui.config import ConfigError, load_config, resolve_target
     from jobtui.errors import InvalidURL
@@ -62,9 +66,14 @@ def _run(args: argparse.Namespace) -> int:
     problem = setup_logging(args, config, [])  # the secrets are scrubbed by redact.install
     if problem:
         return _fail(problem)
-    if args.state:
-        watch = dataclasses.replace(watch, state_file=Path(args.state).expanduser())
-    redactor = redact.install([*watch.secrets(), *([target.token] if target.token else [])])
+    state_path = (
+        Path(args.state).expanduser() if args.state else state_file_for(watch.state_file, target)
+    )
+    watch = dataclasses.replace(watch, state_file=state_path)
+    from jobtui.commands.common import secret_parts
+
+    secrets = [*watch.secrets(), *([target.token] if target.token else [])]
+    redactor = redact.install(secret_parts(secrets, target_url=target.url))
     try:
         watcher = Watcher(config, watch, target)
     except InvalidURL as exc:
@@ -89,24 +98,31 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         return await watcher.run(once=args.once, stop=stop)
 
-    try:
-        with state.daemon():
+    with contextlib.ExitStack() as held:
+        try:  # another watcher of this state file, or a folder that cannot be made
+            held.enter_context(state.daemon())
+        except StateError as exc:
+            return _fail(f"{exc}; give this watcher its own with --state FILE")
+        try:
             state.read()  # a damaged state file stops here, before any poll
-            names = ", ".join(f"{n.name} ({n.type})" for n in watch.notifiers)
-            if not names:
-                log.warning("no notifiers configured: alerts are only logged")
-            log.info(
-                "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s",
-                watcher.client.shown_url,
-                watch.interval,
-                watch.for_polls,
-                watch.resolve_after,
-                names or "none",
-                watch.state_file,
-            )
+        except StateError as exc:
+            return _fail(str(exc))
+        names = ", ".join(f"{n.name} ({n.type})" for n in watch.notifiers)
+        if not names:
+            log.warning("no notifiers configured: alerts are only logged")
+        log.info(
+            "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s",
+            watcher.client.shown_url,
+            watch.interval,
+            watch.for_polls,
+            watch.resolve_after,
+            names or "none",
+            watch.state_file,
+        )
+        try:
             return asyncio.run(main())
-    except StateError as exc:
-        return _fail(str(exc))
+        except StateError as exc:
+            return _fail(str(exc))
 
 
 def _fail(message: str) -> int:

@@ -77,6 +77,7 @@ class Report:
     jobs_completed: int = 0
     jobs_failed: int = 0
     seconds: float = 0.0
+    processes: int = 1  # how many read it
     approximate: bool = False  # too many distinct errors: the rarest were dropped
 
     def add(self, other: Report) -> None:
@@ -123,14 +124,16 @@ class Report:
                 "failed": self.jobs_failed,
             },
             "seconds": round(self.seconds, 3),
+            "processes": self.processes,
         }
 
     def text(self, when: str) -> str:
         """The seed's report layout."""
         out = [f"Log Analysis Report - {when}", "=" * 33]
+        by = f" by {self.processes} processes" if self.processes > 1 else ""
         out.append(
             f"File: {self.path} ({_size(self.bytes)}, {self.lines:,} lines, read in "
-            f"{self.seconds:.1f} s)"
+            f"{self.seconds:.1f} s{by})"
         )
         sections: tuple[tuple[str, Kind], ...] = (
             ("Critical Errors", "critical"),
@@ -214,6 +217,27 @@ def blocks(f: Reader, size: int = BLOCK) -> Iterator[bytes]:
 PARALLEL_MIN = 64 * 1024 * 1024  # smaller files are read by one process
 
 
+class NotText(ValueError):
+    """The file is not a text log (a NUL byte among its first bytes: a binary file)."""
+
+
+SNIFF = 8192  # bytes looked at for a NUL, as git and grep do
+
+
+def _text_sample(chunk: bytes) -> bytes:
+    if b"\0" in chunk[:SNIFF]:
+        raise NotText("not a text log (binary data)")
+    return chunk
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def analyze(
     path: Path,
     *,
@@ -221,16 +245,17 @@ def analyze(
     block: int = BLOCK,
     workers: int | None = None,
 ) -> Report:
-    """Read ``path`` once and build the report. Raises OSError when it cannot be read.
+    """Read ``path`` once and build the report. Raises OSError when it cannot be read,
+    :class:`NotText` for a binary file, EOFError or zlib.error for a damaged ``.gz``.
 
     A large uncompressed file is cut into line-aligned ranges read by ``workers`` processes
     (default: one per CPU, at most 8), each in blocks; their reports are added up."""
     start = time.perf_counter()
     size = path.stat().st_size if path.suffix != ".gz" else 0
-    n = workers if workers is not None else min(8, os.cpu_count() or 1)
+    n = workers if workers is not None else min(8, cpus())
     if n > 1 and size >= PARALLEL_MIN and progress is None:
         with path.open("rb") as f:
-            scan = Scan.for_sample(next(blocks(f, block), b""))
+            scan = Scan.for_sample(_text_sample(next(blocks(f, block), b"")))
         bounds = [size * i // n for i in range(n + 1)]
         ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         with ProcessPoolExecutor(n, mp_context=ctx) as pool:
@@ -239,19 +264,33 @@ def analyze(
                     _range, [(str(path), bounds[i], bounds[i + 1], scan, block) for i in range(n)]
                 )
             )
-        report = Report(str(path))
+        report = Report(str(path), processes=n)
         for part in parts:
             report.add(part)
     else:
-        report = Report(str(path))
-        scan = None
         with open_log(path) as f:
-            for chunk in blocks(f, block):
-                scan = scan or Scan.for_sample(chunk)
-                scan.block(report, chunk)
-                report.bytes += len(chunk)
-                if progress:
-                    progress(report.bytes)
+            report = analyze_stream(f, str(path), progress=progress, block=block)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def analyze_stream(
+    f: Reader,
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+    block: int = BLOCK,
+) -> Report:
+    """The report of a stream read once, in one process (standard input, a ``.gz``)."""
+    start = time.perf_counter()
+    report = Report(name)
+    scan = None
+    for chunk in blocks(f, block):
+        scan = scan or Scan.for_sample(_text_sample(chunk))
+        scan.block(report, chunk)
+        report.bytes += len(chunk)
+        if progress:
+            progress(report.bytes)
     report.seconds = time.perf_counter() - start
     return report
 
