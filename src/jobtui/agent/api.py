@@ -26,7 +26,7 @@ from jobtui.agent import openapi
 from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
-from jobtui.agent.store import BadCursor, Conflict, StoreUnavailable
+from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreUnavailable
 from jobtui.config import Secret
 from jobtui.contract import (
     JOB_STATUSES,
@@ -128,6 +128,8 @@ def create_app(agent: Agent) -> Starlette:
                 return error(str(exc), 422)
             except BadCursor as exc:
                 return error(f"{exc}: use the nextCursor of a previous page", 400)
+            except BadQuery as exc:
+                return error(str(exc), 400)
             except StoreUnavailable as exc:
                 log.error("Database connection failed: %s", exc)
                 return error("Database connection failed", 503)
