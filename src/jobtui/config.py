@@ -93,6 +93,7 @@ class AgentConfig:
     backup_gzip: bool = False
     backup_every_hours: float = 0.0
     backup_keep_days: float = 7.0
+    backup_keep_count: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +391,7 @@ def _agent(sec: Section) -> AgentConfig:
         backup_gzip=backups.boolean("gzip", d.backup_gzip),
         backup_every_hours=backups.number("every_hours", d.backup_every_hours),
         backup_keep_days=backups.number("keep_days", d.backup_keep_days),
+        backup_keep_count=backups.integer("keep_count", d.backup_keep_count, minimum=1),
     )
     if cfg.metrics_interval <= 0:
         raise ConfigError("agent.metrics_interval: must be above zero")
