@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import ssl
+import stat
 import subprocess
 import threading
 import time
@@ -214,3 +216,28 @@ def test_tls_context_is_verified_by_default(tmp_path, root_logging):
     wait_for(lambda: outcome, timeout=5)
     srv.close()
     assert outcome == ["refused"]
+
+
+def test_log_files_are_private_after_rotation_too(tmp_path, root_logging):
+    """Logs carry job errors: 0600 files in a 0700 folder, the rotated ones too, whatever the
+    umask; a file left readable by an older version is made private when opened."""
+    old_umask = os.umask(0o022)
+    try:
+        folder = tmp_path / "logs"  # as an older version left it
+        folder.mkdir(mode=0o755)
+        (folder / "all.log").write_text("from before\n")
+        os.chmod(folder / "all.log", 0o644)
+        fresh = tmp_path / "fresh"
+        logs.setup("info", LoggingConfig(dir=fresh, max_size=512, backups=2), console=False)
+        log = logging.getLogger("jobtui.test")
+        for i in range(40):
+            log.error("Job failed: %d %s", i, "x" * 40)
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in fresh.iterdir()}
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+        assert set(modes) >= {"all.log", "all.log.1", "error.log", "error.log.1"}
+        assert set(modes.values()) == {0o600}
+        logs.setup("info", LoggingConfig(dir=folder), console=False)
+        assert stat.S_IMODE((folder / "all.log").stat().st_mode) == 0o600
+        assert (folder / "all.log").read_text().startswith("from before\n")
+    finally:
+        os.umask(old_umask)

@@ -106,6 +106,7 @@ class AgentConfig:
     backup_every_hours: float = 0.0
     backup_keep_days: float = 7.0
     http: HttpLimits = field(default_factory=HttpLimits)
+    backup_keep_count: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +442,7 @@ def _agent(sec: Section) -> AgentConfig:
             request_timeout=_seconds(http, "request_timeout", d.http.request_timeout),
             max_header_size=http.integer("max_header_size", d.http.max_header_size, minimum=1024),
         ),
+        backup_keep_count=backups.integer("keep_count", d.backup_keep_count, minimum=1),
     )
     if cfg.metrics_interval <= 0:
         raise ConfigError("agent.metrics_interval: must be above zero")

@@ -33,7 +33,7 @@ from jobtui.agent import openapi
 from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
-from jobtui.agent.store import BadCursor, Conflict, StoreUnavailable
+from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreUnavailable
 from jobtui.config import Secret
 from jobtui.contract import (
     JOB_STATUSES,
@@ -153,6 +153,8 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
                 return error(str(exc), 422)
             except BadCursor as exc:
                 return error(f"{exc}: use the nextCursor of a previous page", 400)
+            except BadQuery as exc:
+                return error(str(exc), 400)
             except StoreUnavailable as exc:
                 log.error("Database connection failed: %s", exc)
                 return error("Database connection failed", 503)

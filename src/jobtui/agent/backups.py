@@ -7,10 +7,15 @@ A backup is two files in the backup directory:
 - ``jobs_backup_<UTC time>.json.meta.json``: its header: format, schema version, job count,
   SHA-256 of the data file's bytes.
 
-Both are written to hidden temporary files, fsynced and renamed, data first: a crash never
-leaves a file that lists as a complete backup. Restore checks the checksum before it writes
-anything and every record before it is written, and upserts by id in one transaction: a bad
-record anywhere rolls it all back.
+Both are written to hidden temporary files (0600, in a 0700 folder: a backup holds every
+payload), fsynced and renamed, data first: a crash never leaves a file that lists as a complete
+backup. Each backup takes a name of its own, however many start in the same millisecond.
+Symbolic links in the folder are not backups: they are neither listed nor read.
+
+Restore hashes the bytes it reads as it reads them and compares the checksum before anything
+is committed; it checks every record before it is written and upserts by id in one
+transaction: a bad record anywhere, or a file changed since it was listed, rolls it all back.
+A dry run reads and checks exactly as a restore does, so it finds every problem one would.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import json
 import operator
 import os
 import re
+import stat
+import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,8 +63,15 @@ COLUMNS = (
 )  # fmt: skip
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "started_at", "completed_at"})
 JSON_COLUMNS = frozenset({"payload"})
-NAME = re.compile(r"^jobs_backup_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?Z)\.json(\.gz)?$")
+NAME = re.compile(
+    r"jobs_backup_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?Z)\.json(\.gz)?"
+)  # fullmatch
 BATCH = 2000
+KEEP_COUNT = 50  # backups kept at most (the newest always is)
+INT_MAX = 2**31 - 1  # PostgreSQL's INTEGER: progress, attempts and max_attempts fit it on both
+MAX_ID = 255  # characters in an id or a type (both are indexed; PostgreSQL caps an index entry)
+MAX_DEPTH = 512  # containers nested in a record; deeper ones are refused the same way however deep
+NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 RESTORE_CACHE_KB = 32768
 BULK_MIN = 5000  # restores at least this big (and a tenth of the table) load in bulk
 
@@ -80,6 +95,50 @@ class Header:
 def backup_name(now: datetime, gz: bool) -> str:
     """The seed's name: ``jobs_backup_`` + ISO time with ``-`` for ``:``."""
     return f"jobs_backup_{iso(now).replace(':', '-')}.json" + (".gz" if gz else "")
+
+
+class _HashingReader(io.RawIOBase):
+    """Hashes the file's bytes as they are read: restore checks what it restored, not what
+    an earlier read of the same name found."""
+
+    def __init__(self, raw: io.FileIO):
+        self.raw, self.sha = raw, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.raw.readinto(b) or 0
+        if n:
+            self.sha.update(memoryview(b)[:n])
+        return n
+
+    def digest(self) -> str:
+        """The SHA-256 of the whole file: what is left is read (and hashed) first."""
+        for block in iter(lambda: self.raw.read(1 << 20), b""):
+            self.sha.update(block)
+        return self.sha.hexdigest()
+
+
+def _open_regular(path: Path) -> io.FileIO:
+    """``path`` opened for reading, refusing a symbolic link or anything but a plain file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise BackupError(f"{path.name} is a symbolic link, not a backup") from None
+        raise BackupError(f"{path.name}: cannot read it: {exc.strerror or exc}") from None
+    f = io.FileIO(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise BackupError(f"{path.name} is not a plain file, not a backup")
+    return f
+
+
+def _key(name: str, st: os.stat_result) -> tuple[str, int, int, int, int]:
+    """What identifies one version of a file: a change in place with its mtime put back
+    still changes its ctime."""
+    return (name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 class _HashingWriter(io.RawIOBase):
@@ -107,39 +166,58 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _private_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """A new hidden temporary for ``name`` (0600, created exclusively: never an existing file
+    or a link) that :meth:`Backups._clean_partials` recognises."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
+    return fd, Path(tmp)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = _private_temp(path.parent, path.name)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # replaces a link at ``path``, never writes through it
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 class Backups:
     """The backup directory of one agent."""
 
-    def __init__(self, store: JobStore, directory: str | Path, *, gz: bool = False):
+    def __init__(
+        self,
+        store: JobStore,
+        directory: str | Path,
+        *,
+        gz: bool = False,
+        keep_count: int = KEEP_COUNT,
+    ):
         self.store = store
         self.dir = Path(directory).expanduser().resolve()
         self.gz = gz
-        self._verified: dict[tuple[str, int, int], str | None] = {}  # (name, size, mtime) → problem
+        self.keep_count = max(1, keep_count)
+        self._verified: dict[tuple[str, int, int, int, int], str | None] = {}  # _key → problem
 
     # ------------------------------------------------------------------ backup
 
     def create(self, now: datetime | None = None) -> BackupResult:
         now = now or utcnow()
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise BackupError(f"cannot create backup folder {self.dir}: {exc.strerror}") from None
         self._clean_partials()
-        name = backup_name(now, self.gz)
-        final = self.dir / name
-        tmp = self.dir / f".{name}.partial"
         start = time.perf_counter()
+        tmp: Path | None = None
         try:
-            with open(tmp, "wb") as raw:
+            fd, tmp = _private_temp(self.dir, backup_name(now, self.gz))
+            with open(fd, "wb") as raw:
                 hashing = _HashingWriter(raw)
                 out: io.BufferedIOBase = (
                     gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=1, mtime=0)
@@ -150,7 +228,8 @@ class Backups:
                 out.close()
                 raw.flush()
                 os.fsync(raw.fileno())
-            os.replace(tmp, final)
+            name = self._claim(tmp, now)
+            final = self.dir / name
             header = {
                 "format": FORMAT,
                 "formatVersion": FORMAT_VERSION,
@@ -162,11 +241,14 @@ class Backups:
             _write_atomic(self._meta(final), json.dumps(header, indent=2).encode())
             _fsync_dir(self.dir)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
             raise BackupError(f"backup to {self.dir} failed: {exc.strerror or exc}") from None
-        size = final.stat().st_size
-        self._verified[(name, size, final.stat().st_mtime_ns)] = None
+        st = final.stat()
+        size = st.st_size
+        self._verified[_key(name, st)] = None
+        self.prune(None)  # the count cap: the oldest beyond ``keep_count`` go
         return BackupResult(
             name=name,
             jobs=count,
@@ -174,6 +256,22 @@ class Backups:
             sha256=hashing.sha.hexdigest(),
             seconds=round(time.perf_counter() - start, 3),
         )
+
+    def _claim(self, tmp: Path, now: datetime) -> str:
+        """Give the finished temporary its name: the backup's time, or the next free
+        millisecond when another backup has it (a hard link never replaces a file). The
+        temporary goes once the name is taken."""
+        when = now
+        for _ in range(10_000):
+            name = backup_name(when, self.gz)
+            try:
+                os.link(tmp, self.dir / name)
+            except FileExistsError:
+                when += timedelta(milliseconds=1)
+                continue
+            tmp.unlink()
+            return name
+        raise OSError(f"no free backup name near {backup_name(now, self.gz)}")
 
     def _dump(self, out: io.BufferedIOBase) -> int:
         """Stream every row, one JSON object a line, rendered by the database itself from
@@ -199,22 +297,29 @@ class Backups:
         return path.with_name(path.name + ".meta.json")
 
     def _path(self, name: str) -> Path:
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise NoSuchBackup(f"no backup named {name!r}")
         path = self.dir / name
-        if not path.is_file():
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            raise NoSuchBackup(f"no backup named {name!r} in {self.dir}") from None
+        if stat.S_ISLNK(mode):
+            raise BackupError(f"refusing to restore: {name} is a symbolic link, not a backup")
+        if not stat.S_ISREG(mode):
             raise NoSuchBackup(f"no backup named {name!r} in {self.dir}")
         return path
 
     def header(self, path: Path) -> Header:
         """The sidecar header, or BackupError saying why it is unusable."""
         meta = self._meta(path)
+        if not meta.exists() and not meta.is_symlink():
+            raise BackupError(f"{path.name}: no checksum file ({meta.name}): not a jobtui backup")
         try:
-            data = json.loads(meta.read_bytes())
-        except FileNotFoundError:
-            raise BackupError(
-                f"{path.name}: no checksum file ({meta.name}): not a jobtui backup"
-            ) from None
+            with _open_regular(meta) as f:
+                data = json.loads(f.read(1 << 16))
+        except BackupError as exc:
+            raise BackupError(f"{path.name}: unusable checksum file: {exc}") from None
         except (OSError, ValueError):
             raise BackupError(f"{path.name}: unreadable checksum file {meta.name}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -234,29 +339,34 @@ class Backups:
             raise BackupError(f"{path.name}: incomplete backup header {meta.name}") from None
 
     def verify(self, path: Path) -> str | None:
-        """None if the file's SHA-256 matches its header, else the problem (cached by mtime)."""
-        st = path.stat()
-        key = (path.name, st.st_size, st.st_mtime_ns)
+        """None if the file's SHA-256 matches its header, else the problem (cached for this
+        version of the file: size, times and inode). A listing's answer; restore checks the
+        bytes it reads itself."""
+        key = _key(path.name, path.lstat())
         if key not in self._verified:
             try:
                 header = self.header(path)
-                sha = hashlib.sha256()
-                with open(path, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        sha.update(block)
-                ok = sha.hexdigest() == header.sha256
-                self._verified[key] = (
-                    None if ok else f"{path.name}: checksum mismatch (corrupt or changed)"
-                )
+                with _open_regular(path) as f:
+                    digest = _HashingReader(f).digest()
+                    key = _key(path.name, os.fstat(f.fileno()))
+                self._verified[key] = _mismatch(path.name, digest, header)
             except BackupError as exc:
                 self._verified[key] = str(exc)
         return self._verified[key]
 
     def _files(self) -> list[Path]:
-        if not self.dir.is_dir():
+        """The backups, newest first: plain files named as backups (no links, no folders)."""
+        try:
+            with os.scandir(self.dir) as it:
+                found = [
+                    (m.group(1), e.name)
+                    for e in it
+                    if (m := NAME.fullmatch(e.name)) and e.is_file(follow_symlinks=False)
+                ]
+        except OSError:
             return []
-        files = [p for p in self.dir.iterdir() if NAME.match(p.name) and p.is_file()]
-        return sorted(files, key=lambda p: p.name, reverse=True)
+        found.sort(key=lambda f: (_name_time(f[0]), f[1]), reverse=True)
+        return [self.dir / name for _, name in found]
 
     def list(self) -> BackupList:
         out = []
@@ -266,7 +376,7 @@ class Backups:
                 header: Header | None = self.header(path)
             except BackupError:
                 header = None
-            m = NAME.match(path.name)
+            m = NAME.fullmatch(path.name)
             created = header.created_at if header else _name_time(m.group(1) if m else "")
             out.append(
                 BackupInfo(
@@ -284,51 +394,31 @@ class Backups:
 
     # Inside the class ``list`` is the method above: hence ``builtins.list`` below.
 
-    def _chunks(self, path: Path) -> Iterator[tuple[int, builtins.list[Any]]]:
-        """The records of a backup, streamed a batch at a time: (number of the batch's first
-        record, its records). The file is one JSON object a line between ``[`` and ``]``."""
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            first = f.readline().strip()
-            if first != b"[":
-                raise BackupError(f"{path.name}: not a JSON array of jobs")
-            lines: builtins.list[bytes] = []
-            n = 1
-            for raw in f:
-                line = raw.strip()
-                if line == b"]":
-                    if lines:
-                        yield n, _parse(lines, n, path.name)
-                    return
-                lines.append(line.rstrip(b","))
-                if len(lines) == BATCH:
-                    yield n, _parse(lines, n, path.name)
-                    n += len(lines)
-                    lines = []
-            raise BackupError(f"{path.name}: truncated (no closing bracket)")
-
     def restore(self, name: str, *, dry_run: bool = False) -> RestoreResult:
-        """Verify the checksum, then upsert every record by id in one transaction. On SQLite
-        each batch of records is checked before it is written, on PostgreSQL every record
-        before the table is touched; a bad one rolls everything back, so the table is never
-        left half-restored. A dry run only counts."""
+        """Read and check every record, then upsert them by id in one transaction. The
+        file's checksum is computed over the bytes read and compared, with the job count and
+        the ids (each at most once), before anything is committed: any problem rolls
+        everything back, so the table is never left half-restored. On SQLite each batch of
+        records is checked before it is written, on PostgreSQL every record before the table
+        is touched. A dry run reads and checks the same way and only counts."""
         path = self._path(name)
-        problem = self.verify(path)
-        if problem:
-            raise BackupError(f"refusing to restore: {problem}")
         header = self.header(path)
+        known = self._verified.get(_key(name, path.lstat()))
+        if known:  # already found bad in this very version of the file
+            raise BackupError(f"refusing to restore: {known}")
         if header.schema_version > schema.SCHEMA_VERSION:
             raise BackupError(
                 f"refusing to restore: {name} has schema version {header.schema_version}, "
                 f"newer than this agent's {schema.SCHEMA_VERSION}"
             )
         if dry_run:
-            with self.store.read() as conn:
+            with self.store.read() as conn, _IdLog(conn, self.store.d) as ids:
                 count, existing = 0, 0
-                for chunk in self._batches(path):
+                for first, chunk in self._batches(path, header):
+                    ids.add(first, chunk)
                     count += len(chunk)
                     existing += self._existing(conn, [r[0] for r in chunk])
-            self._check_count(name, count, header)
+                _duplicate(conn, ids.table, name)
             return RestoreResult(
                 name=name, jobs=count, inserted=count - existing, updated=existing, dry_run=True
             )
@@ -336,22 +426,57 @@ class Backups:
         count, inserted = load(path, name, header)
         return RestoreResult(name=name, jobs=count, inserted=inserted, updated=count - inserted)
 
-    @staticmethod
-    def _check_count(name: str, count: int, header: Header) -> None:
+    def _batches(
+        self, path: Path, header: Header
+    ) -> Iterator[tuple[int, builtins.list[tuple[Any, ...]]]]:
+        """Checked records as bind tuples (in COLUMNS order), a batch at a time, with the
+        number of the batch's first record. The bytes are hashed as they are read: once the
+        file is read to its end, a checksum other than the header's (a file changed since it
+        was listed, or while it is read) raises, and so does a job count other than the
+        header's. A bad record in a file that does not match its checksum is reported as
+        the mismatch it is."""
+        d, name = self.store.d, path.name
+        with _open_regular(path) as f:
+            hashing = _HashingReader(f)
+            buffered = io.BufferedReader(hashing, 1 << 20)
+            stream: io.BufferedIOBase = (
+                gzip.GzipFile(fileobj=buffered, mode="rb") if name.endswith(".gz") else buffered
+            )
+            count = 0
+            try:
+                for first, records, suspects in _chunks(stream, name):
+                    batch: builtins.list[tuple[Any, ...]] = []
+                    for i, record in enumerate(records):
+                        n = first + i
+                        if i in suspects and (problem := _hostile(record)):
+                            raise BackupError(f"{name}: record {n}: {problem}")
+                        row = _canonical(record)
+                        batch.append(row if row is not None else _bind(record, n, name, d))
+                    count += len(batch)
+                    yield first, batch
+            except (BackupError, OSError, EOFError, zlib.error) as exc:
+                self._check_digest(f, hashing, name, header)
+                if isinstance(exc, BackupError):
+                    raise
+                raise BackupError(f"{name}: unreadable: {exc}") from None
+            self._check_digest(f, hashing, name, header)
         if count != header.jobs:
             raise BackupError(
                 f"refusing to restore: {name} has {count} jobs, its header says {header.jobs}"
             )
 
-    def _batches(self, path: Path) -> Iterator[builtins.list[tuple[Any, ...]]]:
-        """Checked records as bind tuples (in COLUMNS order), a batch at a time."""
-        d = self.store.d
-        for first, records in self._chunks(path):
-            batch: builtins.list[tuple[Any, ...]] = []
-            for n, record in enumerate(records, start=first):
-                row = _canonical(record)
-                batch.append(row if row is not None else _bind(record, n, path.name, d))
-            yield batch
+    def _check_digest(
+        self, f: io.FileIO, hashing: _HashingReader, name: str, header: Header
+    ) -> None:
+        """Finish hashing the open file and raise unless it matches the header; the result
+        is what a listing of this version of the file shows from now on."""
+        try:
+            problem = _mismatch(name, hashing.digest(), header)
+        except OSError as exc:
+            problem = f"{name}: unreadable: {exc.strerror or exc}"
+        self._verified[_key(name, os.fstat(f.fileno()))] = problem
+        if problem:
+            raise BackupError(f"refusing to restore: {problem}")
 
     def _existing(self, conn: Any, ids: builtins.list[str]) -> int:
         total = 0
@@ -395,19 +520,21 @@ class Backups:
             threshold = max(BULK_MIN, before // 10)
             bulk = False
             try:
-                for chunk in self._batches(path):
-                    if not bulk and (
-                        header.jobs - before >= threshold  # at least that many inserts
-                        or (count and written * header.jobs >= threshold * count)
-                    ):
-                        bulk = True
-                        if d.sqlite:  # room to sort while the indexes are rebuilt
-                            conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
-                        schema.drop_triggers(conn, d)
-                        schema.drop_indexes(conn)
-                    written += conn.exec_driver_sql(sql, chunk).rowcount
-                    count += len(chunk)
-                self._check_count(name, count, header)  # raises: the transaction rolls back
+                with _IdLog(conn, d) as ids:
+                    for first, chunk in self._batches(path, header):
+                        if not bulk and (
+                            header.jobs - before >= threshold  # at least that many inserts
+                            or (count and written * header.jobs >= threshold * count)
+                        ):
+                            bulk = True
+                            if d.sqlite:  # room to sort while the indexes are rebuilt
+                                conn.exec_driver_sql(f"PRAGMA cache_size = -{RESTORE_CACHE_KB}")
+                            schema.drop_triggers(conn, d)
+                            schema.drop_indexes(conn)
+                        ids.add(first, chunk)
+                        written += conn.exec_driver_sql(sql, chunk).rowcount
+                        count += len(chunk)
+                    _duplicate(conn, ids.table, name)  # raises: the transaction rolls back
                 if bulk:
                     # Rollups first, while the secondary indexes are gone: SQLite would
                     # otherwise read a million rows through them, a random page at a time.
@@ -440,11 +567,11 @@ class Backups:
             )
             raw: Any = conn.connection.driver_connection  # psycopg's, for COPY
             with raw.cursor() as cur, cur.copy(f"COPY jobtui_restore ({cols}) FROM STDIN") as copy:
-                for chunk in self._batches(path):
+                for _, chunk in self._batches(path, header):
                     for row in chunk:
                         copy.write_row(row)
                     count += len(chunk)
-            self._check_count(name, count, header)  # raises: the transaction rolls back
+            _duplicate(conn, "jobtui_restore", name)  # raises: the transaction rolls back
             written = int(
                 conn.exec_driver_sql(
                     "SELECT COUNT(*) FROM jobtui_restore r LEFT JOIN background_jobs j "
@@ -457,10 +584,9 @@ class Backups:
             if bulk:
                 schema.drop_triggers(conn, d)
                 schema.drop_indexes(conn)
-            # The last record of an id wins, as when they were upserted one by one.
             conn.exec_driver_sql(
                 f"INSERT INTO background_jobs AS j ({cols}) "
-                f"SELECT DISTINCT ON (id) {cols} FROM jobtui_restore ORDER BY id, n DESC "
+                f"SELECT {cols} FROM jobtui_restore "
                 f"ON CONFLICT (id) DO UPDATE SET {updates} "
                 f"WHERE {differs}({', '.join(f'excluded.{c}' for c in rest)})"
             )
@@ -473,15 +599,17 @@ class Backups:
 
     # ------------------------------------------------------------------ prune
 
-    def prune(self, older_than: timedelta, now: datetime | None = None) -> PruneResult:
-        """Delete backups older than ``older_than``; the newest one is always kept."""
+    def prune(self, older_than: timedelta | None, now: datetime | None = None) -> PruneResult:
+        """Delete backups older than ``older_than`` (None: no age rule) and the oldest beyond
+        ``keep_count``; the newest one is always kept."""
         now = now or utcnow()
         files = self._files()
         deleted = []
-        for path in files[1:]:  # newest first: files[0] stays
-            m = NAME.match(path.name)
+        for i, path in enumerate(files[1:], start=1):  # newest first: files[0] stays
+            m = NAME.fullmatch(path.name)
             when = _name_time(m.group(1)) if m else None
-            if when is not None and now - when > older_than:
+            too_old = older_than is not None and when is not None and now - when > older_than
+            if too_old or i >= self.keep_count:
                 path.unlink(missing_ok=True)
                 self._meta(path).unlink(missing_ok=True)
                 deleted.append(path.name)
@@ -492,19 +620,73 @@ class Backups:
         cutoff = time.time() - 60
         for p in self.dir.glob(".jobs_backup_*.partial"):
             with contextlib.suppress(OSError):
-                if p.stat().st_mtime < cutoff:
+                if p.lstat().st_mtime < cutoff:
                     p.unlink()
+
+
+def _mismatch(name: str, digest: str, header: Header) -> str | None:
+    return None if digest == header.sha256 else f"{name}: checksum mismatch (corrupt or changed)"
+
+
+class _IdLog:
+    """The ids a restore read, with their record numbers, in a temporary table of the
+    restore's own connection: duplicates are found by one query at the end, without holding
+    a million ids in memory. A dry run and a restore keep the same log."""
+
+    table = "jobtui_restore_ids"
+
+    def __init__(self, conn: Any, d: Any):
+        self.conn, self.d = conn, d
+
+    def __enter__(self) -> _IdLog:
+        if self.d.sqlite:
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.table}")
+            self.conn.exec_driver_sql(f"CREATE TEMP TABLE {self.table} (n INTEGER, id TEXT)")
+        else:
+            self.conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {self.table} (n BIGINT, id TEXT) ON COMMIT DROP"
+            )
+        return self
+
+    def add(self, first: int, rows: builtins.list[tuple[Any, ...]]) -> None:
+        pairs = [(first + i, row[0]) for i, row in enumerate(rows)]
+        if self.d.sqlite:
+            self.conn.exec_driver_sql(f"INSERT INTO temp.{self.table} VALUES (?, ?)", pairs)
+            return
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {self.table} (n, id) FROM STDIN") as copy:
+            for pair in pairs:
+                copy.write_row(pair)
+
+    def __exit__(self, *exc: object) -> None:
+        # SQLite keeps a temporary table for the connection's life (it goes back to the
+        # pool); PostgreSQL's goes with the transaction.
+        if self.d.sqlite:
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.table}")
+
+
+def _duplicate(conn: Any, table: str, name: str) -> None:
+    """Refuse a restore whose records name one id more than once (``table``: their ids and
+    record numbers): which of them would win is not the operator's choice to guess."""
+    row = conn.exec_driver_sql(
+        f"SELECT id, MIN(n), MAX(n) FROM {table} GROUP BY id HAVING COUNT(*) > 1 ORDER BY 2 LIMIT 1"
+    ).first()
+    if row is not None:
+        raise BackupError(
+            f"{name}: record {row[2]}: duplicate id {row[0]!r} (also record {row[1]})"
+        )
 
 
 def _name_time(stamp: str) -> datetime:
     date, _, clock = stamp.partition("T")
     try:
         return parse_time(f"{date}T{clock.replace('-', ':')}")
-    except ValueError:
+    except (ValueError, OverflowError):
         return datetime.fromtimestamp(0, UTC)
 
 
 _INT_COLUMNS = ("progress", "attempts", "max_attempts")
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 
 def _is_canonical(value: str) -> bool:
@@ -526,28 +708,126 @@ _values = operator.itemgetter(*COLUMNS)
 _STATUSES = frozenset(JOB_STATUSES)
 
 
-def _parse(lines: list[bytes], first: int, name: str) -> list[Any]:
+def _chunks(
+    f: io.BufferedIOBase, name: str
+) -> Iterator[tuple[int, list[Any], range | frozenset[int]]]:
+    """The records of a backup, streamed a batch at a time: (number of the batch's first
+    record, its records, the indexes of those that need :func:`_hostile`). The file is one
+    JSON object a line between ``[`` and ``]``."""
+    first = f.readline().strip()
+    if first != b"[":
+        raise BackupError(f"{name}: not a JSON array of jobs")
+    lines: list[bytes] = []
+    n = 1
+    for raw in f:
+        line = raw.strip()
+        if line == b"]":
+            if lines:
+                yield n, *_parse(lines, n, name)
+            return
+        lines.append(line.rstrip(b","))
+        if len(lines) == BATCH:
+            yield n, *_parse(lines, n, name)
+            n += len(lines)
+            lines = []
+    raise BackupError(f"{name}: truncated (no closing bracket)")
+
+
+# What a NUL or a lone surrogate looks like in a JSON text read as UTF-8 (an escape, or the
+# bytes of a surrogate, which the JSON decoder lets through): a batch without any needs no
+# string checked. Raw NUL bytes are not valid JSON.
+_ESCAPES = (b"\\u0000", b"\\ud", b"\\uD")
+
+
+def _parse(lines: list[bytes], first: int, name: str) -> tuple[list[Any], range | frozenset[int]]:
     """Parse a batch of lines as one JSON array (one call, not one per line); if that fails,
-    find the first line that is not valid JSON on its own."""
+    find the first line that is not valid JSON on its own. Always as UTF-8 (never the UTF-16
+    or 32 the decoder would guess from NUL bytes)."""
+    joined = b"[" + b",".join(lines) + b"]"
+    records: list[Any] | None = None
     try:
-        records = json.loads(b"[" + b",".join(lines) + b"]")
-        if len(records) == len(lines):
-            return records
-    except ValueError:
+        records = json.loads(joined.decode("utf-8", "surrogatepass"))
+        if len(records) != len(lines):
+            records = None
+    except (ValueError, RecursionError):
         pass
-    out = []
-    for n, line in enumerate(lines, start=first):
+    if records is None:
+        records = []
+        for n, line in enumerate(lines, start=first):
+            try:
+                records.append(json.loads(line.decode("utf-8", "surrogatepass")))
+            except RecursionError:
+                raise BackupError(f"{name}: record {n}: {_TOO_DEEP}") from None
+            except ValueError:
+                raise BackupError(f"{name}: record {n} is not valid JSON") from None
+    if b"\xed" in joined or (b"\\u" in joined and any(m in joined for m in _ESCAPES)):
+        return records, range(len(lines))
+    # Nesting deeper than MAX_DEPTH takes more than twice as many bytes: only such long
+    # lines can hold it.
+    long = 2 * MAX_DEPTH
+    if max(map(len, lines)) <= long:
+        return records, frozenset()
+    return records, frozenset(
+        i
+        for i, line in enumerate(lines)
+        if len(line) > long and line.count(b"[") + line.count(b"{") > MAX_DEPTH
+    )
+
+
+def _text_problem(value: str) -> str | None:
+    """Why neither store can keep this text as it is (PostgreSQL refuses NUL, UTF-8 has no
+    lone surrogates), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii():
         try:
-            out.append(json.loads(line))
-        except ValueError:
-            raise BackupError(f"{name}: record {n} is not valid JSON") from None
-    return out
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate"
+    return None
+
+
+def _hostile(record: Any) -> str | None:
+    """The first column of a record whose text (in the payload: any key or string) neither
+    store can keep, or whose nesting is deeper than ``MAX_DEPTH``; None if there is none.
+    Only records :func:`_parse` marks are walked."""
+    if not isinstance(record, dict):
+        return None  # _bind says what it is
+    for col in COLUMNS:
+        stack = [(record.get(col), 0)]
+        while stack:
+            value, depth = stack.pop()
+            if isinstance(value, str):
+                if problem := _text_problem(value):
+                    return f"{col} {problem}"
+            elif isinstance(value, dict | list):
+                if depth >= MAX_DEPTH:
+                    return _TOO_DEEP
+                if isinstance(value, dict):
+                    for key, item in value.items():
+                        if problem := _text_problem(key):
+                            return f"{col} {problem}"
+                        stack.append((item, depth + 1))
+                else:
+                    stack.extend((item, depth + 1) for item in value)
+    return None
+
+
+def _payload(value: Any) -> str | None:
+    """The payload as JSON text; ValueError for NaN or an infinity, which JSON cannot carry
+    (PostgreSQL's JSONB refuses them, SQLite would keep invalid JSON)."""
+    return None if value is None else json.dumps(value, allow_nan=False)
+
+
+def _reachable(job_id: str) -> bool:
+    """An id the API can name in ``/api/jobs/{id}``, short enough for either store's index."""
+    return len(job_id) <= MAX_ID and "/" not in job_id and job_id not in (".", "..")
 
 
 def _canonical(record: Any) -> tuple[Any, ...] | None:
     """Bind values for a record exactly as a backup writes it (every column present, whole
-    numbers, canonical UTC timestamps), else None: :func:`_bind` then checks it in full.
-    Canonical timestamps bind as text on both stores (PostgreSQL parses them)."""
+    numbers in range, canonical UTC timestamps), else None: :func:`_bind` then checks it in
+    full. Canonical timestamps bind as text on both stores (PostgreSQL parses them)."""
     try:
         v = _values(record)
     except (KeyError, TypeError):
@@ -557,12 +837,17 @@ def _canonical(record: Any) -> tuple[Any, ...] | None:
     if (
         type(job_id) is str
         and job_id
+        and _reachable(job_id)
         and type(type_) is str
+        and len(type_) <= MAX_ID
         and type(status) is str
         and status in _STATUSES
         and type(progress) is int
+        and 0 <= progress <= INT_MAX
         and type(attempts) is int
+        and 0 <= attempts <= INT_MAX
         and type(max_attempts) is int
+        and 0 <= max_attempts <= INT_MAX
         and (message is None or type(message) is str)
         and (error is None or type(error) is str)
         and type(created) is str
@@ -574,7 +859,10 @@ def _canonical(record: Any) -> tuple[Any, ...] | None:
     ):
         if payload is None:
             return v
-        return (*v[:5], json.dumps(payload), *v[6:])
+        try:
+            return (*v[:5], _payload(payload), *v[6:])
+        except ValueError:
+            return None
     return None
 
 
@@ -597,6 +885,8 @@ def _bind(record: Any, n: int, name: str, d: Any) -> tuple[Any, ...]:
             value = 0 if value is None else value
             if isinstance(value, bool) or not isinstance(value, int):
                 raise BackupError(f"{where}: {col} is not a whole number")
+            if not 0 <= value <= INT_MAX:
+                raise BackupError(f"{where}: {col} is out of range (0 to {INT_MAX:,})")
         elif col in TIME_COLUMNS:
             if value is None:
                 if col in ("created_at", "updated_at"):
@@ -604,13 +894,26 @@ def _bind(record: Any, n: int, name: str, d: Any) -> tuple[Any, ...]:
             elif not (d.sqlite and isinstance(value, str) and _is_canonical(value)):
                 try:
                     value = d.ts(parse_time(value))
+                except OverflowError:
+                    raise BackupError(f"{where}: {col} is out of range") from None
                 except (TypeError, ValueError):
                     raise BackupError(f"{where}: {col} is not a timestamp") from None
         elif col == "payload":
-            value = None if value is None else json.dumps(value)
+            try:
+                value = _payload(value)
+            except ValueError:
+                raise BackupError(
+                    f"{where}: payload holds NaN or Infinity, which JSON cannot carry"
+                ) from None
         elif col == "id":
             value = str(value)
+            if len(value) > MAX_ID:
+                raise BackupError(f"{where}: id is longer than {MAX_ID} characters")
+            if not _reachable(value):
+                raise BackupError(f"{where}: id {value!r} cannot be named in an API path")
         elif value is not None and not isinstance(value, str):
             raise BackupError(f"{where}: {col} is not text")
+        elif col == "type" and isinstance(value, str) and len(value) > MAX_ID:
+            raise BackupError(f"{where}: type is longer than {MAX_ID} characters")
         out.append(value)
     return tuple(out)

@@ -70,7 +70,12 @@ class Agent:
         self.config = config
         self.cfg = config.agent
         self.host = HostMeter()
-        self.backups = Backups(store, self.cfg.backup_dir, gz=self.cfg.backup_gzip)
+        self.backups = Backups(
+            store,
+            self.cfg.backup_dir,
+            gz=self.cfg.backup_gzip,
+            keep_count=self.cfg.backup_keep_count,
+        )
         self._utilization = utilization or (lambda _c: self.host.value)
         self.processing_paused = False  # set by system recovery; the demo workers obey it
         self._tasks: list[asyncio.Task[None]] = []

@@ -41,7 +41,11 @@ class Conflict(Exception):
     """The job is not in a state that allows the action (409)."""
 
 
-class BadCursor(ValueError):
+class BadQuery(ValueError):
+    """A filter no job can match as given (the API answers 400 with the message)."""
+
+
+class BadCursor(BadQuery):
     pass
 
 
@@ -140,12 +144,29 @@ def encode_cursor(created_at: datetime, job_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor of :func:`encode_cursor` names. Anything else, whatever it
+    decodes to, is a BadCursor saying why: a cursor is opaque, never trusted."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, job_id = json.loads(raw)
-        return parse_time(created), str(job_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise BadCursor("invalid cursor") from None
+        decoded = json.loads(raw)
+    except (ValueError, binascii.Error, RecursionError):
+        raise BadCursor("invalid cursor: not one this server made") from None
+    if not (
+        isinstance(decoded, list)
+        and len(decoded) == 2
+        and all(isinstance(part, str) for part in decoded)
+    ):
+        raise BadCursor("invalid cursor: not one this server made")
+    created, job_id = decoded
+    try:
+        at = parse_time(created)
+    except OverflowError:
+        raise BadCursor("invalid cursor: its time is out of range") from None
+    except ValueError:
+        raise BadCursor("invalid cursor: its time is not a timestamp") from None
+    if "\x00" in job_id:
+        raise BadCursor("invalid cursor: its job id holds a NUL character")
+    return at, job_id
 
 
 class JobStore:
@@ -368,6 +389,11 @@ class JobStore:
         """WHERE terms and parameters for the jobs list's filters (status, type, search)."""
         where: list[str] = []
         params: dict[str, Any] = {}
+        for name, value in (("status", status), ("type", type), ("q", q)):
+            # PostgreSQL refuses NUL in text and SQLite's LIKE stops at one (q=%00 matched
+            # every job): the same answer on both.
+            if value and "\x00" in value:
+                raise BadQuery(f"invalid {name}: contains a NUL character")
         if status:
             where.append("status = :status")
             params["status"] = status
@@ -384,6 +410,8 @@ class JobStore:
         return where, params
 
     def get_job(self, job_id: str) -> Job | None:
+        if "\x00" in job_id:  # no store keeps one in an id (PostgreSQL would refuse the query)
+            return None
         with self.read() as conn:
             row = conn.execute(
                 text(f"SELECT {JOB_FIELDS} FROM background_jobs WHERE id = :id"), {"id": job_id}
@@ -392,6 +420,8 @@ class JobStore:
 
     def _transition(self, job_id: str, action: str, now: datetime) -> Job:
         t = TRANSITIONS[action]
+        if "\x00" in job_id:  # as in get_job: no such job
+            raise KeyError(job_id)
         with self.write() as conn:
             row = conn.execute(
                 text(

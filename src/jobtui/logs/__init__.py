@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import json
 import logging
 import logging.handlers
@@ -288,6 +289,20 @@ class SyslogHandler(logging.Handler):
 
 # --------------------------------------------------------------------------- setup
 
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file only its owner can read (0600, each new file after a rotation
+    too): logs carry job errors and payload fragments. A file found readable by others is
+    made private when opened, where the process owns it."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 _listener: logging.handlers.QueueListener | None = None
 
 
@@ -325,10 +340,10 @@ def setup(
     directory = cfg.dir if cfg.dir is not None else default_dir
     if directory is not None and cfg.files:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             for fname, lvl in (("error.log", logging.ERROR), ("all.log", logging.NOTSET)):
                 path = directory / fname
-                fh = logging.handlers.RotatingFileHandler(
+                fh = PrivateRotatingFileHandler(
                     path, maxBytes=cfg.max_size, backupCount=cfg.backups, encoding="utf-8"
                 )
                 fh.setLevel(lvl)
