@@ -12,8 +12,9 @@ def test_demo_fits_the_classic_ssh_terminal(tmux):  # noqa: F811
     text = tmux.shows("? Help q Quit", "^p palette")
     footer = [line for line in text.splitlines() if line.strip()][-1]
     assert "? Help q Quit" in footer and footer.rstrip().endswith("^p palette"), footer
-    for card in ("Queue depth", "Success rate", "Avg processi", "Throughput", "Capacity"):
+    for card in ("Queue depth", "Success rate", "Avg time", "Throughput", "Capacity"):
         assert card in text, text
+    assert "processi…" not in text and "free worker …" not in text, text  # whole wordings
     tmux.send("3")
     text = tmux.shows("Status all", "Duration", "Error")
     assert "Traceback" not in text
