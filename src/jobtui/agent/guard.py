@@ -195,13 +195,12 @@ class GuardedProtocol(HttpToolsProtocol):
                 if self.transport.is_closing():
                     return
                 if self.in_head:
-                    self.shared.throttle.log(
-                        logging.INFO,
-                        "431",
-                        f"refused a request whose headers exceed {self.limits.max_header_size} "
-                        "bytes",
+                    size = self.limits.max_header_size
+                    self.refuse_logged(
+                        431,
+                        f"refused a request whose headers exceed {size} bytes",
+                        f"request headers over {size} bytes",
                     )
-                    self.refuse(431, f"request headers over {self.limits.max_header_size} bytes")
                     return
                 if data:
                     self.data_received(data)
@@ -246,19 +245,23 @@ class GuardedProtocol(HttpToolsProtocol):
         self.deadline = None
         if self.transport.is_closing():
             return
-        self.shared.throttle.log(
-            logging.INFO,
-            "408",
-            f"closed a connection whose request took over {self.limits.request_timeout:g} s "
-            "to arrive",
+        took = f"{self.limits.request_timeout:g} s"
+        self.refuse_logged(
+            408,
+            f"closed a connection whose request took over {took} to arrive",
+            f"the request took over {took} to arrive",
         )
-        self.refuse(408, f"the request took over {self.limits.request_timeout:g} s to arrive")
 
     def _unsupported_upgrade_warning(self) -> None:
         """An ``Upgrade`` request is answered as plain HTTP (the agent has no WebSocket
         endpoint); uvicorn's warning for each would let any client fill the log."""
 
     # ------------------------------------------------------------------ refusing
+
+    def refuse_logged(self, status: int, line: str, message: str) -> None:
+        """:meth:`refuse`, logged as ``line`` at most once a minute per status."""
+        self.shared.throttle.log(logging.INFO, str(status), line)
+        self.refuse(status, message)
 
     def refuse(self, status: int, message: str) -> None:
         """Answer ``status`` with the contract's error body, unless a response is already

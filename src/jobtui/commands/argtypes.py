@@ -24,13 +24,17 @@ def url(text: str) -> str:
 
 def port(text: str) -> int:
     """A TCP port, 0 (any free one) to 65535."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    n = _whole(text, "a port number")
     if not 0 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {n}")
     return n
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
 def _number(text: str, what: str) -> float:
@@ -62,10 +66,7 @@ def days(text: str) -> float:
 
 
 def at_least_one(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    n = _whole(text, "a whole number")
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {n}")
     return n
