@@ -29,7 +29,6 @@ from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import chrome, feeds, keys
 from jobtui.dashboard.actions import Gated
-from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.server_actions import ServerActions
@@ -397,6 +396,8 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
         self._show_chrome()
 
     def action_help(self) -> None:
+        from jobtui.dashboard.help import HelpScreen
+
         self.push_screen(HelpScreen(self.read_only, self.settings.keymap))
 
     def refusal(self, action: str) -> str | None:
