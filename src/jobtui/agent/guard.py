@@ -130,14 +130,14 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.limits = self.shared.limits
-        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]
+        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # typed int; used as a float
         self.in_head = True  # no request's headers are complete (idle, or a head arriving)
         self.head_bytes = 0
         self.deadline: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ connection count
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
         super().connection_made(transport)
         shared = self.shared
         if len(self.connections) > shared.limits.max_connections:

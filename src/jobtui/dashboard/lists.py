@@ -48,7 +48,7 @@ class Scrolling:
         # a write that scrolled to the end can leave the target past it (the view grew
         # after, e.g. a note above it went): the first key up would only move the target
         self.scroll_target_y = min(self.scroll_target_y, self.max_scroll_y)
-        super().action_scroll_up()  # type: ignore[misc]
+        super().action_scroll_up()  # type: ignore[misc]  # a mixin: the widget after it has it
 
     def action_cursor_down(self: Any) -> None:
         self.action_scroll_down()

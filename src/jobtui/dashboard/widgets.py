@@ -51,9 +51,11 @@ class Text1(Static):
 
     DEFAULT_CSS = "Text1 { width: 1fr; }"
 
-    def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+    def __init__(
+        self, content: str | Text = "", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         content = literal(content, lines=True)
-        super().__init__(content, **kwargs)  # type: ignore[arg-type]
+        super().__init__(content, id=id, classes=classes)
         self._shown: str | Text | None = content
 
     def set(self, content: str | Text) -> None:
