@@ -135,6 +135,7 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
             timeout=timeout,
             host_sampler=host_sampler,
             client_factory=client_factory,
+            read_only=read_only,
         )
 
     def get_driver_class(self) -> type[Driver]:
