@@ -259,6 +259,22 @@ async def test_system_down_and_stuck_jobs(
     assert ("resolved", "critical", "stuck_jobs") not in alerts(receiver)
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_refused_token_names_where_it_came_from(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    """As `jobtui check` says it: which token the server refused, never the token."""
+    tokens = {"JOBTUI_READ_TOKEN": "watch-read-token-1234", "JOBTUI_ADMIN_TOKEN": "adm-5678-x"}
+    agent = agent_factory({"agent": {"public_health": False}}, env=tokens)
+    cfg = write(tmp_path, receiver, {"for": 1})
+    proc = once(cfg, agent.url, extra_env={"JOBTUI_TOKEN": "not-the-token-9876"})
+    expected = "the server refused the token from JOBTUI_TOKEN (401) on GET /api/jobs/health"
+    assert f"FIRING CRITICAL system_down: {expected}" in proc.stderr
+    assert alerts(receiver) == [("firing", "critical", "system_down")]
+    assert receiver.at("/am")[0].body["alerts"][0]["annotations"]["summary"] == expected
+    assert "not-the-token-9876" not in proc.stderr
+
+
 async def test_processing_stalled_alert(
     agent_factory: Any, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -46,7 +46,9 @@ class Watcher:
         self.target = target
         self.label = target_label(target)
         self.clock = clock
-        self.client = Client(target.url, target.token, timeout=config.check.timeout)
+        self.client = Client(
+            target.url, target.token, timeout=config.check.timeout, token_from=target.token_from
+        )
         self.state = StateFile(watch.state_file)
         self.engine = Engine(
             for_polls=watch.for_polls,
