@@ -24,7 +24,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
@@ -398,6 +398,8 @@ class HttpLayer:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            pass  # gone before its body was read, or its body refused (guard's 413): no answer
         except Exception:
             log.exception("Unhandled error in %s %s [%s]", scope["method"], path, rid)
             if not started:
