@@ -41,7 +41,8 @@ class Received:
 
 class Receiver:
     """Records every POST (and GET, as heartbeats send it); answers from a per-path script of
-    replies, then 200 ``ok``. ``at(path)`` matches the path without its query."""
+    replies, then 200 ``ok``. A path is scripted, and found by ``at``, with its query or
+    without."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -61,7 +62,9 @@ class Receiver:
                     body = raw.decode(errors="replace")
                 now = time.monotonic()
                 me.received.append(Received(self.path, dict(self.headers), body, now, self.command))
-                path = self.path.split("?", 1)[0]
+                path = self.path
+                if path not in me.script and path not in me.default:
+                    path = path.split("?", 1)[0]
                 queue = me.script.get(path)
                 reply = queue.pop(0) if queue else me.default.get(path, Reply())
                 time.sleep(reply.delay)
@@ -84,7 +87,7 @@ class Receiver:
         self.script[path] = list(replies)
 
     def at(self, path: str) -> list[Received]:
-        return [r for r in self.received if r.path.split("?", 1)[0] == path]
+        return [r for r in self.received if path in (r.path, r.path.split("?", 1)[0])]
 
     def close(self) -> None:
         self.httpd.shutdown()
