@@ -4,7 +4,8 @@ Every error is JSON ``{"error": "..."}`` with a fitting status; nothing leaks a 
 The layers, outermost first: :class:`HttpLayer` (request id, request log, any unhandled
 exception as a JSON 500), :class:`LoopbackOnly` (only without tokens: DNS rebinding and
 cross-site writes), :class:`AuthMiddleware` (tokens), then the routes. Everything logged here
-has its control characters escaped (a request's path cannot forge a log line).
+has its control characters escaped (a request's path cannot forge a log line); every admin
+action is one line of :mod:`jobtui.agent.audit`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobtui.agent import openapi
+from jobtui.agent import audit, openapi
 from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
@@ -212,13 +213,19 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
                 return error(f"job {job_id} not found", 404)
             except Conflict as exc:
                 return error(str(exc), 409)
-            log.info("Job %s: %s by operator", job_id, name)
+            audit.record(request.scope, name, {"job": job_id}, {"status": changed.status})
             return _json(changed)
 
         return handler
 
     async def bulk(request: Request) -> Response:
-        return _json(await agent.bulk(await bulk_request(request)))
+        req = await bulk_request(request)
+        result = await agent.bulk(req)
+        asked = {camel(f): getattr(req, f) for f in BulkRequest.__dataclass_fields__}
+        del asked["action"]  # the action's name says it
+        counts = {"matched": result.matched, "changed": result.changed, "skipped": result.skipped}
+        audit.record(request.scope, f"bulk-{req.action}", asked, counts)
+        return _json(result)
 
     async def errors(request: Request) -> Response:
         return _json(await agent.errors(int_param(request, "hours", 24, 1, MAX_HOURS)))
@@ -228,10 +235,15 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
 
     async def recovery(request: Request) -> Response:
         result = await agent.recovery()
+        counts = {"success": result.success, "backup": result.backup, "recovered": result.recovered}
+        audit.record(request.scope, "recovery", {}, counts)
         return _json(result, 200 if result.success else 500)
 
     async def recover_stuck(request: Request) -> Response:
-        return _json(await agent.recover_stuck())
+        result = await agent.recover_stuck()
+        counts = {"recovered": result.recovered, "failed": result.failed}
+        audit.record(request.scope, "recover-stuck", {}, counts)
+        return _json(result)
 
     async def backups_list(request: Request) -> Response:
         return _json(await agent.run(agent.backups.list))
@@ -239,13 +251,19 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
     async def backup_create(request: Request) -> Response:
         result = await agent.run(agent.backups.create)
         log.info("Backup %s: %d jobs, %d bytes", result.name, result.jobs, result.size)
+        counts = {"name": result.name, "jobs": result.jobs, "bytes": result.size}
+        audit.record(request.scope, "backup", {}, counts)
         return _json(result, 201)
 
     async def backup_restore(request: Request) -> Response:
         dry = request.query_params.get("dryRun", "false")
         if dry not in ("true", "false"):
             raise BadRequest(f"invalid dryRun: expected true or false, got {dry!r}")
-        return _json(await agent.restore(request.path_params["name"], dry_run=dry == "true"))
+        name = request.path_params["name"]
+        result = await agent.restore(name, dry_run=dry == "true")
+        counts = {"jobs": result.jobs, "inserted": result.inserted, "updated": result.updated}
+        audit.record(request.scope, "restore", {"name": name, "dryRun": dry == "true"}, counts)
+        return _json(result)
 
     async def backups_prune(request: Request) -> Response:
         raw = request.query_params.get("olderThanDays", "7")
@@ -256,6 +274,8 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         if not 0 <= days <= 3650:
             raise BadRequest(f"invalid olderThanDays: expected a number of days, got {raw!r}")
         result = await agent.run(agent.backups.prune, timedelta(days=days))
+        counts = {"deleted": len(result.deleted), "kept": result.kept}
+        audit.record(request.scope, "prune", {"olderThanDays": days}, counts)
         return _json(result)
 
     async def prometheus(request: Request) -> Response:
@@ -378,6 +398,8 @@ class HttpLayer:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            pass  # gone before its body was read, or its body refused (guard's 413): no answer
         except Exception:
             log.exception("Unhandled error in %s %s [%s]", scope["method"], path, rid)
             if not started:
@@ -499,7 +521,8 @@ class LoopbackOnly:
 
 class AuthMiddleware:
     """Bearer tokens: reads need the read (or admin) token, writes and /api/admin/* the admin
-    one. With no token configured everything is open (the server then binds loopback only)."""
+    one. With no token configured everything is open (the server then binds loopback only).
+    The class of the token a request gave is ``scope["token_class"]`` (none without tokens)."""
 
     def __init__(
         self, app: ASGIApp, *, read: Secret | None, admin: Secret | None, public_health: bool
@@ -547,6 +570,7 @@ class AuthMiddleware:
             if need == "read" and not is_read:
                 await _unauthorized(scope, receive, send)
                 return
+            scope["token_class"] = "admin" if is_admin else "read"  # for the audit lines
         await self.app(scope, receive, send)
 
 
