@@ -101,6 +101,8 @@ class Snapshot:
     stuck: int
     last_finished: datetime | None
     oldest_unfinished: datetime | None  # created_at of the oldest pending or processing job
+    paused: bool = False  # a pause of processing is in force (any agent's)
+    last_sample: datetime | None = None  # the newest metrics sample (any agent's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,10 +262,12 @@ class JobStore:
                       (SELECT created_at FROM background_jobs{by_created}
                         WHERE status = 'pending' ORDER BY created_at LIMIT 1),
                       (SELECT created_at FROM background_jobs{by_created}
-                        WHERE status = 'processing' ORDER BY created_at LIMIT 1)
+                        WHERE status = 'processing' ORDER BY created_at LIMIT 1),
+                      (SELECT COUNT(*) FROM jobtui_pauses WHERE expires > :epoch),
+                      (SELECT MAX(ts) FROM job_metrics)
                     FROM ({win_sql}) AS w"""
                 ),
-                {**params, "h": hour, "cutoff": ts(now - stuck_after)},
+                {**params, "h": hour, "cutoff": ts(now - stuck_after), "epoch": epoch},
             ).one()
             win = tuple(int(v) for v in row[:6])
             day = win if window == timedelta(days=1) else self._sums(conn, epoch - 86_400, epoch)
@@ -284,6 +288,8 @@ class JobStore:
             stuck=int(t[0]),
             last_finished=max(finished) if finished else None,
             oldest_unfinished=min(unfinished) if unfinished else None,
+            paused=bool(t[5]),
+            last_sample=datetime.fromtimestamp(float(t[6]), UTC) if t[6] is not None else None,
         )
 
     def _sums(self, conn: Connection, since: float, until: float) -> tuple[int, ...]:
@@ -631,6 +637,37 @@ class JobStore:
                 {**self._claim_params(job), "error": error, "now": self.d.ts(now)},
             ).first()
         return row[0] if row else None
+
+    # ------------------------------------------------------------------ processing pause
+
+    def pause(self, pause_id: str, reason: str, expires: datetime) -> None:
+        """Pause processing (for every agent on the store) until :meth:`resume` or
+        ``expires``, whichever comes first; pausing again under one id moves the lease."""
+        with self.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO jobtui_pauses (id, reason, expires) VALUES (:id, :r, :e) "
+                    "ON CONFLICT (id) DO UPDATE SET expires = excluded.expires"
+                ),
+                {"id": pause_id, "r": reason, "e": expires.timestamp()},
+            )
+
+    def resume(self, pause_id: str) -> None:
+        """End one pause; processing resumes when no other is in force. Expired pauses go."""
+        with self.write() as conn:
+            conn.execute(
+                text("DELETE FROM jobtui_pauses WHERE id = :id OR expires <= :now"),
+                {"id": pause_id, "now": utcnow().timestamp()},
+            )
+
+    def paused(self, now: datetime) -> bool:
+        with self.read() as conn:
+            return bool(
+                conn.execute(
+                    text("SELECT COUNT(*) FROM jobtui_pauses WHERE expires > :now"),
+                    {"now": now.timestamp()},
+                ).scalar()
+            )
 
     # ------------------------------------------------------------------ metrics history
 
