@@ -100,11 +100,20 @@ class Dialect:
         answer is true while this session holds it (taking it again stacks, harmlessly). Keyed
         by the name's CRC-32 and the current schema's hash, so installations in two schemas
         of one database do not share it. The session's end releases it."""
+        return f"SELECT pg_try_advisory_lock({self._lock_keys(name)})"
+
+    def session_unlock(self, name: str) -> str:
+        """PostgreSQL: release the lock of :meth:`try_session_lock` now (closing the session
+        releases it too, but only once the server has ended it: another agent asking at once
+        could still find it held)."""
+        return f"SELECT pg_advisory_unlock({self._lock_keys(name)})"
+
+    def _lock_keys(self, name: str) -> str:
         if self.sqlite:
             raise ValueError("SQLite has no advisory locks")
         crc = zlib.crc32(name.encode())
         key = crc - (1 << 32) if crc >= 1 << 31 else crc  # the lock's first key is an int4
-        return f"SELECT pg_try_advisory_lock({key}, hashtext(current_schema()))"
+        return f"{key}, hashtext(current_schema())"
 
     @property
     def session_keepalive(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ try, within one interval (its next sample follows at once).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -72,6 +73,7 @@ class AdvisoryLock:
         )
         self._dialect = dialect
         self._sql = sa.text(dialect.try_session_lock(name))
+        self._unlock = sa.text(dialect.session_unlock(name))
         self._conn: Connection | None = None
         self._held = False
         self._failing = False
@@ -104,7 +106,11 @@ class AdvisoryLock:
 
     def release(self) -> None:
         with self._mutex:
-            self._drop()  # the session's end releases the lock
+            if self._held and self._conn is not None:
+                # at once, so that another agent asking now gets it (else the session's end)
+                with contextlib.suppress(DBAPIError):
+                    self._conn.execute(self._unlock)
+            self._drop()
             self._engine.dispose()
 
     def _drop(self) -> None:
