@@ -67,6 +67,7 @@ log.addFilter(_Printable())
 MAX_HOURS = 168
 MAX_BULK_LIMIT = 1_000_000
 BULK_FIELDS = frozenset(camel(f) for f in BulkRequest.__dataclass_fields__)
+TEXT_FIELDS = ("type", "q", "queue", "category")
 
 
 class BadRequest(Exception):
@@ -108,13 +109,18 @@ async def bulk_request(request: Request) -> BulkRequest:
     misspelt ``dryRun`` must not become a real run)."""
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the decoder's depth
         raise BadRequest("invalid body: expected a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("invalid body: expected a JSON object")
     unknown = sorted(set(body) - BULK_FIELDS)
     if unknown:
         raise BadRequest(f"invalid body: unknown field {unknown[0]!r}")
+    if not isinstance(body.get("dryRun", False), bool):  # null is not read as false: a real run
+        raise BadRequest("invalid body.dryRun: expected true or false")
+    for name in TEXT_FIELDS:  # the decoder takes a number for text (ids of other servers)
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise BadRequest(f"invalid body.{name}: expected a string")
     try:
         req = decode(BulkRequest, body, "body")
     except ShapeError as exc:
