@@ -808,7 +808,7 @@ def _payload(value: Any) -> str | None:
 
 def _reachable(job_id: str) -> bool:
     """An id the API can name in ``/api/jobs/{id}``, short enough for either store's index."""
-    return len(job_id) <= MAX_ID and "/" not in job_id and job_id not in (".", "..")
+    return len(job_id) <= MAX_ID and "/" not in job_id and job_id not in (".", "..", "bulk")
 
 
 def _canonical(record: Any) -> tuple[Any, ...] | None:
