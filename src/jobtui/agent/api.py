@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +31,7 @@ from starlette.routing import Route
 from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobtui.agent import audit, openapi
+from jobtui.agent import audit, limits, openapi
 from jobtui.agent.backups import BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
@@ -65,13 +66,22 @@ class _Printable(logging.Filter):
 
 log.addFilter(_Printable())
 
-MAX_HOURS = 168
-MAX_BULK_LIMIT = 1_000_000
 BULK_FIELDS = frozenset(camel(f) for f in BulkRequest.__dataclass_fields__)
+TEXT_FIELDS = ("type", "q", "queue", "category")
 
 
 class BadRequest(Exception):
     pass
+
+
+class JobIdConvertor(StringConvertor):
+    """A job's id as the last segment of ``/api/jobs/{id}``: any but ``bulk``, the bulk
+    action's path (whose GET is a 405, not the look-up of a job of that name)."""
+
+    regex = "(?!bulk$)[^/]+"
+
+
+register_url_convertor("job_id", JobIdConvertor())
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
@@ -109,29 +119,36 @@ async def bulk_request(request: Request) -> BulkRequest:
     misspelt ``dryRun`` must not become a real run)."""
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the decoder's depth
         raise BadRequest("invalid body: expected a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("invalid body: expected a JSON object")
     unknown = sorted(set(body) - BULK_FIELDS)
     if unknown:
         raise BadRequest(f"invalid body: unknown field {unknown[0]!r}")
+    if not isinstance(body.get("dryRun", False), bool):  # null is not read as false: a real run
+        raise BadRequest("invalid body.dryRun: expected true or false")
+    for name in TEXT_FIELDS:  # the decoder takes a number for text (ids of other servers)
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise BadRequest(f"invalid body.{name}: expected a string")
     try:
         req = decode(BulkRequest, body, "body")
     except ShapeError as exc:
         raise BadRequest(f"invalid {exc}") from None
     for name, value, most in (
-        ("type", req.type, 100),
-        ("q", req.q, 200),
-        ("category", req.category, 100),
+        ("type", req.type, limits.MAX_TYPE),
+        ("q", req.q, limits.MAX_Q),
+        ("category", req.category, limits.MAX_CATEGORY),
     ):
         if value is not None and not 0 < len(value) <= most:
             raise BadRequest(f"invalid body.{name}: expected 1 to {most} characters")
-    if req.hours is not None and not 1 <= req.hours <= MAX_HOURS:
-        raise BadRequest(f"invalid body.hours: expected a whole number from 1 to {MAX_HOURS}")
-    if req.limit is not None and not 1 <= req.limit <= MAX_BULK_LIMIT:
+    if req.hours is not None and not 1 <= req.hours <= limits.MAX_HOURS:
         raise BadRequest(
-            f"invalid body.limit: expected a whole number from 1 to {MAX_BULK_LIMIT:,}"
+            f"invalid body.hours: expected a whole number from 1 to {limits.MAX_HOURS}"
+        )
+    if req.limit is not None and not 1 <= req.limit <= limits.MAX_BULK_LIMIT:
+        raise BadRequest(
+            f"invalid body.limit: expected a whole number from 1 to {limits.MAX_BULK_LIMIT:,}"
         )
     return req
 
@@ -175,12 +192,12 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         latest = request.query_params.get("latest")
         if latest not in (None, "", "true", "false"):
             raise BadRequest(f"invalid latest: expected true or false, got {latest!r}")
+        hours = int_param(request, "hours", 24, 1, limits.MAX_HOURS)  # checked even if latest
         if latest == "true":
             sample = await agent.run(agent.store.latest_sample)
             if sample is None:
                 return error("No metrics available", 404)
             return _json(sample)
-        hours = int_param(request, "hours", 24, 1, MAX_HOURS)
         return _json(await agent.history(hours))
 
     async def jobs(request: Request) -> Response:
@@ -190,10 +207,10 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         page, cursor = await agent.run(
             lambda: agent.store.jobs_page(
                 status=status,
-                type=text_param(request, "type", 100),
-                q=text_param(request, "q", 200),
-                limit=int_param(request, "limit", 50, 1, 500),
-                cursor=text_param(request, "cursor", 500),
+                type=text_param(request, "type", limits.MAX_TYPE),
+                q=text_param(request, "q", limits.MAX_Q),
+                limit=int_param(request, "limit", limits.PAGE_DEFAULT, 1, limits.PAGE_LIMIT),
+                cursor=text_param(request, "cursor", limits.MAX_CURSOR),
             )
         )
         return JSONResponse({"jobs": encode(page), "nextCursor": cursor})
@@ -228,7 +245,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         return _json(result)
 
     async def errors(request: Request) -> Response:
-        return _json(await agent.errors(int_param(request, "hours", 24, 1, MAX_HOURS)))
+        return _json(await agent.errors(int_param(request, "hours", 24, 1, limits.MAX_HOURS)))
 
     async def admin_check(request: Request) -> Response:
         return JSONResponse({"admin": True})
@@ -256,7 +273,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         return _json(result, 201)
 
     async def backup_restore(request: Request) -> Response:
-        dry = request.query_params.get("dryRun", "false")
+        dry = request.query_params.get("dryRun") or "false"
         if dry not in ("true", "false"):
             raise BadRequest(f"invalid dryRun: expected true or false, got {dry!r}")
         name = request.path_params["name"]
@@ -266,12 +283,12 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         return _json(result)
 
     async def backups_prune(request: Request) -> Response:
-        raw = request.query_params.get("olderThanDays", "7")
+        raw = request.query_params.get("olderThanDays") or str(limits.PRUNE_DEFAULT_DAYS)
         try:
             days = float(raw)
         except ValueError:
             days = -1.0
-        if not 0 <= days <= 3650:
+        if not 0 <= days <= limits.MAX_PRUNE_DAYS:
             raise BadRequest(f"invalid olderThanDays: expected a number of days, got {raw!r}")
         result = await agent.run(agent.backups.prune, timedelta(days=days))
         counts = {"deleted": len(result.deleted), "kept": result.kept}
@@ -283,7 +300,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         return Response(body, media_type=ctype)
 
     async def spec(request: Request) -> Response:
-        return JSONResponse(openapi.spec())
+        return JSONResponse(openapi.spec(agent.categories))
 
     routes = [
         Route("/api/jobs/health", guarded(health), methods=["GET"]),
@@ -291,7 +308,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         Route("/api/monitoring/errors", guarded(errors), methods=["GET"]),
         Route("/api/jobs", guarded(jobs), methods=["GET"]),
         Route("/api/jobs/bulk", guarded(bulk), methods=["POST"]),
-        Route("/api/jobs/{job_id}", guarded(job), methods=["GET"]),
+        Route("/api/jobs/{job_id:job_id}", guarded(job), methods=["GET"]),
         Route("/api/jobs/{job_id}/retry", guarded(transition("retry")), methods=["POST"]),
         Route("/api/jobs/{job_id}/cancel", guarded(transition("cancel")), methods=["POST"]),
         Route("/api/admin/check", admin_check, methods=["GET"]),

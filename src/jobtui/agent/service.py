@@ -276,6 +276,12 @@ class Agent:
 
     # ------------------------------------------------------------------ repairs
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The error categories a bulk action takes, in the rules' order."""
+        rules = self.config.errors
+        return tuple(dict.fromkeys([*(p.category for p in rules.patterns), UNKNOWN.category]))
+
     async def bulk(self, req: BulkRequest) -> BulkResult:
         """Retry or cancel every job matching ``req``, oldest first; a dry run only counts.
 
@@ -292,7 +298,7 @@ class Agent:
             raise Unprocessable("queue: this source has no queues")
         rules = self.config.errors
         if req.category is not None:
-            known = [*dict.fromkeys(p.category for p in rules.patterns), UNKNOWN.category]
+            known = self.categories
             if req.category not in known:
                 raise Unprocessable(
                     f"unknown category {req.category!r}: expected one of {', '.join(known)}"

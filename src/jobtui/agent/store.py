@@ -139,6 +139,19 @@ class Candidate:
     error: str | None
 
 
+def text_problem(value: str) -> str | None:
+    """Why neither store can keep or compare this text as it is (PostgreSQL refuses NUL,
+    SQLite's LIKE stops at one; UTF-8 has no lone surrogates), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate"
+    return None
+
+
 def encode_cursor(created_at: datetime, job_id: str) -> str:
     """Opaque to clients; full precision, since PostgreSQL keeps microseconds."""
     raw = json.dumps([created_at.isoformat(), job_id], separators=(",", ":")).encode()
@@ -396,10 +409,10 @@ class JobStore:
         where: list[str] = []
         params: dict[str, Any] = {}
         for name, value in (("status", status), ("type", type), ("q", q)):
-            # PostgreSQL refuses NUL in text and SQLite's LIKE stops at one (q=%00 matched
-            # every job): the same answer on both.
-            if value and "\x00" in value:
-                raise BadQuery(f"invalid {name}: contains a NUL character")
+            # The same answer on both stores (q=%00 matched every job on SQLite; a lone
+            # surrogate, from a JSON body, cannot even be sent to either).
+            if value and (problem := text_problem(value)):
+                raise BadQuery(f"invalid {name}: {problem}")
         if status:
             where.append("status = :status")
             params["status"] = status
