@@ -127,6 +127,7 @@ ERRORS = {
     ),
     "404": "No such job, backup or sample",
     "409": "The job's status does not allow the action",
+    "413": "A request body over agent.http.max_body_size (1 MiB unless configured)",
     "422": "A well-formed request that cannot be done as asked",
     "503": "The job store cannot answer",
 }
@@ -278,7 +279,7 @@ def spec(categories: tuple[str, ...] = ()) -> dict[str, Any]:
                     "Retry or cancel every job matching a filter, oldest first",
                     {"200": _ok("BulkResult")},
                     auth="admin",
-                    errors="400 422 503",
+                    errors="400 413 422 503",
                     description=(
                         "Matches the jobs (category: over the last hours; limit: the oldest "
                         "n), then writes them in one transaction, each only if its status is "
