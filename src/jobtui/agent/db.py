@@ -18,6 +18,10 @@ from sqlalchemy.exc import ArgumentError
 
 from jobtui.contract import iso, parse_time
 
+# Seconds a SQLite statement waits for another writer's lock before it fails "database is
+# locked": well inside a client's 10 s timeout, so a locked write answers 503, never hangs.
+BUSY_TIMEOUT = 5.0
+
 
 class DatabaseURLError(ValueError):
     """A ``--database`` value that cannot name a job store."""
@@ -139,7 +143,7 @@ def open_engine(url: str, *, pool_size: int = 8) -> tuple[Engine, Dialect]:
             parsed,
             pool_size=pool_size,
             max_overflow=pool_size,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine, Dialect("sqlite")
@@ -162,5 +166,5 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cur.close()

@@ -1,0 +1,330 @@
+"""Faults, measured: the agent while its database restarts or is locked, its backup disk
+fills up, or it is killed mid-restore. Each test prints what it measured (``pytest -s``);
+docs/reliability.md keeps the figures."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.support import AgentProcess, add_job, free_port, start_agent, wait_for
+
+MIN = timedelta(minutes=1)
+PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+def measured(what: str, value: str) -> None:
+    """A figure for docs/reliability.md, shown with ``pytest -s``."""
+    print(f"\nmeasured: {what}: {value}", flush=True)
+
+
+# --------------------------------------------------------------------------- a private PostgreSQL
+
+
+class PrivateServer:
+    """A PostgreSQL instance of the test's own (initdb into a temporary folder), which the
+    test may stop and start while other tests use the machine's shared one."""
+
+    def __init__(self, bin_dir: Path):
+        self.bin = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="jobtui-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.root, "postgres", "postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, tool: str, *args: str) -> None:
+        cmd = [*self.as_owner, str(self.bin / tool), *args]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "server.log")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "-t", "60", "start"
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivateServer]:
+    if not PG_BIN or not (PG_BIN[-1] / "initdb").exists():
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql")
+    server = PrivateServer(PG_BIN[-1])
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
+    """Start real agents (``jobtui serve``) on any database; all are stopped after the test."""
+    started: list[AgentProcess] = []
+
+    def make(database: str, config: dict[str, Any] | None = None) -> AgentProcess:
+        a = start_agent(tmp_path, config, database=database)
+        started.append(a)
+        return a
+
+    yield make
+    for a in started:
+        a.stop()
+        a.store.close()
+
+
+def _status(url: str, timeout: float = 10.0) -> tuple[int, float]:
+    """The status of ``GET url`` (0: no answer) and how long it took."""
+    start = time.monotonic()
+    try:
+        code = httpx.get(url, timeout=timeout).status_code
+    except httpx.HTTPError:
+        code = 0
+    return code, time.monotonic() - start
+
+
+class Poller:
+    """Clients asking ``url`` back to back in a thread: every answer's status (0: none) and
+    how long it took, in order."""
+
+    def __init__(self, url: str, clients: int = 2):
+        self.url = url
+        self.answers: list[tuple[float, int, float]] = []  # (when asked, status, seconds)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=15) as client:
+            while not self._stop.is_set():
+                start = time.monotonic()
+                try:
+                    code = client.get(self.url).status_code
+                except httpx.HTTPError:
+                    code = 0
+                self.answers.append((start, code, time.monotonic() - start))
+
+    def __enter__(self) -> Poller:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def since(self, t: float) -> list[tuple[float, int, float]]:
+        return [a for a in self.answers if a[0] >= t]
+
+
+def test_postgresql_restarted_while_the_agent_serves(private_pg, spawn):
+    """While the database is gone health and reads answer 503 at once, never a hang or a
+    500; once it is back the same agent answers 200 again, and samples again, without a
+    restart."""
+    agent = spawn(private_pg.url)
+    add_job(agent.store, status="pending")
+    health = agent.url + "/api/jobs/health"
+    jobs = agent.url + "/api/jobs"
+    assert _status(health)[0] == 200
+
+    with Poller(health) as polled, Poller(jobs, clients=1) as listed:
+        wait_for(lambda: len(polled.answers) > 20)
+        stopping = time.monotonic()
+        private_pg.stop()
+        stopped = time.monotonic()
+        wait_for(lambda: len(polled.since(stopped)) > 20 and len(listed.since(stopped)) > 5)
+        body = httpx.get(health, timeout=10).json()
+        assert body["status"] == "critical" and body["message"] == "Database connection failed"
+        assert httpx.get(jobs, timeout=10).json() == {"error": "Database connection failed"}
+        starting = time.monotonic()
+        private_pg.start()
+        back = time.monotonic()
+        first_ok = wait_for(
+            lambda: next((a for a in polled.since(back) if a[1] == 200), None), timeout=30
+        )
+        wait_for(lambda: len(polled.since(first_ok[0])) > 20)
+    assert agent.proc.poll() is None  # the same process
+    answers = polled.answers + listed.answers
+    assert {code for _, code, _ in answers} <= {200, 503}, sorted({c for _, c, _ in answers})
+    down = [a for a in answers if stopped <= a[0] and a[0] + a[2] <= starting]
+    assert down and {code for _, code, _ in down} == {503}
+    assert all(code == 200 for _, code, _ in polled.since(first_ok[0]))
+    slowest = max(took for _, _, took in down)
+    assert slowest < 5, f"a 503 took {slowest:.1f} s"
+    assert _status(jobs)[0] == 200
+    wait_for(lambda: _latest_sample_after(agent, back), timeout=30)
+    assert "Traceback" not in agent.stderr()
+    measured("pg_ctl stop -m fast took", f"{(stopped - stopping) * 1000:.0f} ms")
+    measured(
+        "503 answers while PostgreSQL was down", f"{len(down)}, slowest {slowest * 1000:.0f} ms"
+    )
+    measured("pg_ctl start -w took", f"{(back - starting) * 1000:.0f} ms")
+    measured(
+        "pg_ctl start returned → first health 200 asked after it",
+        f"{(first_ok[0] + first_ok[2] - back) * 1000:.0f} ms",
+    )
+
+
+def _latest_sample_after(agent: AgentProcess, t: float) -> bool:
+    """A metrics sample taken after monotonic time ``t`` (the collector runs again)."""
+    r = httpx.get(agent.url + "/api/monitoring/metrics", params={"latest": "true"}, timeout=10)
+    if r.status_code != 200:
+        return False
+    taken = datetime.fromisoformat(r.json()["timestamp"].replace("Z", "+00:00")).timestamp()
+    return taken > time.time() - (time.monotonic() - t)
+
+
+# --------------------------------------------------------------------------- SQLite locked
+
+LOCK_SECONDS = 10.0
+
+
+@contextlib.contextmanager
+def sqlite_locked(path: Path, seconds: float = LOCK_SECONDS) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds ``BEGIN EXCLUSIVE`` on the SQLite file for ``seconds``; the
+    block starts once it holds the lock."""
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "c.execute(\"UPDATE background_jobs SET message = 'held' WHERE 0\")\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "c.execute('COMMIT')\n"
+        "print('released', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.wait(seconds + 30)
+
+
+def _timed(method: str, url: str, **kwargs: Any) -> tuple[int, float, httpx.Response | None]:
+    """Status (0: no answer), seconds and the response of one request."""
+    start = time.monotonic()
+    try:
+        r: httpx.Response | None = httpx.request(method, url, timeout=30, **kwargs)
+    except httpx.HTTPError:
+        r = None
+    return (r.status_code if r is not None else 0), time.monotonic() - start, r
+
+
+def test_sqlite_locked_by_another_writer(tmp_path, spawn):
+    """Another process holds BEGIN EXCLUSIVE for 10 s. Reads (health included) are served
+    from the last committed state, as WAL lets them; each write fails after the busy
+    timeout with a 503 that says why and when to try again, well inside a client's 10 s;
+    once the lock is released everything works."""
+    db = tmp_path / "jobs.db"
+    agent = spawn(f"sqlite:///{db}")
+    failed = add_job(agent.store, status="failed", error="boom", started=MIN, finished=MIN)
+    pending = add_job(agent.store, status="pending")
+    u = agent.url
+    backup = httpx.post(u + "/api/admin/backups", timeout=30).json()["name"]
+    reads = {
+        "health": ("GET", u + "/api/jobs/health", None),
+        "jobs": ("GET", u + "/api/jobs", None),
+        "job": ("GET", u + f"/api/jobs/{pending}", None),
+        "metrics": ("GET", u + "/api/monitoring/metrics", None),
+        "errors": ("GET", u + "/api/monitoring/errors", None),
+        "backups": ("GET", u + "/api/admin/backups", None),
+        "backup": ("POST", u + "/api/admin/backups", None),  # it only reads the table
+    }
+    writes = {  # afterwards in this order: the restore first, then the changes
+        "restore": ("POST", u + f"/api/admin/backups/{backup}/restore", None),
+        "retry": ("POST", u + f"/api/jobs/{failed}/retry", None),
+        "cancel": ("POST", u + f"/api/jobs/{pending}/cancel", None),
+        "bulk retry": ("POST", u + "/api/jobs/bulk", {"action": "retry", "status": "failed"}),
+        "recover-stuck": ("POST", u + "/api/admin/recover-stuck", None),
+    }
+    before = _table(agent)
+    answers: dict[str, tuple[int, float, httpx.Response | None]] = {}
+
+    def ask(name: str, method: str, url: str, body: Any) -> None:
+        answers[name] = _timed(method, url, json=body)
+
+    with Poller(u + "/api/jobs/health") as polled, sqlite_locked(db) as locker:
+        locked = time.monotonic()
+        threads = [
+            threading.Thread(target=ask, args=(name, *req))
+            for name, req in {**reads, **writes}.items()
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        held = time.monotonic() - locked
+        during = polled.since(locked)
+        assert locker.poll() is None, f"the lock went before every answer came ({held:.1f} s)"
+    assert during and {code for _, code, _ in during} == {200}, during
+    for name in reads:
+        code, took, r = answers[name]
+        assert code in (200, 201) and took < 5, (name, code, took)
+    for name in writes:
+        code, took, r = answers[name]
+        assert r is not None and code == 503, (name, code, r and r.text)
+        assert r.json() == {
+            "error": "the database is locked by another writer (waited 5 s); try again"
+        }
+        assert r.headers["Retry-After"] == "5"
+        assert took < 9, f"{name} took {took:.1f} s: a client with a 10 s timeout gives up"
+    assert _table(agent) == before  # nothing half-written
+
+    for name, (method, url, body) in writes.items():
+        code, _, r = _timed(method, url, json=body)
+        assert code == 200, (name, code, r and r.text)
+    for job_id, status in ((failed, "pending"), (pending, "cancelled")):
+        assert httpx.get(u + f"/api/jobs/{job_id}", timeout=10).json()["status"] == status
+    assert "Traceback" not in agent.stderr()
+    slowest_read = max([took for _, _, took in during] + [answers[n][1] for n in reads])
+    slowest_write = max(answers[n][1] for n in writes)
+    measured("lock held while asked", f"{held:.1f} s")
+    measured(
+        "reads during the lock",
+        f"{len(during) + len(reads)} answered 200, slowest {slowest_read * 1000:.0f} ms",
+    )
+    measured(
+        "writes during the lock",
+        f"{len(writes)} answered 503 after {min(answers[n][1] for n in writes):.1f}"
+        f"–{slowest_write:.1f} s",
+    )
+
+
+def _table(agent: AgentProcess) -> list[tuple[Any, ...]]:
+    with agent.store.read() as conn:
+        rows = conn.execute(text("SELECT * FROM background_jobs ORDER BY id"))
+        return [tuple(r) for r in rows]
