@@ -21,7 +21,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import AgentProcess, add_job, free_port, start_agent, wait_for
+from jobtui.agent.backups import Backups
+from tests.support import AgentProcess, add_job, add_jobs, free_port, start_agent, wait_for
 
 MIN = timedelta(minutes=1)
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -328,3 +329,86 @@ def _table(agent: AgentProcess) -> list[tuple[Any, ...]]:
     with agent.store.read() as conn:
         rows = conn.execute(text("SELECT * FROM background_jobs ORDER BY id"))
         return [tuple(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- backup disk full
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs mounted for the test (root only), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(disk)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot mount a small tmpfs for the backups (needs root): {exc}")
+    try:
+        yield disk
+    finally:
+        if subprocess.run(["umount", str(disk)], capture_output=True, timeout=30).returncode:
+            subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+
+
+def _free(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+@pytest.mark.parametrize("runs_out_in", ["the data file", "its header"])
+def test_the_backup_disk_full_mid_backup(tmp_path, small_disk, spawn, runs_out_in):
+    """The backup folder's disk fills up while a backup is written (in its data file, or in
+    its header once the data fit): 507 saying so, no partial file left or listed, the
+    earlier backup intact and restorable, and a backup works again once there is room."""
+    agent = spawn(
+        f"sqlite:///{tmp_path / 'jobs.db'}", {"agent": {"backups": {"dir": str(small_disk)}}}
+    )
+    for i in range(20):
+        add_job(agent.store, status="failed", error=f"e{i}", started=MIN, finished=MIN)
+    u = agent.url
+    first = httpx.post(u + "/api/admin/backups", timeout=30)
+    assert first.status_code == 201, first.text
+    earlier = first.json()["name"]
+    kept = _table(agent)
+    add_jobs(agent.store, [{"status": "completed", "message": "x" * 200}] * 2000)
+    # The next backup's size, from the same rows written elsewhere.
+    probe = Backups(agent.store, tmp_path / "probe").create()
+    page = os.statvfs(small_disk).f_frsize
+    data_pages = -(-probe.size // page) * page
+    leave = data_pages // 2 if runs_out_in == "the data file" else data_pages
+    filler = small_disk / "filler"
+    with open(filler, "wb") as f:
+        f.write(b"\0" * (_free(small_disk) - leave))
+    assert _free(small_disk) == leave
+
+    start = time.monotonic()
+    r = httpx.post(u + "/api/admin/backups", timeout=30)
+    took = time.monotonic() - start
+    assert r.status_code == 507, r.text
+    assert r.json() == {
+        "error": f"backup to {small_disk} failed: the disk is full (No space left on device)"
+    }
+    listing = httpx.get(u + "/api/admin/backups", timeout=30).json()["backups"]
+    assert [(b["name"], b["verified"]) for b in listing] == [(earlier, True)]
+    assert sorted(p.name for p in small_disk.iterdir()) == sorted(
+        [earlier, earlier + ".meta.json", "filler"]
+    )
+    assert _free(small_disk) == leave  # nothing of the failed backup stays behind
+
+    restored = httpx.post(u + f"/api/admin/backups/{earlier}/restore", timeout=60)
+    assert restored.status_code == 200, restored.text
+    with agent.store.write() as conn:  # back to the earlier table exactly
+        conn.execute(text("DELETE FROM background_jobs WHERE message = :m"), {"m": "x" * 200})
+    assert _table(agent) == kept
+
+    filler.unlink()
+    again = httpx.post(u + "/api/admin/backups", timeout=30)
+    assert again.status_code == 201, again.text
+    assert "Traceback" not in agent.stderr() and "Exception ignored" not in agent.stderr()
+    assert "the disk is full" in agent.stderr()  # logged as the error it is
+    measured(f"backup disk full in {runs_out_in}: 507 after", f"{took * 1000:.0f} ms")

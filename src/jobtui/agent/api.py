@@ -30,7 +30,7 @@ from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobtui.agent import openapi
-from jobtui.agent.backups import BackupError, NoSuchBackup
+from jobtui.agent.backups import BackupDiskFull, BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
 from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreBusy, StoreUnavailable
@@ -166,6 +166,9 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
                 return error("Database connection failed", 503)
             except NoSuchBackup as exc:
                 return error(str(exc), 404)
+            except BackupDiskFull as exc:
+                log.error("%s", exc)
+                return error(str(exc), 507)
             except BackupError as exc:
                 log.error("%s", exc)
                 return error(str(exc), 422)
