@@ -22,7 +22,9 @@ import pytest
 from sqlalchemy import text
 
 from jobtui.agent.backups import Backups
+from jobtui.agent.store import JobStore
 from tests.support import AgentProcess, add_job, add_jobs, free_port, start_agent, wait_for
+from tests.test_backups import bulk_fill, rollups, table
 
 MIN = timedelta(minutes=1)
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -412,3 +414,100 @@ def test_the_backup_disk_full_mid_backup(tmp_path, small_disk, spawn, runs_out_i
     assert "Traceback" not in agent.stderr() and "Exception ignored" not in agent.stderr()
     assert "the disk is full" in agent.stderr()  # logged as the error it is
     measured(f"backup disk full in {runs_out_in}: 507 after", f"{took * 1000:.0f} ms")
+
+
+# --------------------------------------------------------------------------- SIGKILL mid-restore
+
+RESTORE_JOBS = 100_000
+
+
+def _schema_objects(store: JobStore) -> list[tuple[Any, ...]]:
+    """The table's indexes and triggers (a bulk restore drops and rebuilds them)."""
+    if store.d.sqlite:
+        sql = "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY 2"
+    else:
+        sql = (
+            "SELECT 'index', indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "UNION ALL SELECT 'trigger', tgname FROM pg_trigger t JOIN pg_class c "
+            "ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
+            "AND c.relnamespace = current_schema()::regnamespace ORDER BY 2"
+        )
+    with store.read() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def _restoring(agent: AgentProcess) -> bool:
+    """The agent is well into writing a restore, past dropping the indexes and triggers: on
+    SQLite its uncommitted pages fill the WAL (emptied before the restore); on PostgreSQL its
+    session runs the upsert from the restore's table or rebuilds an index."""
+    store = agent.store
+    if store.d.sqlite:
+        wal = Path(f"{store.engine.url.database}-wal")
+        return wal.exists() and wal.stat().st_size > 8 << 20
+    with store.read() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND (query LIKE 'INSERT INTO background_jobs AS j %' "
+                    "OR query LIKE 'CREATE INDEX %') AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
+
+
+def _empty_wal(store: JobStore) -> None:
+    if store.d.sqlite:
+        with store.read() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def test_sigkill_during_a_restore_leaves_the_table_as_before_or_fully_restored(agent_factory):
+    """A real agent restores a backup of 100,000 jobs over a changed table and is killed
+    with SIGKILL while it writes: the table is the changed one or the backup's, never a mix,
+    with its indexes, triggers and rollups; a new agent then restores it in full."""
+    a = agent_factory()
+    bulk_fill(a.store, RESTORE_JOBS)
+    name = httpx.post(a.url + "/api/admin/backups", timeout=120).json()["name"]
+    full, full_sums, objects = table(a.store), rollups(a.store), _schema_objects(a.store)
+    with a.store.write() as conn:  # the disaster the restore repairs
+        conn.execute(text("DELETE FROM background_jobs WHERE id > 'job-0050000'"))
+        conn.execute(text("UPDATE background_jobs SET status = 'failed', error = 'oops'"))
+    changed, changed_sums = table(a.store), rollups(a.store)
+    _empty_wal(a.store)
+
+    answered: list[int] = []
+
+    def restore() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            r = httpx.post(a.url + f"/api/admin/backups/{name}/restore", timeout=300)
+            answered.append(r.status_code)
+
+    thread = threading.Thread(target=restore, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    wait_for(lambda: _restoring(a) or answered, timeout=120, interval=0.01)
+    assert not answered, "the restore finished before it could be killed"
+    a.kill()
+    killed_after = time.monotonic() - started
+    thread.join(30)
+    assert not answered
+
+    start = time.monotonic()
+    b = agent_factory(database=a.database, timeout=120)
+    back = time.monotonic() - start
+    after = table(b.store)
+    assert after in (changed, full), "the table is a mix of before and after"
+    assert rollups(b.store) == (changed_sums if after == changed else full_sums)
+    assert _schema_objects(b.store) == objects
+    state = "as before" if after == changed else "fully restored"
+
+    start = time.monotonic()
+    r = httpx.post(b.url + f"/api/admin/backups/{name}/restore", timeout=300)
+    took = time.monotonic() - start
+    assert r.status_code == 200, r.text
+    assert table(b.store) == full and rollups(b.store) == full_sums
+    measured(
+        f"SIGKILL {killed_after:.1f} s into a restore of {RESTORE_JOBS:,} jobs ({b.store.d.name})",
+        f"table {state}; a new agent served after {back:.1f} s; a full restore took {took:.1f} s",
+    )
