@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -204,6 +205,50 @@ def _latest_sample_after(agent: AgentProcess, t: float) -> bool:
         return False
     taken = datetime.fromisoformat(r.json()["timestamp"].replace("Z", "+00:00")).timestamp()
     return taken > time.time() - (time.monotonic() - t)
+
+
+def _processes(server: PrivateServer) -> list[int]:
+    """The server's postmaster and its children."""
+    pid = int((server.data / "postmaster.pid").read_text().split()[0])
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [pid, *map(int, found.split())]
+
+
+def test_postgresql_frozen_while_the_agent_serves(private_pg, spawn):
+    """A database that accepts connections but never answers (its processes stopped, as a
+    hung host or a dead network looks): health answers 503 within its deadline, again and
+    again, instead of hanging; once the database answers again, so does health with 200."""
+    agent = spawn(private_pg.url)
+    health = agent.url + "/api/jobs/health"
+    assert _status(health)[0] == 200
+    pids = _processes(private_pg)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        frozen: list[tuple[int, float]] = []
+        threads = [
+            threading.Thread(target=lambda: frozen.append(_status(health, timeout=20)))
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        body = httpx.get(health, timeout=20).json()
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    thawed = time.monotonic()
+    assert [code for code, _ in frozen] == [503] * 3, frozen
+    slowest = max(took for _, took in frozen)
+    assert slowest < 9.5, f"a 503 took {slowest:.1f} s: a client with a 10 s timeout gives up"
+    assert body["status"] == "critical"
+    assert body["message"] == "Database connection failed"
+    wait_for(lambda: _status(health)[0] == 200, timeout=60, interval=0.05)
+    back = time.monotonic() - thawed
+    assert "Traceback" not in agent.stderr()
+    measured("health while PostgreSQL is frozen", f"503 after at most {slowest:.1f} s")
+    measured("PostgreSQL thawed → first health 200", f"{back * 1000:.0f} ms")
 
 
 # --------------------------------------------------------------------------- SQLite locked

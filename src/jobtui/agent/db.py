@@ -149,8 +149,15 @@ def open_engine(url: str, *, pool_size: int = 8) -> tuple[Engine, Dialect]:
         return engine, Dialect("sqlite")
     if backend == "postgresql":
         try:
+            # A server that accepts but never answers must not hold a connection attempt
+            # for ever (the URL's own connect_timeout wins).
+            connect = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
             engine = sa.create_engine(
-                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                parsed,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=connect,
             )
         except ModuleNotFoundError:
             raise DatabaseURLError(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import anyio
 from anyio import to_thread
 
 from jobtui.agent.backups import Backups
@@ -52,6 +53,7 @@ RECENT_FAILURES = 5000  # the newest failures of the window, for each category's
 JOB_IDS_PER_CATEGORY = 20
 BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
 BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
+HEALTH_DEADLINE = 5.0  # seconds health waits for the store, then answers 503 (a client waits 10)
 
 
 class Unprocessable(Exception):
@@ -83,8 +85,17 @@ class Agent:
         self._started = time.monotonic()
         self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await to_thread.run_sync(fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, deadline: float | None = None) -> T:
+        """``fn(*args)`` in a worker thread. ``deadline``: the seconds to wait for it at most;
+        past them it is abandoned (its thread ends when the database answers) and
+        StoreUnavailable raised: a database that never answers cannot hang the caller."""
+        if deadline is None:
+            return await to_thread.run_sync(fn, *args)
+        try:
+            with anyio.fail_after(deadline):
+                return await to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+        except TimeoutError:
+            raise StoreUnavailable(f"the database did not answer within {deadline:g} s") from None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -166,14 +177,16 @@ class Agent:
 
     # ------------------------------------------------------------------ answers
 
-    async def _computed(self, now: Any) -> Computed:
-        snap = await self.run(self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after)
+    async def _computed(self, now: Any, deadline: float | None = None) -> Computed:
+        snap = await self.run(
+            self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after, deadline=deadline
+        )
         return compute(snap, now, self.cfg, self.config.thresholds.stalled_after)
 
     async def health(self) -> tuple[Health, int]:
         now = utcnow()
         try:
-            c = await self._computed(now)
+            c = await self._computed(now, HEALTH_DEADLINE)
         except StoreUnavailable as exc:
             log.error("Database connection failed: %s", exc)
             return unavailable_health(now, self.cfg), 503
