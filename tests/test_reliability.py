@@ -325,7 +325,7 @@ def test_sqlite_locked_by_another_writer(tmp_path, spawn):
     def ask(name: str, method: str, url: str, body: Any) -> None:
         answers[name] = _timed(method, url, json=body)
 
-    with Poller(u + "/api/jobs/health") as polled, sqlite_locked(db) as locker:
+    with Poller(u + "/api/jobs/health", clients=1) as polled, sqlite_locked(db) as locker:
         locked = time.monotonic()
         threads = [
             threading.Thread(target=ask, args=(name, *req))
