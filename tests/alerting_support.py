@@ -27,6 +27,7 @@ class Reply:
     status: int = 200
     body: Any = "ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a receiver that hangs)
 
 
 @dataclass
@@ -35,10 +36,13 @@ class Received:
     headers: dict[str, str]
     body: Any
     at: float  # time.monotonic()
+    method: str = "POST"
 
 
 class Receiver:
-    """Records every POST; answers from a per-path script of replies, then 200 ``ok``."""
+    """Records every POST (and GET, as heartbeats send it); answers from a per-path script of
+    replies, then 200 ``ok``. A path is scripted, and found by ``at``, with its query or
+    without."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -56,9 +60,14 @@ class Receiver:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw.decode(errors="replace")
-                me.received.append(Received(self.path, dict(self.headers), body, time.monotonic()))
-                queue = me.script.get(self.path)
-                reply = queue.pop(0) if queue else me.default.get(self.path, Reply())
+                now = time.monotonic()
+                me.received.append(Received(self.path, dict(self.headers), body, now, self.command))
+                path = self.path
+                if path not in me.script and path not in me.default:
+                    path = path.split("?", 1)[0]
+                queue = me.script.get(path)
+                reply = queue.pop(0) if queue else me.default.get(path, Reply())
+                time.sleep(reply.delay)
                 data = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
@@ -66,6 +75,8 @@ class Receiver:
                 self.send_header("Content-Length", str(len(data.encode())))
                 self.end_headers()
                 self.wfile.write(data.encode())
+
+            do_GET = do_POST
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -76,7 +87,7 @@ class Receiver:
         self.script[path] = list(replies)
 
     def at(self, path: str) -> list[Received]:
-        return [r for r in self.received if r.path == path]
+        return [r for r in self.received if path in (r.path, r.path.split("?", 1)[0])]
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -147,6 +147,13 @@ def test_hours_bound_the_window_without_a_category_too(agent):
         ({"action": "retry", "hours": 169}, 400, "body.hours: expected a whole number from 1"),
         ({"action": "retry", "limit": 0}, 400, "body.limit: expected a whole number from 1"),
         ({"action": "retry", "q": "x" * 201}, 400, "body.q: expected 1 to 200 characters"),
+        # found by fuzzing the spec: a 500, and answers the spec did not allow
+        ('{"action": "retry", "q": "\\ud800"}', 400, "invalid q: contains a lone surrogate"),
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000, 400, "invalid body: expected a JSON object", id="deep"
+        ),
+        ({"action": "retry", "dryRun": None}, 400, "body.dryRun: expected true or false"),
+        ({"action": "retry", "q": 0}, 400, "body.q: expected a string"),
         ({"action": "retry", "status": "completed"}, 422, "retry changes only failed or"),
         ({"action": "cancel", "status": "failed"}, 422, "cancel changes only pending or"),
         ({"action": "retry", "category": "Nope"}, 422, "unknown category 'Nope': expected"),
@@ -155,7 +162,8 @@ def test_hours_bound_the_window_without_a_category_too(agent):
 )
 def test_bad_requests_say_why(agent, body, status, needle):
     if isinstance(body, str):
-        r = httpx.post(agent.url + "/api/jobs/bulk", content=body)
+        headers = {"Content-Type": "application/json"}
+        r = httpx.post(agent.url + "/api/jobs/bulk", content=body, headers=headers)
     else:
         r = bulk(agent, body)
     assert r.status_code == status

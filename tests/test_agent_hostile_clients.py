@@ -17,6 +17,8 @@ import httpx
 import psutil
 import pytest
 
+from tests.support import wait_for
+
 sqlite = pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # the store is no matter
 
 HEAD = b"GET /api/jobs/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -115,6 +117,57 @@ def test_a_huge_header_is_refused_and_memory_stays_flat(agent_factory):
     assert b'{"error": "request headers over 65536 bytes"}' in answers[0] + b"".join(answers)
     assert grown < 4 * 1024 * 1024, f"RSS grew {grown / 1e6:.1f} MB"
     assert httpx.get(a.url + "/api/jobs/health").status_code == 200
+
+
+TEN_MB = 10 * 1024 * 1024
+TOO_LARGE = b'{"error": "request body over 1048576 bytes"}'
+
+
+@sqlite
+def test_a_huge_body_is_refused_before_it_is_read(agent_factory):
+    """A 10 MB body (``agent.http.max_body_size``, 1 MiB by default) is answered 413 as soon
+    as its Content-Length is seen, chunked ones once they pass the limit; the agent reads
+    none of it into memory, and the client that sends it whole still gets the answer."""
+    a = agent_factory()
+    proc = psutil.Process(a.proc.pid)
+    url = a.url + "/api/jobs/bulk"
+    assert httpx.post(url, json={"action": "retry", "dryRun": True}).status_code == 200
+    before = proc.memory_info().rss
+
+    head = b"POST /api/jobs/bulk HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    with connect(a.url) as s:  # the head only: answered without waiting for the body
+        s.sendall(head + b"Content-Length: %d\r\n\r\n" % TEN_MB)
+        _, got = closed_after(s, within=5)
+    assert got.startswith(b"HTTP/1.1 413 "), got[:200]
+    assert got.endswith(TOO_LARGE) and b"connection: close" in got
+
+    r = httpx.post(url, content=b"x" * TEN_MB, timeout=30)  # sent whole, then the answer read
+    assert r.status_code == 413 and r.content == TOO_LARGE
+
+    def chunks():
+        for _ in range(TEN_MB // 65536):
+            yield b"y" * 65536
+
+    r = httpx.post(url, content=chunks(), timeout=30)  # no Content-Length: chunked
+    assert r.status_code == 413 and r.content == TOO_LARGE
+    grown = proc.memory_info().rss - before
+    assert grown < 4 * 1024 * 1024, f"RSS grew {grown / 1e6:.1f} MB"
+
+    r = httpx.post(url, content=b" " * 500_000 + b'{"action": "retry", "dryRun": true}')
+    assert r.status_code == 200  # under the limit: served as before
+    assert httpx.get(a.url + "/api/jobs/health").status_code == 200
+    wait_for(lambda: "refused a request whose body exceeds 1048576 bytes" in a.stderr())
+    assert "Traceback" not in a.stderr()
+
+
+@sqlite
+def test_the_body_limit_is_configured(agent_factory):
+    a = agent_factory({"agent": {"http": {"max_body_size": 2048}}})
+    url = a.url + "/api/jobs/bulk"
+    body = b'{"action": "retry", "dryRun": true}'
+    assert httpx.post(url, content=body + b" " * 2000).status_code == 200
+    r = httpx.post(url, content=body + b" " * 2100)
+    assert r.status_code == 413 and r.json() == {"error": "request body over 2048 bytes"}
 
 
 @sqlite

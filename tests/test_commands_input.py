@@ -501,10 +501,13 @@ def test_two_targets_never_share_alerts(
     )
 
     def statuses() -> list[tuple[str, str, str]]:
+        """The system_down alerts sent (on a loaded machine the agent that is up may report
+        its host's CPU as a server_status of its own: not what this test is about)."""
         return [
             (a["status"], a["labels"]["alertname"], a["labels"]["target"])
             for r in receiver.at("/am")
             for a in r.body["alerts"]
+            if a["labels"]["alertname"] == "system_down"
         ]
 
     assert (

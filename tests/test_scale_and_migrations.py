@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import create_engine, event, text
 
 from jobtui.agent.db import _normalise
+from jobtui.agent.schema import SCHEMA_VERSION
 from jobtui.agent.store import JobStore, NewJob
 from jobtui.contract import iso, utcnow
 
@@ -183,7 +184,7 @@ def test_v6_makes_the_stuck_and_finished_indexes_partial(database):
         )
         conn.execute(text("UPDATE jobtui_meta SET value = '5' WHERE key = 'schema_version'"))
     assert store.migrate() == 5
-    assert store.migrate() == 6
+    assert store.migrate() == SCHEMA_VERSION
     names = _index_names(store)
     assert {"ix_jobs_stuck", "ix_jobs_finished"} <= names
     assert not names & {"ix_jobs_status_updated", "ix_jobs_status_completed"}
@@ -202,6 +203,20 @@ def test_v6_makes_the_stuck_and_finished_indexes_partial(database):
             rows = conn.execute(text(explain + sql), {"t": store.d.ts(now)}).all()
             plan = " ".join(str(r[-1]) for r in rows)
             assert index in plan, plan
+    store.close()
+
+
+def test_v7_adds_the_pauses_table_once(database):
+    """A v6 store gains ``jobtui_pauses``; migrating again changes nothing."""
+    store = JobStore(database)
+    store.migrate()
+    with store.write() as conn:  # back to what v6 had
+        conn.execute(text("DROP TABLE jobtui_pauses"))
+        conn.execute(text("UPDATE jobtui_meta SET value = '6' WHERE key = 'schema_version'"))
+    assert store.migrate() == 6
+    store.pause("p", "test", utcnow() + timedelta(minutes=1))
+    assert store.migrate() == 7
+    assert store.paused(utcnow())
     store.close()
 
 

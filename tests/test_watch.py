@@ -135,6 +135,88 @@ def test_once_exits_1_when_a_notification_cannot_be_delivered(
     assert alerts(receiver)[-1] == ("firing", "warning", "queue_depth")
 
 
+# --------------------------------------------------------------------------- the heartbeat
+
+BEAT = "/ping/5bf6a8e2-hc-secret-uuid"  # the path is the secret, as at healthchecks.io
+
+
+def beats(receiver: Receiver) -> list[Any]:
+    return [r for r in receiver.at(BEAT) if r.method == "GET"]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_once_pings_the_heartbeat_and_a_failing_one_changes_nothing(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    url = f"{receiver.url}{BEAT}?status=up&msg=kuma-push-token-4711"
+    cfg = write(tmp_path, receiver, {"for": 1, "heartbeat_url_env": "HEARTBEAT_URL"})
+    first = once(cfg, agent.url, extra_env={"HEARTBEAT_URL": url})
+    assert first.returncode == 0, first.stderr
+    assert len(beats(receiver)) == 1
+    assert beats(receiver)[0].path == f"{BEAT}?status=up&msg=kuma-push-token-4711"
+    assert f"heartbeat: {receiver.url.removeprefix('http://')}" in first.stderr
+
+    add_jobs(agent.store, [{"status": "pending"}] * 3)
+    receiver.default[BEAT] = Reply(500, f"no check {BEAT}")  # echoes the secret back
+    proc = once(cfg, agent.url, extra_env={"HEARTBEAT_URL": url})
+    assert proc.returncode == 0, proc.stderr  # the watcher did its work
+    assert alerts(receiver) == [("firing", "warning", "queue_depth")]
+    assert len(beats(receiver)) == 2
+    shown = receiver.url.removeprefix("http://")
+    assert f"heartbeat to {shown} failed: HTTP 500 (the watcher goes on)" in proc.stderr
+    for err in (first.stderr, proc.stderr):
+        assert "5bf6a8e2-hc-secret-uuid" not in err and "kuma-push-token-4711" not in err
+        assert "Traceback" not in err
+
+    bad = once(cfg, agent.url, "--heartbeat", "ftp://x/5bf6a8e2-hc-secret-uuid")
+    assert bad.returncode == 2 and "5bf6a8e2" not in bad.stderr
+    assert bad.stderr == (
+        "jobtui watch: --heartbeat: expected an http(s):// URL (not shown: it may hold a secret)\n"
+    )
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_daemon_pings_after_every_evaluation_whatever_the_heartbeat_does(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    cfg = write(tmp_path, receiver, {"interval": "200ms", "for": 1})
+    url = receiver.url + BEAT
+    proc = subprocess.Popen(
+        jobtui_cmd("watch", "--config", str(cfg), "--url", agent.url, "--heartbeat", url),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    try:
+        wait_for(lambda: len(beats(receiver)) >= 3, timeout=15)
+        receiver.default[BEAT] = Reply(503, "down")  # the monitor fails: watching goes on
+        n = len(beats(receiver))
+        wait_for(lambda: len(beats(receiver)) >= n + 3, timeout=15)
+        add_jobs(agent.store, [{"status": "pending"}] * 3)
+        wait_for(lambda: alerts(receiver) == [("firing", "warning", "queue_depth")], timeout=15)
+        receiver.default[BEAT] = Reply()
+        n = len(beats(receiver))
+        wait_for(lambda: len(beats(receiver)) > n, timeout=15)
+        receiver.default[BEAT] = Reply(200, "ok", delay=30)  # hangs: not waited for
+        clear_jobs(agent)
+        wait_for(lambda: ("resolved", "warning", "queue_depth") in alerts(receiver), timeout=15)
+        receiver.default[BEAT] = Reply()
+        n = len(beats(receiver))
+        wait_for(lambda: len(beats(receiver)) > n, timeout=15)  # the hung one timed out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    shown = receiver.url.removeprefix("http://")
+    assert err.count(f"heartbeat to {shown} failed: HTTP 503 (the watcher goes on)") == 1
+    assert err.count(f"heartbeat to {shown} failed: no answer within 5 s") == 1
+    assert err.count(f"heartbeat to {shown} answers again") == 2
+    assert "HTTP Request:" not in err  # httpx's line per request: only at debug
+    assert "5bf6a8e2-hc-secret-uuid" not in err and "Traceback" not in err
+
+
 # --------------------------------------------------------------------------- the daemon
 
 
@@ -257,6 +339,22 @@ async def test_system_down_and_stuck_jobs(
     assert "cannot connect to" in down[0]["alerts"][0]["annotations"]["summary"]
     # stuck_jobs was not resolved while the server was down: no data is not good news
     assert ("resolved", "critical", "stuck_jobs") not in alerts(receiver)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_refused_token_names_where_it_came_from(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    """As `jobtui check` says it: which token the server refused, never the token."""
+    tokens = {"JOBTUI_READ_TOKEN": "watch-read-token-1234", "JOBTUI_ADMIN_TOKEN": "adm-5678-x"}
+    agent = agent_factory({"agent": {"public_health": False}}, env=tokens)
+    cfg = write(tmp_path, receiver, {"for": 1})
+    proc = once(cfg, agent.url, extra_env={"JOBTUI_TOKEN": "not-the-token-9876"})
+    expected = "the server refused the token from JOBTUI_TOKEN (401) on GET /api/jobs/health"
+    assert f"FIRING CRITICAL system_down: {expected}" in proc.stderr
+    assert alerts(receiver) == [("firing", "critical", "system_down")]
+    assert receiver.at("/am")[0].body["alerts"][0]["annotations"]["summary"] == expected
+    assert "not-the-token-9876" not in proc.stderr
 
 
 async def test_processing_stalled_alert(

@@ -109,7 +109,11 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given ``argv``, only the commands it names are set up
+    (their modules imported), so the dashboard does not import the other commands' options
+    on its way to the first frame."""
+    named = None if argv is None else frozenset(argv)
     parser = argparse.ArgumentParser(
         prog="jobtui",
         description="See and repair a background-job system from the terminal.",
@@ -118,10 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"jobtui.commands.{MODULES.get(name, name)}")
         p = sub.add_parser(
             name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
         )
+        if named is not None and name not in named:
+            continue  # cannot be the command parsed: argparse only picks a command named
+        module = importlib.import_module(f"jobtui.commands.{MODULES.get(name, name)}")
         configure: Callable[[argparse.ArgumentParser], None] = (
             getattr(module, f"configure_{name}", None) or module.configure
         )
@@ -151,7 +157,8 @@ def _refuse_what_does_not_apply(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     _refuse_what_does_not_apply(args)
     module = getattr(args, "_module", None)

@@ -367,6 +367,5 @@ def _error_detail(resp: httpx.Response) -> str:
         data = json.loads(resp.content)
     except (ValueError, UnicodeDecodeError):
         return ""
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"][:200]
-    return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    return error[:200] if isinstance(error, str) else ""

@@ -83,6 +83,7 @@ class HttpLimits:
     idle_timeout: float = 5.0  # seconds a connection may wait with no request under way
     request_timeout: float = 10.0  # seconds from a request's first byte to its last
     max_header_size: int = 64 * 1024  # bytes of request line and headers
+    max_body_size: int = 1024 * 1024  # bytes of a request's body (only bulk actions send one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +442,7 @@ def _agent(sec: Section) -> AgentConfig:
             idle_timeout=_seconds(http, "idle_timeout", d.http.idle_timeout),
             request_timeout=_seconds(http, "request_timeout", d.http.request_timeout),
             max_header_size=http.integer("max_header_size", d.http.max_header_size, minimum=1024),
+            max_body_size=http.integer("max_body_size", d.http.max_body_size, minimum=1024),
         ),
         backup_keep_count=backups.integer("keep_count", d.backup_keep_count, minimum=1),
     )

@@ -1,8 +1,8 @@
 """Incident response: the seed's severity levels, the incident report, the critical sequence.
 
 - :func:`gather` reads what the server can tell (health, metrics history, errors, stuck jobs,
-  backups) and what ``jobtui watch`` saw (its state file); any part may fail, and the report
-  says which.
+  backups), what ``jobtui watch`` saw (its state file) and the admin actions in the agent's
+  log on this machine (``logging.agent_log``); any part may fail, and the report says which.
 - :func:`classify` puts the situation in the seed's severity levels 1–4, its "Incident
   Severity Examples" as rules (see :data:`LEVELS`).
 - :func:`respond` runs the seed's ``handleCriticalIncident``: backup, alert through the
@@ -115,6 +115,7 @@ class Snapshot:
     stuck: tuple[Job, ...] | None = None
     backups: BackupList | None = None
     state: State | None = None
+    admin_actions: tuple[tuple[datetime, str], ...] = ()  # the agent's audit lines, last 24 h
     problems: dict[str, str] = field(default_factory=dict)  # part → why it is missing
 
 
@@ -172,9 +173,11 @@ async def gather(
     *,
     target: str,
     state_file: Path | None = None,
+    agent_log: Path | None = None,
     now: datetime | None = None,
 ) -> Snapshot:
-    """Ask the server everything at once; a part that fails is noted, never raised."""
+    """Ask the server everything at once; a part that fails is noted, never raised.
+    ``agent_log``: the agent's ``all.log``, read for its admin actions."""
     from jobtui.errors import ClientError
 
     snap = Snapshot(now or utcnow(), target, client.shown_url)
@@ -220,7 +223,23 @@ async def gather(
                 snap.problems["watch state"] = str(exc)
         else:
             snap.problems["watch state"] = f"{state_file}: none yet (is `jobtui watch` running?)"
+    if agent_log is None:
+        snap.problems[ADMIN] = "the agent's log is not known here (set logging.agent_log)"
+    else:
+        from jobtui.agent import audit
+
+        try:
+            if audit.log_files(agent_log):
+                since = snap.at - timedelta(hours=24)
+                snap.admin_actions = tuple(await asyncio.to_thread(audit.read, agent_log, since))
+            else:
+                snap.problems[ADMIN] = f"{agent_log}: no such file"
+        except OSError as exc:
+            snap.problems[ADMIN] = f"{agent_log}: {exc.strerror or exc}"
     return snap
+
+
+ADMIN = "admin actions"
 
 
 # --------------------------------------------------------------------------- severity
@@ -510,7 +529,7 @@ def timeline(
     snap: Snapshot, config: Config, steps: Sequence[Step] = ()
 ) -> list[tuple[datetime, str]]:
     """Events, oldest first: watch's alerts (fired, resolved, notified), threshold crossings
-    in the metrics history, the response's steps, and the report itself."""
+    in the metrics history, the agent's admin actions, the response's steps."""
     events: list[tuple[datetime, str]] = []
     if snap.state is not None:
         for a in snap.state.alerts.values():
@@ -524,6 +543,7 @@ def timeline(
                 )
     if snap.history is not None:
         events += _crossings(snap.history.metrics, config)
+    events += [(at, f"admin: {text}") for at, text in snap.admin_actions]
     for s in steps:
         events.append((s.at, f"response: {s.name} {'ok' if s.ok else 'FAILED'} — {s.detail}"))
     events.sort(key=lambda e: e[0])
@@ -602,7 +622,7 @@ def render(
     else:
         out.append("No alert history or threshold crossing recorded.")
     out.append(f"\nReport written {_t(snap.at)}.")
-    for part in ("watch state", "metrics history"):
+    for part in TIMELINE_PARTS:
         if part in snap.problems:
             out.append(f"\n_{part}: {snap.problems[part]}_")
     out.append("")
@@ -614,13 +634,14 @@ def render(
     if steps:
         out += ["## Response", "", *_response(steps), ""]
     out += ["## Communication", "", *_templates(snap, a, cfg, status, path), ""]
-    missing = {
-        k: v for k, v in snap.problems.items() if k not in ("watch state", "metrics history")
-    }
+    missing = {k: v for k, v in snap.problems.items() if k not in TIMELINE_PARTS}
     if missing:
         out += ["## What could not be read", ""]
         out += [f"- {k}: {v}" for k, v in missing.items()] + [""]
     return "\n".join(out)
+
+
+TIMELINE_PARTS = ("watch state", "metrics history", ADMIN)  # noted under the timeline
 
 
 def _summary(snap: Snapshot, a: Assessment) -> str:
@@ -834,6 +855,7 @@ async def write_report(
     target: str,
     directory: Path | None = None,
     state_file: Path | None = None,
+    agent_log: Path | None = None,
     respond_with: Send | None = None,
     severity: int | None = None,
     summary: str | None = None,
@@ -845,13 +867,17 @@ async def write_report(
     cfg = load_incident_config(config)
     if state_file is None:
         state_file = _default_state_file(config)
-    snap = await gather(client, config, target=target, state_file=state_file)
+    if agent_log is None:
+        agent_log = _default_agent_log(config)
+    snap = await gather(client, config, target=target, state_file=state_file, agent_log=agent_log)
     assessment = declare(classify(snap, config, cfg), severity, summary)
     steps: list[Step] = []
     if respond_with is not None:
 
         async def again() -> Snapshot:
-            return await gather(client, config, target=target, state_file=state_file)
+            return await gather(
+                client, config, target=target, state_file=state_file, agent_log=agent_log
+            )
 
         steps, snap = await respond(client, config, snap, assessment, respond_with, regather=again)
     directory = directory or cfg.directory()
@@ -859,6 +885,17 @@ async def write_report(
     text = render(snap, assessment, config, cfg, steps=steps, path=path)
     await asyncio.to_thread(save, text, path, secrets)
     return Written(path, assessment, tuple(steps))
+
+
+def _default_agent_log(config: Config) -> Path | None:
+    """The agent's ``all.log`` as the config's ``logging:`` section names it."""
+    from jobtui.config import ConfigError
+    from jobtui.logs import load_logging_config
+
+    try:
+        return load_logging_config(config).agent_log_path()
+    except ConfigError:
+        return None
 
 
 def _default_state_file(config: Config) -> Path | None:

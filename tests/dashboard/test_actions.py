@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from jobtui.dashboard.backups import BackupsScreen
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
+from jobtui.errors import ReadOnly
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
 from tests.support import Canned, add_job, add_stuck, free_port, seed_health
 
@@ -282,6 +284,21 @@ async def test_read_only_disables_every_action(agent):
             assert app.check_action(action, ()) is None  # dimmed in the footer
         for action in ("retry", "cancel_job"):
             assert app.view("jobs").check_action(action, ()) is None
+
+
+async def test_read_only_is_kept_by_the_client_too(agent):
+    """Under --read-only the keys are off, and the client they would use refuses every write
+    itself: a path around the gates (a key bound by a later change) still changes nothing."""
+    stuck = add_stuck(agent.store, 1)
+    app = make_app(agent.url, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await shows(pilot, "1 stuck")
+        for write in (lambda c: c.recover_stuck(), lambda c: c.create_backup()):
+            with pytest.raises(ReadOnly):
+                await app.request(write)
+        assert (await app.request(lambda c: c.health())).status in (200, 503)  # reads still go
+    assert statuses(agent)[stuck[0]] == "processing"
+    assert not list(agent.backups_dir.glob("*"))
 
 
 async def test_an_unauthorized_admin_check_makes_it_read_only(agent_factory):

@@ -4,7 +4,8 @@ Every error is JSON ``{"error": "..."}`` with a fitting status; nothing leaks a 
 The layers, outermost first: :class:`HttpLayer` (request id, request log, any unhandled
 exception as a JSON 500), :class:`LoopbackOnly` (only without tokens: DNS rebinding and
 cross-site writes), :class:`AuthMiddleware` (tokens), then the routes. Everything logged here
-has its control characters escaped (a request's path cannot forge a log line).
+has its control characters escaped (a request's path cannot forge a log line); every admin
+action is one line of :mod:`jobtui.agent.audit`.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobtui.agent import openapi
+from jobtui.agent import audit, limits, openapi
 from jobtui.agent.backups import BackupDiskFull, BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
@@ -64,14 +66,23 @@ class _Printable(logging.Filter):
 
 log.addFilter(_Printable())
 
-MAX_HOURS = 168
 RETRY_BUSY = 5  # seconds, the Retry-After of a 503 for a database locked by another writer
-MAX_BULK_LIMIT = 1_000_000
 BULK_FIELDS = frozenset(camel(f) for f in BulkRequest.__dataclass_fields__)
+TEXT_FIELDS = ("type", "q", "queue", "category")
 
 
 class BadRequest(Exception):
     pass
+
+
+class JobIdConvertor(StringConvertor):
+    """A job's id as the last segment of ``/api/jobs/{id}``: any but ``bulk``, the bulk
+    action's path (whose GET is a 405, not the look-up of a job of that name)."""
+
+    regex = "(?!bulk$)[^/]+"
+
+
+register_url_convertor("job_id", JobIdConvertor())
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
@@ -109,29 +120,36 @@ async def bulk_request(request: Request) -> BulkRequest:
     misspelt ``dryRun`` must not become a real run)."""
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the decoder's depth
         raise BadRequest("invalid body: expected a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("invalid body: expected a JSON object")
     unknown = sorted(set(body) - BULK_FIELDS)
     if unknown:
         raise BadRequest(f"invalid body: unknown field {unknown[0]!r}")
+    if not isinstance(body.get("dryRun", False), bool):  # null is not read as false: a real run
+        raise BadRequest("invalid body.dryRun: expected true or false")
+    for name in TEXT_FIELDS:  # the decoder takes a number for text (ids of other servers)
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise BadRequest(f"invalid body.{name}: expected a string")
     try:
         req = decode(BulkRequest, body, "body")
     except ShapeError as exc:
         raise BadRequest(f"invalid {exc}") from None
     for name, value, most in (
-        ("type", req.type, 100),
-        ("q", req.q, 200),
-        ("category", req.category, 100),
+        ("type", req.type, limits.MAX_TYPE),
+        ("q", req.q, limits.MAX_Q),
+        ("category", req.category, limits.MAX_CATEGORY),
     ):
         if value is not None and not 0 < len(value) <= most:
             raise BadRequest(f"invalid body.{name}: expected 1 to {most} characters")
-    if req.hours is not None and not 1 <= req.hours <= MAX_HOURS:
-        raise BadRequest(f"invalid body.hours: expected a whole number from 1 to {MAX_HOURS}")
-    if req.limit is not None and not 1 <= req.limit <= MAX_BULK_LIMIT:
+    if req.hours is not None and not 1 <= req.hours <= limits.MAX_HOURS:
         raise BadRequest(
-            f"invalid body.limit: expected a whole number from 1 to {MAX_BULK_LIMIT:,}"
+            f"invalid body.hours: expected a whole number from 1 to {limits.MAX_HOURS}"
+        )
+    if req.limit is not None and not 1 <= req.limit <= limits.MAX_BULK_LIMIT:
+        raise BadRequest(
+            f"invalid body.limit: expected a whole number from 1 to {limits.MAX_BULK_LIMIT:,}"
         )
     return req
 
@@ -183,12 +201,12 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         latest = request.query_params.get("latest")
         if latest not in (None, "", "true", "false"):
             raise BadRequest(f"invalid latest: expected true or false, got {latest!r}")
+        hours = int_param(request, "hours", 24, 1, limits.MAX_HOURS)  # checked even if latest
         if latest == "true":
             sample = await agent.run(agent.store.latest_sample)
             if sample is None:
                 return error("No metrics available", 404)
             return _json(sample)
-        hours = int_param(request, "hours", 24, 1, MAX_HOURS)
         return _json(await agent.history(hours))
 
     async def jobs(request: Request) -> Response:
@@ -198,10 +216,10 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         page, cursor = await agent.run(
             lambda: agent.store.jobs_page(
                 status=status,
-                type=text_param(request, "type", 100),
-                q=text_param(request, "q", 200),
-                limit=int_param(request, "limit", 50, 1, 500),
-                cursor=text_param(request, "cursor", 500),
+                type=text_param(request, "type", limits.MAX_TYPE),
+                q=text_param(request, "q", limits.MAX_Q),
+                limit=int_param(request, "limit", limits.PAGE_DEFAULT, 1, limits.PAGE_LIMIT),
+                cursor=text_param(request, "cursor", limits.MAX_CURSOR),
             )
         )
         return JSONResponse({"jobs": encode(page), "nextCursor": cursor})
@@ -221,26 +239,37 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
                 return error(f"job {job_id} not found", 404)
             except Conflict as exc:
                 return error(str(exc), 409)
-            log.info("Job %s: %s by operator", job_id, name)
+            audit.record(request.scope, name, {"job": job_id}, {"status": changed.status})
             return _json(changed)
 
         return handler
 
     async def bulk(request: Request) -> Response:
-        return _json(await agent.bulk(await bulk_request(request)))
+        req = await bulk_request(request)
+        result = await agent.bulk(req)
+        asked = {camel(f): getattr(req, f) for f in BulkRequest.__dataclass_fields__}
+        del asked["action"]  # the action's name says it
+        counts = {"matched": result.matched, "changed": result.changed, "skipped": result.skipped}
+        audit.record(request.scope, f"bulk-{req.action}", asked, counts)
+        return _json(result)
 
     async def errors(request: Request) -> Response:
-        return _json(await agent.errors(int_param(request, "hours", 24, 1, MAX_HOURS)))
+        return _json(await agent.errors(int_param(request, "hours", 24, 1, limits.MAX_HOURS)))
 
     async def admin_check(request: Request) -> Response:
         return JSONResponse({"admin": True})
 
     async def recovery(request: Request) -> Response:
         result = await agent.recovery()
+        counts = {"success": result.success, "backup": result.backup, "recovered": result.recovered}
+        audit.record(request.scope, "recovery", {}, counts)
         return _json(result, 200 if result.success else 500)
 
     async def recover_stuck(request: Request) -> Response:
-        return _json(await agent.recover_stuck())
+        result = await agent.recover_stuck()
+        counts = {"recovered": result.recovered, "failed": result.failed}
+        audit.record(request.scope, "recover-stuck", {}, counts)
+        return _json(result)
 
     async def backups_list(request: Request) -> Response:
         return _json(await agent.run(agent.backups.list))
@@ -248,23 +277,31 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
     async def backup_create(request: Request) -> Response:
         result = await agent.run(agent.backups.create)
         log.info("Backup %s: %d jobs, %d bytes", result.name, result.jobs, result.size)
+        counts = {"name": result.name, "jobs": result.jobs, "bytes": result.size}
+        audit.record(request.scope, "backup", {}, counts)
         return _json(result, 201)
 
     async def backup_restore(request: Request) -> Response:
-        dry = request.query_params.get("dryRun", "false")
+        dry = request.query_params.get("dryRun") or "false"
         if dry not in ("true", "false"):
             raise BadRequest(f"invalid dryRun: expected true or false, got {dry!r}")
-        return _json(await agent.restore(request.path_params["name"], dry_run=dry == "true"))
+        name = request.path_params["name"]
+        result = await agent.restore(name, dry_run=dry == "true")
+        counts = {"jobs": result.jobs, "inserted": result.inserted, "updated": result.updated}
+        audit.record(request.scope, "restore", {"name": name, "dryRun": dry == "true"}, counts)
+        return _json(result)
 
     async def backups_prune(request: Request) -> Response:
-        raw = request.query_params.get("olderThanDays", "7")
+        raw = request.query_params.get("olderThanDays") or str(limits.PRUNE_DEFAULT_DAYS)
         try:
             days = float(raw)
         except ValueError:
             days = -1.0
-        if not 0 <= days <= 3650:
+        if not 0 <= days <= limits.MAX_PRUNE_DAYS:
             raise BadRequest(f"invalid olderThanDays: expected a number of days, got {raw!r}")
         result = await agent.run(agent.backups.prune, timedelta(days=days))
+        counts = {"deleted": len(result.deleted), "kept": result.kept}
+        audit.record(request.scope, "prune", {"olderThanDays": days}, counts)
         return _json(result)
 
     async def prometheus(request: Request) -> Response:
@@ -272,7 +309,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         return Response(body, media_type=ctype)
 
     async def spec(request: Request) -> Response:
-        return JSONResponse(openapi.spec())
+        return JSONResponse(openapi.spec(agent.categories))
 
     routes = [
         Route("/api/jobs/health", guarded(health), methods=["GET"]),
@@ -280,7 +317,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         Route("/api/monitoring/errors", guarded(errors), methods=["GET"]),
         Route("/api/jobs", guarded(jobs), methods=["GET"]),
         Route("/api/jobs/bulk", guarded(bulk), methods=["POST"]),
-        Route("/api/jobs/{job_id}", guarded(job), methods=["GET"]),
+        Route("/api/jobs/{job_id:job_id}", guarded(job), methods=["GET"]),
         Route("/api/jobs/{job_id}/retry", guarded(transition("retry")), methods=["POST"]),
         Route("/api/jobs/{job_id}/cancel", guarded(transition("cancel")), methods=["POST"]),
         Route("/api/admin/check", admin_check, methods=["GET"]),
@@ -387,6 +424,8 @@ class HttpLayer:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            pass  # gone before its body was read, or its body refused (guard's 413): no answer
         except Exception:
             log.exception("Unhandled error in %s %s [%s]", scope["method"], path, rid)
             if not started:
@@ -508,7 +547,8 @@ class LoopbackOnly:
 
 class AuthMiddleware:
     """Bearer tokens: reads need the read (or admin) token, writes and /api/admin/* the admin
-    one. With no token configured everything is open (the server then binds loopback only)."""
+    one. With no token configured everything is open (the server then binds loopback only).
+    The class of the token a request gave is ``scope["token_class"]`` (none without tokens)."""
 
     def __init__(
         self, app: ASGIApp, *, read: Secret | None, admin: Secret | None, public_health: bool
@@ -556,6 +596,7 @@ class AuthMiddleware:
             if need == "read" and not is_read:
                 await _unauthorized(scope, receive, send)
                 return
+            scope["token_class"] = "admin" if is_admin else "read"  # for the audit lines
         await self.app(scope, receive, send)
 
 

@@ -43,7 +43,7 @@ from typing import IO, Any
 from sqlalchemy import text
 
 from jobtui.agent import schema
-from jobtui.agent.store import JobStore
+from jobtui.agent.store import JobStore, text_problem
 from jobtui.contract import (
     JOB_STATUSES,
     BackupInfo,
@@ -787,19 +787,6 @@ def _parse(lines: list[bytes], first: int, name: str) -> tuple[list[Any], range 
     )
 
 
-def _text_problem(value: str) -> str | None:
-    """Why neither store can keep this text as it is (PostgreSQL refuses NUL, UTF-8 has no
-    lone surrogates), or None."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "contains a lone surrogate"
-    return None
-
-
 def _hostile(record: Any) -> str | None:
     """The first column of a record whose text (in the payload: any key or string) neither
     store can keep, or whose nesting is deeper than ``MAX_DEPTH``; None if there is none.
@@ -811,14 +798,14 @@ def _hostile(record: Any) -> str | None:
         while stack:
             value, depth = stack.pop()
             if isinstance(value, str):
-                if problem := _text_problem(value):
+                if problem := text_problem(value):
                     return f"{col} {problem}"
             elif isinstance(value, dict | list):
                 if depth >= MAX_DEPTH:
                     return _TOO_DEEP
                 if isinstance(value, dict):
                     for key, item in value.items():
-                        if problem := _text_problem(key):
+                        if problem := text_problem(key):
                             return f"{col} {problem}"
                         stack.append((item, depth + 1))
                 else:
@@ -834,7 +821,7 @@ def _payload(value: Any) -> str | None:
 
 def _reachable(job_id: str) -> bool:
     """An id the API can name in ``/api/jobs/{id}``, short enough for either store's index."""
-    return len(job_id) <= MAX_ID and "/" not in job_id and job_id not in (".", "..")
+    return len(job_id) <= MAX_ID and "/" not in job_id and job_id not in (".", "..", "bulk")
 
 
 def _canonical(record: Any) -> tuple[Any, ...] | None:

@@ -6,6 +6,7 @@ queries are the same text on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -97,6 +98,38 @@ class Dialect:
         if self.sqlite:
             return f"{column} IN (SELECT value FROM json_each(:{param}))"
         return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))))"
+
+    def try_session_lock(self, name: str) -> str:
+        """PostgreSQL: take the session-level advisory lock ``name`` without waiting; the
+        answer is true while this session holds it (taking it again stacks, harmlessly). Keyed
+        by the name's CRC-32 and the current schema's hash, so installations in two schemas
+        of one database do not share it. The session's end releases it."""
+        return f"SELECT pg_try_advisory_lock({self._lock_keys(name)})"
+
+    def session_unlock(self, name: str) -> str:
+        """PostgreSQL: release the lock of :meth:`try_session_lock` now (closing the session
+        releases it too, but only once the server has ended it: another agent asking at once
+        could still find it held)."""
+        return f"SELECT pg_advisory_unlock({self._lock_keys(name)})"
+
+    def _lock_keys(self, name: str) -> str:
+        if self.sqlite:
+            raise ValueError("SQLite has no advisory locks")
+        crc = zlib.crc32(name.encode())
+        key = crc - (1 << 32) if crc >= 1 << 31 else crc  # the lock's first key is an int4
+        return f"{key}, hashtext(current_schema())"
+
+    @property
+    def session_keepalive(self) -> tuple[str, ...]:
+        """PostgreSQL: make the server notice within about 25 s that a session's client
+        vanished (a host that died sends no FIN), so its session locks are released."""
+        if self.sqlite:
+            return ()
+        return (
+            "SET tcp_keepalives_idle = 10",
+            "SET tcp_keepalives_interval = 5",
+            "SET tcp_keepalives_count = 3",
+        )
 
     def floor_div(self, expr: str, divisor: str) -> str:
         return (

@@ -194,10 +194,10 @@ class DemoAgent(Agent):
     async def _work(self, n: int) -> None:
         await asyncio.sleep(n * 0.1)
         while True:
-            if self.processing_paused:
-                await asyncio.sleep(0.5)
-                continue
             try:
+                if await self.processing_paused():  # by this agent or another on the store
+                    await asyncio.sleep(0.5)
+                    continue
                 job = await self.run(self.store.claim, utcnow())
             except StoreUnavailable:
                 await asyncio.sleep(1)

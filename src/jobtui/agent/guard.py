@@ -16,6 +16,11 @@ traceback for every failed ``accept()``. :func:`protocol_class` is that protocol
   its first byte (408, then closed), however slowly they trickle in.
 - **a request's head**: request line and headers over ``max_header_size`` bytes are answered
   431 and the connection closed; no more than that is ever buffered.
+- **a request's body**: one over ``max_body_size`` bytes is answered 413 as soon as its
+  ``Content-Length`` says so (a chunked one once it passes the limit), and none of it reaches
+  the app. What the client still sends is read and dropped, never buffered, for up to
+  ``request_timeout``, then the connection is closed: a client that sends its whole body
+  before it reads gets the 413, not a reset connection.
 
 Each of these is logged as one line at most once a minute, with how many times it happened
 (:class:`Throttle`), as is a failed ``accept()`` (:func:`accept_errors`), never a traceback.
@@ -106,6 +111,7 @@ def accept_errors(throttle: Throttle) -> ExceptionHandler:
 
 _STATUS = {
     408: b"Request Timeout",
+    413: b"Content Too Large",
     431: b"Request Header Fields Too Large",
     503: b"Service Unavailable",
 }
@@ -130,14 +136,16 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.limits = self.shared.limits
-        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]
+        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # typed int; used as a float
         self.in_head = True  # no request's headers are complete (idle, or a head arriving)
         self.head_bytes = 0
+        self.body_bytes = 0
+        self.discarding = False  # a body was refused: the rest is read and dropped
         self.deadline: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ connection count
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
         super().connection_made(transport)
         shared = self.shared
         if len(self.connections) > shared.limits.max_connections:
@@ -182,7 +190,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # ------------------------------------------------------------------ a request's bounds
 
     def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing():
+        if self.discarding or self.transport.is_closing():
             return
         if self.in_head:
             self._arm_deadline()
@@ -217,9 +225,30 @@ class GuardedProtocol(HttpToolsProtocol):
         self.shared.waiting.pop(self, None)  # a request is under way: not evicted
         self.in_head = False
         self.head_bytes = 0
+        self.body_bytes = 0
+        length = next((v for k, v in self.headers if k == b"content-length"), b"")
+        if length.isdigit() and int(length) > self.limits.max_body_size:
+            previous = self.cycle  # a pipelined request still being answered, or None
+            self.refuse_body(answer=previous is None or previous.response_complete)
+            return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if self.discarding:
+            return
+        self.body_bytes += len(body)
+        if self.body_bytes > self.limits.max_body_size:  # chunked: no Content-Length said so
+            cycle = self.cycle  # this request's, its app waiting for the body
+            if not cycle.response_started:
+                cycle.disconnected = True  # the app reads no more, and its answer is not sent
+                cycle.message_event.set()
+            self.refuse_body(answer=not cycle.response_started)
+            return
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self.discarding:
+            return
         super().on_message_complete()
         self.in_head = True
         self.head_bytes = 0
@@ -269,16 +298,38 @@ class GuardedProtocol(HttpToolsProtocol):
         self.shared.waiting.pop(self, None)
         self._cancel_deadline()
         if self.cycle is None or self.cycle.response_complete:
-            body = json.dumps({"error": message}).encode()
-            head = [b"HTTP/1.1 %d %s\r\n" % (status, _STATUS[status])]
-            for name, value in self.server_state.default_headers:
-                head.append(b"%s: %s\r\n" % (name, value))
-            head.append(
-                b"content-type: application/json\r\ncontent-length: %d\r\n"
-                b"connection: close\r\n\r\n" % len(body)
-            )
-            self.transport.write(b"".join(head) + body)
+            self.transport.write(self._answer(status, message))
         self.transport.close()
+
+    def refuse_body(self, *, answer: bool) -> None:
+        """A body over ``max_body_size``: 413 (when ``answer``: no other response is under
+        way), then the rest of what the client sends is dropped as it arrives, for up to
+        ``request_timeout``."""
+        size = self.limits.max_body_size
+        self.shared.throttle.log(
+            logging.INFO, "413", f"refused a request whose body exceeds {size} bytes"
+        )
+        self.shared.waiting.pop(self, None)
+        self._cancel_deadline()
+        if not answer:
+            self.transport.close()
+            return
+        self.transport.write(self._answer(413, f"request body over {size} bytes"))
+        self.discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer is whole: the client may read it
+        self.deadline = self.loop.call_later(self.limits.request_timeout, self.drop)
+
+    def _answer(self, status: int, message: str) -> bytes:
+        body = json.dumps({"error": message}).encode()
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, _STATUS[status])]
+        for name, value in self.server_state.default_headers:
+            head.append(b"%s: %s\r\n" % (name, value))
+        head.append(
+            b"content-type: application/json\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n" % len(body)
+        )
+        return b"".join(head) + body
 
 
 def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:

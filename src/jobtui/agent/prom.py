@@ -31,8 +31,10 @@ class _Snapshot:
         utilization: float,
         totals: dict[str, float],
         buckets: list[tuple[float, int]],
+        leader: bool = False,
     ):
         self.c, self.util, self.totals, self.buckets = c, utilization, totals, buckets
+        self.leader = leader
 
     def collect(self) -> Iterator[Metric]:
         c = self.c
@@ -83,6 +85,11 @@ class _Snapshot:
             ),
             ("jobtui_jobs_per_hour", "Jobs finished in the last hour", c.jobs_per_hour),
             ("jobtui_resource_utilization_percent", "Busiest host resource", self.util),
+            (
+                "jobtui_agent_leader",
+                "1 on the agent that samples, prunes and runs scheduled backups; 0 on others",
+                int(self.leader),
+            ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
 
@@ -91,5 +98,5 @@ async def render_metrics(agent: Agent) -> tuple[bytes, str]:
     c, util = await agent.computed()
     totals, buckets = await agent.run(agent.store.counters)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(c, util, totals, buckets))
+    registry.register(_Snapshot(c, util, totals, buckets, agent.leader.is_leader))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -11,6 +11,8 @@ figures O(1) in the table's size:
 - ``job_counters`` / ``job_duration_buckets``: monotonic totals for Prometheus, bumped on
   each transition into completed or failed.
 
+``jobtui_pauses`` keeps "processing paused" where every agent on the store sees it.
+
 Every migration can run again without harm; ``jobtui_meta`` records the version reached.
 """
 
@@ -23,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jobtui.agent.db import Dialect
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DURATION_BUCKETS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
 )  # fmt: skip
@@ -140,6 +142,18 @@ def _partial_indexes(conn: Connection, _d: Dialect, _bucket: int) -> None:
     create_indexes(conn)  # the three others exist already
 
 
+def _pauses_table(conn: Connection, d: Dialect, _bucket: int) -> None:
+    """7: pauses of processing, one row each, seen by every agent on the store. A pause
+    lasts until its holder deletes it or its lease (``expires``, epoch seconds) runs out."""
+    real = "REAL" if d.sqlite else "DOUBLE PRECISION"
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS jobtui_pauses "
+            f"(id TEXT PRIMARY KEY, reason TEXT NOT NULL, expires {real} NOT NULL)"
+        )
+    )
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] = (
     (1, _jobs_table),
     (2, _rollups),
@@ -147,6 +161,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] =
     (4, _triggers_v4),
     (5, _triggers_v4),  # PostgreSQL: progress-only updates skip the rollups
     (6, _partial_indexes),
+    (7, _pauses_table),
 )
 
 

@@ -7,7 +7,8 @@ is also the fingerprint, so Sentry groups failures as the Errors tab does). ``be
 drops the user's IP address and e-mail, as the seed does, and replaces any IP address or
 e-mail address in the event's text with ``[ip]`` / ``[email]``.
 
-``SENTRY_ENVIRONMENT`` and ``SENTRY_RELEASE`` are honoured; the DSN is never logged.
+``SENTRY_ENVIRONMENT`` and ``SENTRY_RELEASE`` are honoured; the DSN is never logged. With
+several agents on one store, only the leader (:mod:`jobtui.agent.leader`) reports.
 """
 
 from __future__ import annotations
@@ -149,8 +150,14 @@ class FailureReporter:
         await asyncio.to_thread(self.client.close, 2.0)  # flush what is queued, then stop
 
     async def _forever(self) -> None:
+        """Poll while this agent is the leader. A follower keeps its mark at now, so a new
+        leader reports the failures from its takeover on; the failures of about one poll
+        interval around a takeover may be sent twice or not at all."""
         while True:
             await asyncio.sleep(self.interval)
+            if not self.agent.leader.is_leader:
+                self.since, self._seen = utcnow(), set()
+                continue
             try:
                 await self.poll()
             except StoreUnavailable as exc:

@@ -107,7 +107,7 @@ def serve(
         access_log=False,
         lifespan="on",
         backlog=guard.BACKLOG,
-        timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]
+        timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]  # typed int; a float works
         timeout_graceful_shutdown=3,
         server_header=False,
     )

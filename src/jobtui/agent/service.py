@@ -1,7 +1,9 @@
 """The agent's behaviour, independent of HTTP: answers, background loops, recovery.
 
 The store is synchronous; every call to it goes through :meth:`Agent.run` (a worker thread),
-so the event loop never waits on the database.
+so the event loop never waits on the database. Several agents may serve one store: the work
+that must happen once runs on the leader (:mod:`jobtui.agent.leader`), and a pause of
+processing lives in the store, where every agent sees it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
@@ -27,7 +30,8 @@ from jobtui.agent.health import (
     compute,
     unavailable_health,
 )
-from jobtui.agent.store import TRANSITIONS, Candidate, JobStore, StoreUnavailable
+from jobtui.agent.leader import Leadership, lock_for
+from jobtui.agent.store import TRANSITIONS, Candidate, JobStore, Snapshot, StoreUnavailable
 from jobtui.config import Config
 from jobtui.contract import (
     BulkRequest,
@@ -53,6 +57,8 @@ RECENT_FAILURES = 5000  # the newest failures of the window, for each category's
 JOB_IDS_PER_CATEGORY = 20
 BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
 BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
+PAUSE_LEASE = timedelta(minutes=5)  # a pause whose agent died ends by itself after this
+PAUSE_RENEW = 60.0  # seconds between renewals of a pause in force
 HEALTH_DEADLINE = 5.0  # seconds health waits for the store, then answers 503 (a client waits 10)
 
 
@@ -79,9 +85,9 @@ class Agent:
             keep_count=self.cfg.backup_keep_count,
         )
         self._utilization = utilization or (lambda _c: self.host.value)
-        self.processing_paused = False  # set by system recovery; the demo workers obey it
+        self.leader = Leadership(lock_for(store.engine, store.d))
+        self._renewals: dict[str, asyncio.Task[None]] = {}  # pause id → its lease renewal
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_sample = 0.0
         self._started = time.monotonic()
         self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
@@ -119,6 +125,10 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for task in self._renewals.values():  # the pauses' leases end them
+            task.cancel()
+        self._renewals.clear()
+        await self.leader.resign()
 
     async def _meter_forever(self) -> None:
         while True:
@@ -126,14 +136,17 @@ class Agent:
             self.host.sample()
 
     async def _collect_forever(self) -> None:
+        """Each interval, take or keep the leadership; the leader samples (and prunes hourly),
+        the others only try again next interval."""
         interval = self.cfg.metrics_interval
         last_prune = 0.0
         while True:
             try:
-                await self.collect_once()
-                if time.monotonic() - last_prune > 3600:
-                    await self.prune()
-                    last_prune = time.monotonic()
+                if await self.leader.check():
+                    await self.collect_once()
+                    if time.monotonic() - last_prune > 3600:
+                        await self.prune()
+                        last_prune = time.monotonic()
             except StoreUnavailable as exc:
                 log.error("Metrics collection failed: %s", exc)
             except Exception:  # a bug must not stop the collector
@@ -141,11 +154,14 @@ class Agent:
             await asyncio.sleep(interval)
 
     async def _backup_forever(self) -> None:
-        """Scheduled backups (the seed backs up daily), each followed by a prune."""
+        """Scheduled backups (the seed backs up daily), each followed by a prune; the
+        leader's only."""
         every = self.cfg.backup_every_hours * 3600
         keep = timedelta(days=self.cfg.backup_keep_days)
         while True:
             await asyncio.sleep(every)
+            if not self.leader.is_leader:
+                continue
             try:
                 result = await self.run(self.backups.create)
                 log.info("Scheduled backup %s: %d jobs", result.name, result.jobs)
@@ -160,7 +176,6 @@ class Agent:
         c = await self._computed(now)
         sample = build_sample(c, now, self._utilization(c))
         await self.run(self.store.add_sample, sample)
-        self._last_sample = time.monotonic()
         return sample
 
     async def prune(self) -> None:
@@ -168,36 +183,40 @@ class Agent:
         keep_stats = max(self.cfg.stats_window, timedelta(hours=25))
         await self.run(self.store.prune, now - self.cfg.metrics_retention, now - keep_stats)
 
-    @property
-    def monitor_alive(self) -> bool:
+    def monitor_alive(self, last_sample: datetime | None, now: datetime) -> bool:
+        """Some agent (the leader) samples: the store's newest sample is recent."""
         grace = 3 * self.cfg.metrics_interval + 5
-        if self._last_sample:
-            return time.monotonic() - self._last_sample < grace
+        if last_sample is not None and (now - last_sample).total_seconds() < grace:
+            return True
         return time.monotonic() - self._started < grace
 
     # ------------------------------------------------------------------ answers
 
-    async def _computed(self, now: Any, deadline: float | None = None) -> Computed:
-        snap = await self.run(
+    async def _snapshot(self, now: datetime, deadline: float | None = None) -> Snapshot:
+        return await self.run(
             self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after, deadline=deadline
         )
+
+    async def _computed(self, now: datetime) -> Computed:
+        snap = await self._snapshot(now)
         return compute(snap, now, self.cfg, self.config.thresholds.stalled_after)
 
     async def health(self) -> tuple[Health, int]:
         now = utcnow()
         try:
-            c = await self._computed(now, HEALTH_DEADLINE)
+            snap = await self._snapshot(now, HEALTH_DEADLINE)
         except StoreUnavailable as exc:
             log.error("Database connection failed: %s", exc)
             return unavailable_health(now, self.cfg), 503
+        c = compute(snap, now, self.cfg, self.config.thresholds.stalled_after)
         h = build_health(
             c,
             now,
             self.cfg,
             self.config.thresholds,
             self._utilization(c),
-            monitor=self.monitor_alive,
-            processing_enabled=not self.processing_paused,
+            monitor=self.monitor_alive(snap.last_sample, now),
+            processing_enabled=not snap.paused,
             collection_enabled=True,
         )
         return h, 200
@@ -270,6 +289,12 @@ class Agent:
 
     # ------------------------------------------------------------------ repairs
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The error categories a bulk action takes, in the rules' order."""
+        rules = self.config.errors
+        return tuple(dict.fromkeys([*(p.category for p in rules.patterns), UNKNOWN.category]))
+
     async def bulk(self, req: BulkRequest) -> BulkResult:
         """Retry or cancel every job matching ``req``, oldest first; a dry run only counts.
 
@@ -286,7 +311,7 @@ class Agent:
             raise Unprocessable("queue: this source has no queues")
         rules = self.config.errors
         if req.category is not None:
-            known = [*dict.fromkeys(p.category for p in rules.patterns), UNKNOWN.category]
+            known = self.categories
             if req.category not in known:
                 raise Unprocessable(
                     f"unknown category {req.category!r}: expected one of {', '.join(known)}"
@@ -336,20 +361,56 @@ class Agent:
             )
         return RecoverStuckResult(recovered=reset, failed=failed)
 
-    def pause_processing(self, paused: bool) -> None:
-        self.processing_paused = paused
+    async def processing_paused(self) -> bool:
+        """Whether any agent on the store has paused processing (the demo workers ask)."""
+        return await self.run(self.store.paused, utcnow())
+
+    async def pause_processing(self, reason: str) -> str:
+        """Pause processing for every agent on the store; the id for :meth:`resume_processing`.
+
+        The pause is a lease of :data:`PAUSE_LEASE`, renewed while this agent lives, so a
+        pause whose agent was killed mid-way ends by itself."""
+        pause_id = uuid.uuid4().hex
+        await self.run(self.store.pause, pause_id, reason, utcnow() + PAUSE_LEASE)
+        self._renewals[pause_id] = asyncio.create_task(
+            self._renew_pause(pause_id, reason), name="pause-lease"
+        )
+        log.info("Processing paused (%s)", reason)
+        return pause_id
+
+    async def _renew_pause(self, pause_id: str, reason: str) -> None:
+        while True:
+            await asyncio.sleep(PAUSE_RENEW)
+            try:
+                await self.run(self.store.pause, pause_id, reason, utcnow() + PAUSE_LEASE)
+            except StoreUnavailable as exc:
+                log.error("Cannot renew the pause of processing: %s", exc)
+
+    async def resume_processing(self, pause_id: str) -> None:
+        task = self._renewals.pop(pause_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.run(self.store.resume, pause_id)
+        log.info("Processing resumed")
 
     async def recovery(self) -> RecoveryResult:
         """The seed's system recovery: pause, back up, recover stuck jobs, resume.
 
         Each step's result is reported; a failing step does not stop the ones after it, and
-        processing is always resumed.
+        processing is always resumed (or, when the store cannot be told, the pause's lease
+        ends it).
         """
         steps: list[RecoveryStep] = []
         backup_name: str | None = None
         recovered = 0
-        self.pause_processing(True)
-        steps.append(RecoveryStep("pause processing", True, "workers paused"))
+        pause_id: str | None = None
+        try:
+            pause_id = await self.pause_processing("system recovery")
+            steps.append(RecoveryStep("pause processing", True, "workers paused"))
+        except StoreUnavailable as exc:
+            steps.append(RecoveryStep("pause processing", False, str(exc)))
         try:
             try:
                 detail = await self.backup_for_recovery()
@@ -365,8 +426,7 @@ class Agent:
             except StoreUnavailable as exc:
                 steps.append(RecoveryStep("recover stuck jobs", False, str(exc)))
         finally:
-            self.pause_processing(False)
-            steps.append(RecoveryStep("resume processing", True, "workers resumed"))
+            steps.append(await self._resume_step(pause_id))
         ok = all(s.ok for s in steps)
         message = (
             "System recovery completed successfully"
@@ -378,6 +438,18 @@ class Agent:
             success=ok, backup=backup_name, recovered=recovered, message=message, steps=tuple(steps)
         )
 
+    async def _resume_step(self, pause_id: str | None) -> RecoveryStep:
+        if pause_id is None:
+            return RecoveryStep("resume processing", True, "nothing was paused")
+        try:
+            await self.resume_processing(pause_id)
+        except StoreUnavailable as exc:
+            minutes = int(PAUSE_LEASE.total_seconds() // 60)
+            return RecoveryStep(
+                "resume processing", False, f"{exc}; the pause ends by itself within {minutes} min"
+            )
+        return RecoveryStep("resume processing", True, "workers resumed")
+
     async def backup_for_recovery(self) -> str | None:
         result = await self.run(self.backups.create)
         return f"{result.name} ({result.jobs} jobs)"
@@ -386,10 +458,13 @@ class Agent:
         """Restore with processing paused, as the seed does; resumed whatever happens."""
         if dry_run:
             return await self.run(lambda: self.backups.restore(name, dry_run=True))
-        self.pause_processing(True)
+        pause_id = await self.pause_processing(f"restore of {name}")
         try:
             result = await self.run(lambda: self.backups.restore(name))
         finally:
-            self.pause_processing(False)
+            try:
+                await self.resume_processing(pause_id)
+            except StoreUnavailable as exc:
+                log.error("Cannot resume processing after the restore: %s", exc)
         log.warning("Restored %s: %d inserted, %d updated", name, result.inserted, result.updated)
         return result

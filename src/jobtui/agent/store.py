@@ -106,6 +106,8 @@ class Snapshot:
     stuck: int
     last_finished: datetime | None
     oldest_unfinished: datetime | None  # created_at of the oldest pending or processing job
+    paused: bool = False  # a pause of processing is in force (any agent's)
+    last_sample: datetime | None = None  # the newest metrics sample (any agent's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,19 @@ class Candidate:
     id: str
     status: str
     error: str | None
+
+
+def text_problem(value: str) -> str | None:
+    """Why neither store can keep or compare this text as it is (PostgreSQL refuses NUL,
+    SQLite's LIKE stops at one; UTF-8 has no lone surrogates), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate"
+    return None
 
 
 def encode_cursor(created_at: datetime, job_id: str) -> str:
@@ -269,10 +284,12 @@ class JobStore:
                       (SELECT created_at FROM background_jobs{by_created}
                         WHERE status = 'pending' ORDER BY created_at LIMIT 1),
                       (SELECT created_at FROM background_jobs{by_created}
-                        WHERE status = 'processing' ORDER BY created_at LIMIT 1)
+                        WHERE status = 'processing' ORDER BY created_at LIMIT 1),
+                      (SELECT COUNT(*) FROM jobtui_pauses WHERE expires > :epoch),
+                      (SELECT MAX(ts) FROM job_metrics)
                     FROM ({win_sql}) AS w"""
                 ),
-                {**params, "h": hour, "cutoff": ts(now - stuck_after)},
+                {**params, "h": hour, "cutoff": ts(now - stuck_after), "epoch": epoch},
             ).one()
             win = tuple(int(v) for v in row[:6])
             day = win if window == timedelta(days=1) else self._sums(conn, epoch - 86_400, epoch)
@@ -293,6 +310,8 @@ class JobStore:
             stuck=int(t[0]),
             last_finished=max(finished) if finished else None,
             oldest_unfinished=min(unfinished) if unfinished else None,
+            paused=bool(t[5]),
+            last_sample=datetime.fromtimestamp(float(t[6]), UTC) if t[6] is not None else None,
         )
 
     def _sums(self, conn: Connection, since: float, until: float) -> tuple[int, ...]:
@@ -399,10 +418,10 @@ class JobStore:
         where: list[str] = []
         params: dict[str, Any] = {}
         for name, value in (("status", status), ("type", type), ("q", q)):
-            # PostgreSQL refuses NUL in text and SQLite's LIKE stops at one (q=%00 matched
-            # every job): the same answer on both.
-            if value and "\x00" in value:
-                raise BadQuery(f"invalid {name}: contains a NUL character")
+            # The same answer on both stores (q=%00 matched every job on SQLite; a lone
+            # surrogate, from a JSON body, cannot even be sent to either).
+            if value and (problem := text_problem(value)):
+                raise BadQuery(f"invalid {name}: {problem}")
         if status:
             where.append("status = :status")
             params["status"] = status
@@ -640,6 +659,37 @@ class JobStore:
                 {**self._claim_params(job), "error": error, "now": self.d.ts(now)},
             ).first()
         return row[0] if row else None
+
+    # ------------------------------------------------------------------ processing pause
+
+    def pause(self, pause_id: str, reason: str, expires: datetime) -> None:
+        """Pause processing (for every agent on the store) until :meth:`resume` or
+        ``expires``, whichever comes first; pausing again under one id moves the lease."""
+        with self.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO jobtui_pauses (id, reason, expires) VALUES (:id, :r, :e) "
+                    "ON CONFLICT (id) DO UPDATE SET expires = excluded.expires"
+                ),
+                {"id": pause_id, "r": reason, "e": expires.timestamp()},
+            )
+
+    def resume(self, pause_id: str) -> None:
+        """End one pause; processing resumes when no other is in force. Expired pauses go."""
+        with self.write() as conn:
+            conn.execute(
+                text("DELETE FROM jobtui_pauses WHERE id = :id OR expires <= :now"),
+                {"id": pause_id, "now": utcnow().timestamp()},
+            )
+
+    def paused(self, now: datetime) -> bool:
+        with self.read() as conn:
+            return bool(
+                conn.execute(
+                    text("SELECT COUNT(*) FROM jobtui_pauses WHERE expires > :now"),
+                    {"now": now.timestamp()},
+                ).scalar()
+            )
 
     # ------------------------------------------------------------------ metrics history
 

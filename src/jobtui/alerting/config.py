@@ -99,9 +99,11 @@ class WatchConfig:
     dashboard_url: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     notifiers: tuple[NotifierConfig, ...] = ()
+    heartbeat_url: Secret | None = None  # pinged after every evaluation (alerting/heartbeat.py)
 
     def secrets(self) -> list[str]:
-        return [s for n in self.notifiers for s in n.secrets()]
+        beat = [self.heartbeat_url] if self.heartbeat_url else []
+        return [*beat, *(s for n in self.notifiers for s in n.secrets())]
 
 
 def default_state_file(env: Mapping[str, str] = os.environ) -> Path:
@@ -136,11 +138,19 @@ def parse_watch(watch: Any, notifiers: Any, env: Mapping[str, str]) -> WatchConf
         dashboard_url=sec.string("dashboard_url", None),
         labels=_labels(sec.section("labels")),
         notifiers=_notifiers(notifiers, env),
+        heartbeat_url=_heartbeat(sec),
     )
     if cfg.repeat_interval <= timedelta(0):
         raise ConfigError("watch.repeat_interval: must be above zero")
     sec.done()
     return cfg
+
+
+def _heartbeat(sec: Section) -> Secret | None:
+    url = sec.secret("heartbeat_url")
+    if url:
+        _check_http(sec, "heartbeat_url", url, secret=True)
+    return url
 
 
 def _polls(sec: Section, key: str, default: int, interval: float) -> int:

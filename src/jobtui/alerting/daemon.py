@@ -18,6 +18,7 @@ from datetime import datetime
 from jobtui.alerting.config import WatchConfig
 from jobtui.alerting.dispatch import Dispatcher, send_once
 from jobtui.alerting.engine import Engine, Transition
+from jobtui.alerting.heartbeat import Heartbeat
 from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers import Notifier, build
 from jobtui.alerting.observe import Observation, observe, target_label
@@ -46,7 +47,9 @@ class Watcher:
         self.target = target
         self.label = target_label(target)
         self.clock = clock
-        self.client = Client(target.url, target.token, timeout=config.check.timeout)
+        self.client = Client(
+            target.url, target.token, timeout=config.check.timeout, token_from=target.token_from
+        )
         self.state = StateFile(watch.state_file)
         self.engine = Engine(
             for_polls=watch.for_polls,
@@ -56,6 +59,7 @@ class Watcher:
         )
         built = list(notifiers) if notifiers is not None else [build(n) for n in watch.notifiers]
         self.dispatcher = Dispatcher(built, self._delivered)
+        self.heartbeat = Heartbeat(watch.heartbeat_url) if watch.heartbeat_url else None
         self.polls = 0
 
     # ------------------------------------------------------------------ one poll
@@ -135,6 +139,8 @@ class Watcher:
             while True:
                 try:
                     await self.tick()
+                    if self.heartbeat is not None:  # evaluated: this watcher lives
+                        self.heartbeat.ping()
                 except StateError as exc:
                     log.error("%s", exc)
                 except Exception as exc:  # a bug must not stop the alerting
@@ -152,6 +158,8 @@ class Watcher:
         finally:
             await self.dispatcher.close()
             await self.client.aclose()
+            if self.heartbeat is not None:
+                await self.heartbeat.aclose()
         return 1 if once and self.dispatcher.failures else 0
 
     async def test_notifiers(self) -> list[tuple[str, str | None]]:
@@ -166,6 +174,8 @@ class Watcher:
         finally:
             await self.dispatcher.close()
             await self.client.aclose()
+            if self.heartbeat is not None:
+                await self.heartbeat.aclose()
         return results
 
 

@@ -49,7 +49,7 @@ def _usage_errors_are_unknown(p: argparse.ArgumentParser) -> None:
         return ns, extras
 
     p.error = error  # type: ignore[method-assign]  # on purpose: this parser only
-    p.parse_known_args = strict  # type: ignore[method-assign]
+    p.parse_known_args = strict  # type: ignore[method-assign]  # the same
 
 
 def run(args: argparse.Namespace) -> int:

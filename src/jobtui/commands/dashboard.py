@@ -58,7 +58,7 @@ def open_dashboard(config: Config, target: Target, *, read_only: bool = False) -
 
     from jobtui.dashboard.feeds import make_poller
 
-    poller = make_poller(target, settings, timeout=config.check.timeout)
+    poller = make_poller(target, settings, timeout=config.check.timeout, read_only=read_only)
     poller.start()
     try:
         from jobtui.dashboard.app import DashboardApp

@@ -32,6 +32,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--state", metavar="FILE", help="watch's state file (default: the target's, as watch)"
     )
+    p.add_argument(
+        "--agent-log",
+        metavar="FILE",
+        help="the agent's all.log, for its admin actions on the timeline (default: "
+        "logging.agent_log, else logging.dir/all.log)",
+    )
     p.epilog = (
         "Prints the severity and the report's path. Exit status: 0 report written (with "
         "--respond: every step succeeded), 1 a --respond step failed, 2 bad arguments or "
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 target=label,
                 directory=Path(args.dir).expanduser() if args.dir else None,
                 state_file=state_file,
+                agent_log=Path(args.agent_log).expanduser() if args.agent_log else None,
                 respond_with=send,
                 severity=args.severity,
                 summary=args.summary,

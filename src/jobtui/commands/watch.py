@@ -19,6 +19,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="state file (default: the target's own beside watch.state_file, e.g. "
         "watch-state.prod.json)",
     )
+    p.add_argument(
+        "--heartbeat",
+        metavar="URL",
+        help="GET this URL after every evaluation (healthchecks.io, an Uptime Kuma push "
+        "monitor; default: watch.heartbeat_url, better for a secret URL than the command line)",
+    )
     from jobtui.logs.options import add_log_options
 
     add_log_options(p)
@@ -70,6 +76,21 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.state).expanduser() if args.state else state_file_for(watch.state_file, target)
     )
     watch = dataclasses.replace(watch, state_file=state_path)
+    if args.heartbeat is not None:
+        from urllib.parse import urlsplit
+
+        from jobtui.config import Secret
+
+        try:
+            parts = urlsplit(args.heartbeat.strip())
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            return _fail(
+                "--heartbeat: expected an http(s):// URL (not shown: it may hold a secret)"
+            )
+        watch = dataclasses.replace(watch, heartbeat_url=Secret(args.heartbeat.strip()))
     from jobtui.commands.common import secret_parts
 
     secrets = [*watch.secrets(), *([target.token] if target.token else [])]
@@ -111,13 +132,14 @@ def _run(args: argparse.Namespace) -> int:
         if not names:
             log.warning("no notifiers configured: alerts are only logged")
         log.info(
-            "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s",
+            "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s%s",
             watcher.client.shown_url,
             watch.interval,
             watch.for_polls,
             watch.resolve_after,
             names or "none",
             watch.state_file,
+            f"; heartbeat: {watcher.heartbeat.shown}" if watcher.heartbeat else "",
         )
         try:
             return asyncio.run(main())

@@ -29,7 +29,6 @@ from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
 from jobtui.dashboard import chrome, feeds, keys
 from jobtui.dashboard.actions import Gated
-from jobtui.dashboard.help import HelpScreen
 from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.poller import ClientFactory, Poller
 from jobtui.dashboard.server_actions import ServerActions
@@ -136,6 +135,7 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
             timeout=timeout,
             host_sampler=host_sampler,
             client_factory=client_factory,
+            read_only=read_only,
         )
 
     def get_driver_class(self) -> type[Driver]:
@@ -397,6 +397,8 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
         self._show_chrome()
 
     def action_help(self) -> None:
+        from jobtui.dashboard.help import HelpScreen
+
         self.push_screen(HelpScreen(self.read_only, self.settings.keymap))
 
     def refusal(self, action: str) -> str | None:

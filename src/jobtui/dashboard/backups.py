@@ -27,7 +27,8 @@ from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.confirm import ConfirmScreen, Dialog
 from jobtui.dashboard.format import ago, excerpt, local, size, span
-from jobtui.dashboard.widgets import Table, Text1, literal, retime
+from jobtui.dashboard.lists import Table, retime
+from jobtui.dashboard.widgets import Text1, literal
 from jobtui.errors import NotProvided, describe
 
 if TYPE_CHECKING:

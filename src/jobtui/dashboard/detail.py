@@ -7,7 +7,6 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -16,7 +15,9 @@ from jobtui.dashboard import keys
 from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.format import ago, local, took
 from jobtui.dashboard.jobs import JOB_STYLE, duration
-from jobtui.dashboard.widgets import ScrollBox, literal
+from jobtui.dashboard.lists import ScrollBox
+from jobtui.dashboard.messages import JobChosen
+from jobtui.dashboard.widgets import literal
 
 
 class JobDetailScreen(JobKeys, ModalScreen[None]):
@@ -25,12 +26,6 @@ class JobDetailScreen(JobKeys, ModalScreen[None]):
     SCOPE = "detail"
     BINDINGS = keys.bindings(SCOPE)
     TOASTS = True  # the outcome of retry and cancel shows over it (see toasts.py)
-
-    class Action(Message):
-        def __init__(self, job: Job, what: str) -> None:
-            super().__init__()
-            self.job = job
-            self.what = what
 
     def __init__(self, job: Job, now: datetime):
         super().__init__(classes="dialog")
@@ -104,10 +99,10 @@ class JobDetailScreen(JobKeys, ModalScreen[None]):
         return rows
 
     def action_retry(self) -> None:
-        self.post_message(self.Action(self.job, "retry"))
+        self.post_message(JobChosen(self.job, "retry"))
 
     def action_cancel_job(self) -> None:
-        self.post_message(self.Action(self.job, "cancel"))
+        self.post_message(JobChosen(self.job, "cancel"))
 
     def action_close(self) -> None:
         self.dismiss(None)

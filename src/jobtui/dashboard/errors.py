@@ -10,7 +10,6 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable
 
 from jobtui.contract import ErrorCategory, ErrorsReport, Job
@@ -18,8 +17,10 @@ from jobtui.dashboard import bulk, keys
 from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.format import ago, excerpt, short_id, stale_note
+from jobtui.dashboard.lists import Table, retime
+from jobtui.dashboard.messages import CategoryHighlighted, JobChosen
 from jobtui.dashboard.state import Feed, State
-from jobtui.dashboard.widgets import Table, Text1, literal, retime
+from jobtui.dashboard.widgets import Text1, literal
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 CATEGORY_COLUMNS = (  # the recommendation takes the room left, cut with "…"
@@ -50,16 +51,6 @@ class ErrorsView(Gated, Vertical):
     SCOPE = "errors"
     BINDINGS = keys.bindings(SCOPE)
     can_focus = True
-
-    class CategoryHighlighted(Message):
-        def __init__(self, category: ErrorCategory) -> None:
-            super().__init__()
-            self.category = category
-
-    class JobChosen(Message):
-        def __init__(self, job: Job) -> None:
-            super().__init__()
-            self.job = job
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -122,7 +113,7 @@ class ErrorsView(Gated, Vertical):
             return
         job = self._selected_job()
         if job is not None:
-            self.post_message(self.JobChosen(job))
+            self.post_message(JobChosen(job))
 
     def action_bulk(self, action: str) -> None:
         category = self._categories.get(self._current or "")
@@ -142,7 +133,7 @@ class ErrorsView(Gated, Vertical):
         category = self._categories.get(str(event.row_key.value))
         if category is not None and category.category != self._current:
             self._current = category.category
-            self.post_message(self.CategoryHighlighted(category))
+            self.post_message(CategoryHighlighted(category))
 
     def _selected_job(self) -> Job | None:
         table = self.query_one("#category-jobs", DataTable)
@@ -230,13 +221,13 @@ class ErrorsView(Gated, Vertical):
         if current in self._categories:
             table.move_cursor(row=table.get_row_index(current), animate=False)
             if self._categories[current] != self._panel:  # its count or jobs changed
-                self.post_message(self.CategoryHighlighted(self._categories[current]))
+                self.post_message(CategoryHighlighted(self._categories[current]))
         elif report.categories:
             self._current = None
             table.move_cursor(row=0, animate=False)
             first = report.categories[0]
             self._current = first.category
-            self.post_message(self.CategoryHighlighted(first))
+            self.post_message(CategoryHighlighted(first))
 
     def show_category(
         self, category: ErrorCategory, jobs: list[Job], problem: str | None, now: datetime

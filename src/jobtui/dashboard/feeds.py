@@ -98,13 +98,14 @@ def make_poller(
     timeout: float = 10.0,
     host_sampler: Callable[[], Any] | None = None,
     client_factory: ClientFactory | None = None,
+    read_only: bool = False,
 ) -> Poller:
     """The dashboard's feeds. Health every health interval, the host with it but read at
     most every :data:`HOST_SECONDS`; metrics every
     metrics interval while the Performance tab is shown, at most every
     :data:`OVERVIEW_METRICS` on the Overview (where the dashboard starts); jobs and errors
     only while their tab is shown; the admin check once."""
-    p = Poller(target, timeout=timeout, client_factory=client_factory)
+    p = Poller(target, timeout=timeout, client_factory=client_factory, read_only=read_only)
     p.add("health", lambda c: c.health(), settings.health_interval)
     # an injected sampler (a test's, or a reader that keeps its own pace) is asked each poll
     every = HOST_SECONDS if host_sampler is None else 0.0

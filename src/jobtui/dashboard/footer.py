@@ -4,8 +4,9 @@ left out whole (never cut mid-label), and the help screen (``?``) and the palett
 Textual's :class:`~textual.widgets.Footer` lays keys out in binding order and lets the last
 ones run off the edge. This one orders them by :data:`PRIORITY`, lets Textual lay them out,
 then (once its keys have their sizes, also on a screen behind a dialog) hides every key that
-ends past the room left of the palette key. It is rebuilt only when the bindings change
-(focus, a tab, read-only) or the width does: never on a poll.
+ends past the room left of the palette key. It is rebuilt only when the keys it shows change
+(a tab, a focus with keys of its own, read-only) or the width does: never on a poll, nor on a
+focus change that shows the same keys.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
@@ -67,15 +69,46 @@ class KeyFooter(Footer):
         super().__init__(**kwargs)
         self._width = 0
         self._fitting = False
+        self._pending = False  # a recompose is asked for after this refresh
+        self._composed: tuple[object, ...] = ()  # the signature of the keys composed
 
-    def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
+    def _shown(self) -> tuple[tuple[ActiveBinding, ...], ActiveBinding | None]:
+        """The keys to show, in footer order, and the palette's key (None: not shown)."""
         active = self.screen.active_bindings
         shown = sorted(
             (a for a in active.values() if a.binding.show),
             key=lambda a: rank(a.node, a.binding),  # stable: registry order within a rank
         )
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            palette = None
+        return tuple(shown), palette
+
+    def _signature(self) -> tuple[object, ...]:
+        """What the keys look like: equal signatures compose equal footers."""
+        shown, palette = self._shown()
+        return tuple(a[1:] for a in (*shown, palette) if a is not None), self.compact
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose once, after this refresh, and only if the keys shown have changed: the
+        bindings are updated on every focus change, most of which show the same keys."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._pending and self._signature() != self._composed:
+            self._pending = True
+            self.call_after_refresh(self._recompose_pending)
+
+    async def _recompose_pending(self) -> None:
+        self._pending = False
+        if self._signature() != self._composed:
+            await self.recompose()
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        self._composed = self._signature()
+        shown, palette = self._shown()
         by_action: defaultdict[str, list[tuple[Binding, bool, str]]] = defaultdict(list)
         for a in shown:
             by_action[a.binding.action].append((a.binding, a.enabled, a.tooltip))
@@ -95,8 +128,7 @@ class KeyFooter(Footer):
                 continue
             for binding, enabled, tooltip in (run[0] for run in multi):
                 yield self._key(binding, binding.description, disabled=not enabled, tooltip=tooltip)
-        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
+        if palette:
             yield FittedKey(
                 palette.binding.key,
                 self.app.get_key_display(palette.binding),
@@ -123,7 +155,9 @@ class KeyFooter(Footer):
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width and self._bindings_ready:
-            self.call_after_refresh(self.recompose)  # laid out again at full length, then fit
+            for item in self.children:  # laid out again at full length, then fitted
+                item.display = True
+            self.fit_soon()
 
     def fit_soon(self) -> None:
         """Fit after this layout (every key laid out in it tells: one fit for them all)."""

@@ -15,7 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from jobtui.dashboard.keys import KEYS, SCOPES
-from jobtui.dashboard.widgets import ScrollBox, literal
+from jobtui.dashboard.lists import ScrollBox
+from jobtui.dashboard.widgets import literal
 
 
 def keys_table(read_only: str | None, keymap: Mapping[str, str] | None = None) -> Table:

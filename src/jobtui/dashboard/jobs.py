@@ -11,7 +11,6 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from jobtui.contract import Job
@@ -20,8 +19,10 @@ from jobtui.dashboard.actions import JobKeys, job_actions
 from jobtui.dashboard.columns import Column, fit, row, set_columns
 from jobtui.dashboard.feeds import JobsQuery, JobsResult
 from jobtui.dashboard.format import excerpt, short_id, span, stale_note, took
+from jobtui.dashboard.lists import Table, retime
+from jobtui.dashboard.messages import JobAction, JobChosen, QueryChanged
 from jobtui.dashboard.state import State
-from jobtui.dashboard.widgets import Table, Text1, literal, retime
+from jobtui.dashboard.widgets import Text1, literal
 
 STATUS_CYCLE: tuple[str | None, ...] = (
     None,
@@ -56,19 +57,6 @@ class JobsView(JobKeys, Vertical):
     SCOPE = "jobs"
     BINDINGS = keys.bindings(SCOPE)
     can_focus = True
-
-    class QueryChanged(Message):
-        def __init__(self, query: JobsQuery) -> None:
-            super().__init__()
-            self.query = query
-
-    class JobChosen(Message):
-        """Open (``open``), retry or cancel a job."""
-
-        def __init__(self, job: Job, what: str) -> None:
-            super().__init__()
-            self.job = job
-            self.what = what
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,7 +117,7 @@ class JobsView(JobKeys, Vertical):
 
     def _ask(self, query: JobsQuery) -> None:
         self.query_ = query
-        self.post_message(self.QueryChanged(query))
+        self.post_message(QueryChanged(query))
 
     def _restart(self, **changes: Any) -> None:
         self._cursors = [None]
@@ -201,12 +189,12 @@ class JobsView(JobKeys, Vertical):
             return None
         return self._jobs.get(str(key.value))
 
-    def _choose(self, what: str) -> None:
+    def _choose(self, what: JobAction) -> None:
         job = self.selected()
         if job is None:
             self.app.notify("No job selected.", timeout=2)
             return
-        self.post_message(self.JobChosen(job, what))
+        self.post_message(JobChosen(job, what))
 
     def action_open_job(self) -> None:
         self._choose("open")

@@ -18,7 +18,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, RichLog
 
 from jobtui.dashboard import keys
-from jobtui.dashboard.widgets import LogLines, Text1, literal
+from jobtui.dashboard.lists import LogLines
+from jobtui.dashboard.widgets import Text1, literal
 from jobtui.logs.view import Follower, StyledLine, styled, tail
 
 LOG_LINES = 2000  # kept in the view; older ones scroll away

@@ -331,8 +331,8 @@ class Brief(Static):
     """A panel's text, and the one line it comes down to when the panel has room for only
     one (the short layout): drawn at its size, so a resize needs no new data."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self._texts: tuple[Text, Text] = (Text(), Text())
 
     def show(self, full: Text, line: Text | None = None) -> None:
@@ -350,8 +350,8 @@ class Listing(Static):
     """Lines of a list (alerts, recommendations), fitted to the panel when drawn: each item
     wraps at word boundaries; what does not fit is summed up as "+N more"."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self._data: tuple[tuple[str, ...], str, str, Text] = ((), "", "", Text())
 
     def show(self, items: Sequence[str], bullet: str, colour: str, empty: Text) -> None:

@@ -10,11 +10,11 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
-from textual.message import Message
 
 from jobtui.contract import MetricsHistory
 from jobtui.dashboard import keys
 from jobtui.dashboard.format import ms, stale_note
+from jobtui.dashboard.messages import TimespanChanged
 from jobtui.dashboard.state import State
 from jobtui.dashboard.widgets import Card, Text1, literal
 
@@ -31,11 +31,6 @@ class PerformanceView(Vertical):
 
     BINDINGS = keys.bindings("performance")
     can_focus = True
-
-    class TimespanChanged(Message):
-        def __init__(self, hours: int) -> None:
-            super().__init__()
-            self.hours = hours
 
     def __init__(self, hours: int = 24, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,7 +54,7 @@ class PerformanceView(Vertical):
     def action_timespan(self, hours: int) -> None:
         if hours != self.hours and hours in TIMESPANS:
             self.hours = hours
-            self.post_message(self.TimespanChanged(hours))
+            self.post_message(TimespanChanged(hours))
 
     def action_next_chart(self) -> None:
         names = list(CHARTS)

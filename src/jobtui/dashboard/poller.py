@@ -70,9 +70,11 @@ class Poller:
         *,
         timeout: float = 10.0,
         client_factory: ClientFactory | None = None,
+        read_only: bool = False,
     ):
         self.target = target
         self.timeout = timeout
+        self.read_only = read_only  # its client refuses every write (--read-only)
         self._factory = client_factory
         self._client: Client | None = None
         self._specs: dict[str, FeedSpec] = {}
@@ -176,7 +178,9 @@ class Poller:
             from jobtui.client import Client  # httpx is imported here, off the UI thread
 
             self._factory = Client
-        return self._factory(target.url, target.token, timeout=self.timeout)
+        return self._factory(
+            target.url, target.token, timeout=self.timeout, read_only=self.read_only
+        )
 
     def _call(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the poller's loop (directly before the thread runs)."""

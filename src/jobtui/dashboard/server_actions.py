@@ -17,12 +17,8 @@ from textual import on, work
 from textual.app import App
 
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
-from jobtui.dashboard.backups import BackupsScreen, backed_up, backup_question
 from jobtui.dashboard.confirm import ConfirmScreen
-from jobtui.dashboard.detail import JobDetailScreen
-from jobtui.dashboard.errors import ErrorsView
-from jobtui.dashboard.jobs import JobsView
-from jobtui.dashboard.targets import TargetScreen
+from jobtui.dashboard.messages import CategoryHighlighted, JobAction, JobChosen
 from jobtui.dashboard.widgets import literal
 from jobtui.errors import NotProvided, describe
 
@@ -31,6 +27,7 @@ if TYPE_CHECKING:
 
     from jobtui.client import Client
     from jobtui.contract import ErrorCategory, Job
+    from jobtui.dashboard.detail import JobDetailScreen
     from jobtui.dashboard.poller import Poller
     from jobtui.dashboard.state import State
 
@@ -118,6 +115,8 @@ class ServerActions(App[int]):
         except Exception as exc:
             self._failed("Backup", exc)
             return
+        from jobtui.dashboard.backups import backed_up, backup_question
+
         question = backup_question(self.target.name, listing.backups, self.state.clock())
         if not await self.push_screen_wait(question):
             return
@@ -130,6 +129,8 @@ class ServerActions(App[int]):
 
     def action_backups(self) -> None:
         """The Backups screen; its keys that change the server are off when read-only."""
+        from jobtui.dashboard.backups import BackupsScreen
+
         if isinstance(self.screen, BackupsScreen):
             return
         self.push_screen(
@@ -189,6 +190,8 @@ class ServerActions(App[int]):
                 timeout=8,
             )
             return
+        from jobtui.dashboard.targets import TargetScreen
+
         chosen = await self.push_screen_wait(TargetScreen(choices, self.target))
         if chosen is None or (chosen.url == self.target.url and chosen.name == self.target.name):
             return
@@ -197,25 +200,19 @@ class ServerActions(App[int]):
 
     # ------------------------------------------------------------------ jobs
 
-    @on(JobsView.JobChosen)
-    def _job_chosen(self, message: JobsView.JobChosen) -> None:
+    @on(JobChosen)
+    def _job_chosen(self, message: JobChosen) -> None:
         if message.what == "open":
             self.open_job(message.job)
         else:
             self.job_action(message.job, message.what)
 
-    @on(ErrorsView.JobChosen)
-    def _error_job_chosen(self, message: ErrorsView.JobChosen) -> None:
-        self.open_job(message.job)
-
-    @on(JobDetailScreen.Action)
-    def _detail_action(self, message: JobDetailScreen.Action) -> None:
-        self.job_action(message.job, message.what)
-
     @work(group="detail", exit_on_error=False)
     async def open_job(self, job: Job) -> None:
         """The job's detail, read again every health poll while it is open: what it shows and
         offers (retry, cancel) follows the job as workers move it on."""
+        from jobtui.dashboard.detail import JobDetailScreen
+
         screen = JobDetailScreen(job, self.state.clock())
         await self.push_screen(screen)
         while screen in self.screen_stack:
@@ -232,7 +229,9 @@ class ServerActions(App[int]):
         screen.show(fresh, self.state.clock())
 
     @work(exclusive=True, group="action", exit_on_error=False)
-    async def job_action(self, job: Job, what: str) -> None:
+    async def job_action(self, job: Job, what: JobAction) -> None:
+        from jobtui.dashboard.detail import JobDetailScreen
+
         verb = {"retry": "Retry", "cancel": "Cancel"}[what]
         body = Text()
         body.append(f"{verb} job ")
@@ -268,8 +267,8 @@ class ServerActions(App[int]):
 
     # ------------------------------------------------------------------ errors
 
-    @on(ErrorsView.CategoryHighlighted)
-    def _category(self, message: ErrorsView.CategoryHighlighted) -> None:
+    @on(CategoryHighlighted)
+    def _category(self, message: CategoryHighlighted) -> None:
         self.load_category(message.category)
 
     @work(exclusive=True, group="category", exit_on_error=False)

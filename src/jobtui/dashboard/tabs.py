@@ -17,11 +17,9 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from jobtui.dashboard import chrome, feeds
-from jobtui.dashboard.errors import ErrorsView
 from jobtui.dashboard.footer import KeyFooter
-from jobtui.dashboard.jobs import JobsView
+from jobtui.dashboard.messages import QueryChanged, TimespanChanged
 from jobtui.dashboard.overview import OverviewView
-from jobtui.dashboard.performance import PerformanceView
 
 if TYPE_CHECKING:
     from jobtui.capacity import CapacityConfig
@@ -32,6 +30,21 @@ if TYPE_CHECKING:
 
 TABS = ("overview", "performance", "jobs", "errors")
 METRICS_TABS = ("overview", "performance")  # the charts, and the Overview's capacity panel
+
+
+def _build_view(tab: str) -> Any:
+    """A new view of ``tab`` (not the Overview's): its module is imported only now."""
+    if tab == "performance":
+        from jobtui.dashboard.performance import PerformanceView
+
+        return PerformanceView(feeds.DEFAULT_HOURS, id="performance-view")
+    if tab == "jobs":
+        from jobtui.dashboard.jobs import JobsView
+
+        return JobsView(id="jobs-view")
+    from jobtui.dashboard.errors import ErrorsView
+
+    return ErrorsView(id="errors-view")
 
 
 class DashboardTabs(TabbedContent):
@@ -113,12 +126,7 @@ class TabbedApp(App[int]):
         if tab == "overview":
             return self.main.query_one(OverviewView)
         if tab not in self._mounting:
-            factory: dict[str, Callable[[], Any]] = {
-                "performance": lambda: PerformanceView(feeds.DEFAULT_HOURS, id="performance-view"),
-                "jobs": lambda: JobsView(id="jobs-view"),
-                "errors": lambda: ErrorsView(id="errors-view"),
-            }
-            view = factory[tab]()
+            view = _build_view(tab)
             self._mounting[tab] = asyncio.ensure_future(self._mount_view(tab, view))
         await self._mounting[tab]
         return self._views.get(tab)
@@ -174,14 +182,14 @@ class TabbedApp(App[int]):
         if tab in TABS:
             self.main.query_one("#tabs", TabbedContent).active = tab
 
-    @on(PerformanceView.TimespanChanged)
-    def _timespan(self, message: PerformanceView.TimespanChanged) -> None:
+    @on(TimespanChanged)
+    def _timespan(self, message: TimespanChanged) -> None:
         self.poller.set_fetch("metrics", feeds.metrics_fetch(message.hours))
         self._dirty.add("performance")
         self._render_tab("performance")
 
-    @on(JobsView.QueryChanged)
-    def _jobs_query_changed(self, message: JobsView.QueryChanged) -> None:
+    @on(QueryChanged)
+    def _jobs_query_changed(self, message: QueryChanged) -> None:
         self.poller.set_fetch("jobs", feeds.jobs_fetch(message.query, self.settings.jobs_page_size))
         self._dirty.add("jobs")
         self._render_tab("jobs")

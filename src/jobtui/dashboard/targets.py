@@ -15,7 +15,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from jobtui.config import Target
-from jobtui.dashboard.widgets import Choices, literal
+from jobtui.dashboard.lists import Choices
+from jobtui.dashboard.widgets import literal
 
 
 class TargetScreen(ModalScreen[Target | None]):

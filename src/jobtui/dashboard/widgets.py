@@ -1,28 +1,20 @@
-"""Small widgets shared by the views: text that only repaints when it changes, metric cards,
-and the lists that take the registry's list keys (j/k, g/G)."""
+"""Small widgets shared by the views: text that only repaints when it changes, and metric cards.
+The lists (tables, choices, logs) are in :mod:`.lists`, loaded with the first view that has one."""
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Span, Text
-from textual.binding import BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import DataTable, OptionList, RichLog, Static
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widgets import Static
 
-from jobtui.dashboard import keys
 from jobtui.literal import escapes, printable
-
-if TYPE_CHECKING:
-    from textual.widgets import DataTable  # loaded with the first view that has a table
-
-R = TypeVar("R")
 
 
 def literal(text: str | Text | None, style: str = "", *, lines: bool = False) -> Text:
@@ -59,9 +51,11 @@ class Text1(Static):
 
     DEFAULT_CSS = "Text1 { width: 1fr; }"
 
-    def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+    def __init__(
+        self, content: str | Text = "", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         content = literal(content, lines=True)
-        super().__init__(content, **kwargs)  # type: ignore[arg-type]
+        super().__init__(content, id=id, classes=classes)
         self._shown: str | Text | None = content
 
     def set(self, content: str | Text) -> None:
@@ -147,8 +141,12 @@ class Card(Static):
         self._drawn_at = 0.0  # when, on :attr:`clock`
         self.clock: Callable[[], float] = time.monotonic
 
-    def on_resize(self) -> None:
-        self.border_title = fitted(self._title, self.size.width - 4)  # corners and padding
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # fitted to the width drawn now: the Resize event can come after the first frame
+        title = fitted(self._title, self.size.width - 4)  # corners and padding
+        if title != self.border_title:
+            self.border_title = title
+        return super().render_lines(crop)
 
     def show(self, value: str, sub: Fitted = "", data: Sequence[float] | None = None) -> None:
         """Repaints only when what is drawn changes: a new figure or line at once; a
@@ -187,77 +185,3 @@ class Card(Static):
             text.append("\n")
             text.append(row, style="cyan")
         return text
-
-
-class Table(DataTable[str | Text]):
-    """A table of rows with the list keys: j/k a row, g/G the first and last."""
-
-    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
-
-    def action_first(self) -> None:
-        self.action_scroll_top()
-
-    def action_last(self) -> None:
-        self.action_scroll_bottom()
-
-
-class Choices(OptionList):
-    """A list of options with the list keys (OptionList's own actions carry their names)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
-
-
-class Scrolling:
-    """The list keys' actions where there is no cursor: the view scrolls a line, or to either
-    end, as the arrows and Home/End do. A mixin before a scrolling widget (Textual merges the
-    BINDINGS of widgets only, so each class below names them)."""
-
-    def action_scroll_up(self: Any) -> None:
-        # a write that scrolled to the end can leave the target past it (the view grew
-        # after, e.g. a note above it went): the first key up would only move the target
-        self.scroll_target_y = min(self.scroll_target_y, self.max_scroll_y)
-        super().action_scroll_up()  # type: ignore[misc]
-
-    def action_cursor_down(self: Any) -> None:
-        self.action_scroll_down()
-
-    def action_cursor_up(self: Any) -> None:
-        self.action_scroll_up()
-
-    def action_first(self: Any) -> None:
-        self.action_scroll_home()
-
-    def action_last(self: Any) -> None:
-        self.action_scroll_end()
-
-
-class LogLines(Scrolling, RichLog):
-    """A log of lines with the list keys."""
-
-    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
-
-
-class ScrollBox(Scrolling, VerticalScroll):
-    """A scrolling box (the help's text, a job's detail) with the list keys."""
-
-    BINDINGS: ClassVar[list[BindingType]] = list(keys.bindings("lists"))
-
-
-def retime(
-    table: DataTable[Any],
-    rows: Mapping[str, R],
-    cells: Mapping[str, Callable[[R, datetime], str]],
-    now: datetime,
-) -> None:
-    """The cells of ``table`` that change with the clock (ages, running durations): for each
-    row key and column key, ``cells[column](row, now)``, written only where it differs from
-    the text shown (a table whose texts did not change is not repainted). A column the
-    table's width leaves out is skipped."""
-    shown = {column: text_of for column, text_of in cells.items() if column in table.columns}
-    for key, row in rows.items():
-        if key not in table.rows:
-            continue
-        for column, text_of in shown.items():
-            text = text_of(row, now)
-            if table.get_cell(key, column) != text:
-                table.update_cell(key, column, text)

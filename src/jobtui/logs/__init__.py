@@ -366,6 +366,8 @@ def setup(
         h.addFilter(redactor)
         root.addHandler(h)
     root.setLevel(LEVELS.get(name, logging.INFO))
+    # httpx logs every request at info: a watcher would log each poll and heartbeat.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if name == "debug" else logging.WARNING)
     return files
 
 
