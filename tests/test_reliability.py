@@ -25,7 +25,7 @@ from sqlalchemy import text
 from jobtui.agent.backups import Backups
 from jobtui.agent.store import JobStore
 from tests.support import AgentProcess, add_job, add_jobs, free_port, start_agent, wait_for
-from tests.test_backups import bulk_fill, rollups, table
+from tests.test_backups import bulk_fill, table
 
 MIN = timedelta(minutes=1)
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -481,6 +481,23 @@ def _schema_objects(store: JobStore) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(text(sql))]
 
 
+def _rollups(store: JobStore, since: int) -> tuple[Any, ...]:
+    """The status counts, and the sums of the rollup buckets from ``since`` (epoch seconds):
+    older buckets are the agent's to prune (past 25 h) whenever a new one starts."""
+    with store.read() as conn:
+        counts = sorted(
+            conn.execute(text("SELECT status, n FROM job_status_counts WHERE n > 0")).all()
+        )
+        stats = conn.execute(
+            text(
+                "SELECT SUM(completed), SUM(failed), SUM(run_ms), SUM(wait_n) FROM job_stats "
+                "WHERE bucket >= :since"
+            ),
+            {"since": since},
+        ).one()
+    return tuple(counts), tuple(int(v or 0) for v in stats)
+
+
 def _restoring(agent: AgentProcess) -> bool:
     """The agent is well into writing a restore, past dropping the indexes and triggers: on
     SQLite its uncommitted pages fill the WAL (emptied before the restore); on PostgreSQL its
@@ -514,6 +531,11 @@ def test_sigkill_during_a_restore_leaves_the_table_as_before_or_fully_restored(a
     a = agent_factory()
     bulk_fill(a.store, RESTORE_JOBS)
     name = httpx.post(a.url + "/api/admin/backups", timeout=120).json()["name"]
+    since = int(time.time()) - 20 * 3600
+
+    def rollups(store: JobStore) -> tuple[Any, ...]:
+        return _rollups(store, since)
+
     full, full_sums, objects = table(a.store), rollups(a.store), _schema_objects(a.store)
     with a.store.write() as conn:  # the disaster the restore repairs
         conn.execute(text("DELETE FROM background_jobs WHERE id > 'job-0050000'"))
