@@ -19,12 +19,13 @@ demo: $(STAMP)
 
 # Left out of make quick, the slowest tests: real terminals under tmux, screenshots compared at
 # three sizes, worker processes racing and migrations at scale, the schemathesis run against
-# /openapi.json, and three backup tests (100k jobs round trip, SIGKILL during a backup,
-# recovery racing workers).
+# /openapi.json, the reliability suite (faults injected and waited out: about 4 minutes), and
+# three backup tests (100k jobs round trip, SIGKILL during a backup, recovery racing workers).
 SLOW := --ignore-glob='tests/dashboard/test_tmux*.py' \
 	--ignore-glob='tests/dashboard/test_snapshots*.py' \
 	--ignore=tests/test_scale_and_migrations.py \
 	--ignore=tests/test_contract_fuzz.py \
+	--ignore=tests/test_reliability.py \
 	--deselect=tests/test_backups.py::test_100k_jobs_back_up_and_restore_to_an_identical_table \
 	--deselect=tests/test_backups.py::test_sigkill_during_a_backup_leaves_no_partial_and_earlier_ones_intact \
 	--deselect=tests/test_backups.py::test_recovery_racing_workers_loses_no_job_and_completes_none_twice

@@ -32,10 +32,10 @@ from starlette.status import HTTP_405_METHOD_NOT_ALLOWED
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobtui.agent import audit, limits, openapi
-from jobtui.agent.backups import BackupError, NoSuchBackup
+from jobtui.agent.backups import BackupDiskFull, BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
 from jobtui.agent.service import Agent, Unprocessable
-from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreUnavailable
+from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreBusy, StoreUnavailable
 from jobtui.config import Secret
 from jobtui.contract import (
     JOB_STATUSES,
@@ -66,6 +66,7 @@ class _Printable(logging.Filter):
 
 log.addFilter(_Printable())
 
+RETRY_BUSY = 5  # seconds, the Retry-After of a 503 for a database locked by another writer
 BULK_FIELDS = frozenset(camel(f) for f in BulkRequest.__dataclass_fields__)
 TEXT_FIELDS = ("type", "q", "queue", "category")
 
@@ -173,11 +174,19 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
                 return error(f"{exc}: use the nextCursor of a previous page", 400)
             except BadQuery as exc:
                 return error(str(exc), 400)
+            except StoreBusy as exc:
+                log.error("%s", exc)
+                resp = error(f"{exc}; try again", 503)
+                resp.headers["Retry-After"] = str(RETRY_BUSY)
+                return resp
             except StoreUnavailable as exc:
                 log.error("Database connection failed: %s", exc)
                 return error("Database connection failed", 503)
             except NoSuchBackup as exc:
                 return error(str(exc), 404)
+            except BackupDiskFull as exc:
+                log.error("%s", exc)
+                return error(str(exc), 507)
             except BackupError as exc:
                 log.error("%s", exc)
                 return error(str(exc), 422)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -82,6 +83,10 @@ class BackupError(Exception):
 
 class NoSuchBackup(BackupError):
     pass
+
+
+class BackupDiskFull(BackupError):
+    """The backup folder's disk (or the user's quota there) has no room left (507)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +220,7 @@ class Backups:
         self._clean_partials()
         start = time.perf_counter()
         tmp: Path | None = None
+        final: Path | None = None
         try:
             fd, tmp = _private_temp(self.dir, backup_name(now, self.gz))
             with open(fd, "wb") as raw:
@@ -241,9 +247,16 @@ class Backups:
             _write_atomic(self._meta(final), json.dumps(header, indent=2).encode())
             _fsync_dir(self.dir)
         except OSError as exc:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            # Everything of this backup goes, the data file first: a data file named as a
+            # backup whose header could not be written would be listed.
+            for left in (tmp, final, final and self._meta(final)):
+                if left is not None:
+                    with contextlib.suppress(OSError):
+                        left.unlink()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise BackupDiskFull(
+                    f"backup to {self.dir} failed: the disk is full ({exc.strerror})"
+                ) from None
             raise BackupError(f"backup to {self.dir} failed: {exc.strerror or exc}") from None
         st = final.stat()
         size = st.st_size

@@ -19,6 +19,10 @@ from sqlalchemy.exc import ArgumentError
 
 from jobtui.contract import iso, parse_time
 
+# Seconds a SQLite statement waits for another writer's lock before it fails "database is
+# locked": well inside a client's 10 s timeout, so a locked write answers 503, never hangs.
+BUSY_TIMEOUT = 5.0
+
 
 class DatabaseURLError(ValueError):
     """A ``--database`` value that cannot name a job store."""
@@ -172,14 +176,21 @@ def open_engine(url: str, *, pool_size: int = 8) -> tuple[Engine, Dialect]:
             parsed,
             pool_size=pool_size,
             max_overflow=pool_size,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine, Dialect("sqlite")
     if backend == "postgresql":
         try:
+            # A server that accepts but never answers must not hold a connection attempt
+            # for ever (the URL's own connect_timeout wins).
+            connect = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
             engine = sa.create_engine(
-                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                parsed,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=connect,
             )
         except ModuleNotFoundError:
             raise DatabaseURLError(
@@ -195,5 +206,5 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cur.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import anyio
 from anyio import to_thread
 
 from jobtui.agent.backups import Backups
@@ -58,6 +59,7 @@ BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
 BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
 PAUSE_LEASE = timedelta(minutes=5)  # a pause whose agent died ends by itself after this
 PAUSE_RENEW = 60.0  # seconds between renewals of a pause in force
+HEALTH_DEADLINE = 5.0  # seconds health waits for the store, then answers 503 (a client waits 10)
 
 
 class Unprocessable(Exception):
@@ -89,8 +91,17 @@ class Agent:
         self._started = time.monotonic()
         self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await to_thread.run_sync(fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, deadline: float | None = None) -> T:
+        """``fn(*args)`` in a worker thread. ``deadline``: the seconds to wait for it at most;
+        past them it is abandoned (its thread ends when the database answers) and
+        StoreUnavailable raised: a database that never answers cannot hang the caller."""
+        if deadline is None:
+            return await to_thread.run_sync(fn, *args)
+        try:
+            with anyio.fail_after(deadline):
+                return await to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+        except TimeoutError:
+            raise StoreUnavailable(f"the database did not answer within {deadline:g} s") from None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -181,8 +192,10 @@ class Agent:
 
     # ------------------------------------------------------------------ answers
 
-    async def _snapshot(self, now: datetime) -> Snapshot:
-        return await self.run(self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after)
+    async def _snapshot(self, now: datetime, deadline: float | None = None) -> Snapshot:
+        return await self.run(
+            self.store.snapshot, now, self.cfg.stats_window, self.cfg.stuck_after, deadline=deadline
+        )
 
     async def _computed(self, now: datetime) -> Computed:
         snap = await self._snapshot(now)
@@ -191,7 +204,7 @@ class Agent:
     async def health(self) -> tuple[Health, int]:
         now = utcnow()
         try:
-            snap = await self._snapshot(now)
+            snap = await self._snapshot(now, HEALTH_DEADLINE)
         except StoreUnavailable as exc:
             log.error("Database connection failed: %s", exc)
             return unavailable_health(now, self.cfg), 503

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from jobtui.agent import schema
-from jobtui.agent.db import open_engine
+from jobtui.agent.db import BUSY_TIMEOUT, open_engine
 from jobtui.contract import Job, PerformanceMetrics, parse_time, utcnow
 
 JOB_FIELDS = (
@@ -35,6 +35,11 @@ _BROKEN_SCHEMA = {"42P01", "3F000"}  # PostgreSQL: undefined table, undefined sc
 
 class StoreUnavailable(Exception):
     """The database did not answer; the API turns this into a 503."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another writer holds the database's lock (SQLite's "database is locked") longer than
+    a statement waits for it: a write that may succeed later (503 with Retry-After)."""
 
 
 class Conflict(Exception):
@@ -216,6 +221,10 @@ class JobStore:
         except (IntegrityError, DataError):
             raise
         except DBAPIError as exc:
+            if _busy(exc):
+                raise StoreBusy(
+                    f"the database is locked by another writer (waited {BUSY_TIMEOUT:g} s)"
+                ) from None
             raise StoreUnavailable(_first_line(exc)) from None
 
     @contextmanager
@@ -772,6 +781,12 @@ def _sample(r: Row[*tuple[Any, ...]]) -> PerformanceMetrics:
         jobs_per_hour=round(float(r[7]), 2),
         jobs_per_day=round(float(r[8]), 2),
     )
+
+
+def _busy(exc: DBAPIError) -> bool:
+    """SQLite's SQLITE_BUSY or SQLITE_LOCKED (extended codes included)."""
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _first_line(exc: BaseException) -> str:
