@@ -130,6 +130,7 @@ ERRORS = {
     "413": "A request body over agent.http.max_body_size (1 MiB unless configured)",
     "422": "A well-formed request that cannot be done as asked",
     "503": "The job store cannot answer",
+    "507": "The backup folder's disk is full (nothing of the backup is left behind)",
 }
 _UNAUTHORIZED = {
     **_json(_ref("ApiError"), ERRORS["401"]),
@@ -356,8 +357,8 @@ def spec(categories: tuple[str, ...] = ()) -> dict[str, Any]:
                 "Take a backup (the oldest beyond agent.backups.keep_count are pruned)",
                 {"201": _ok("BackupResult", "Created")},
                 auth="admin",
-                errors="422 503",
-                description="422: the backup folder cannot be written.",
+                errors="422 503 507",
+                description="422: the backup folder cannot be written; 507: its disk is full.",
             ),
             "delete": _op(
                 "Delete backups older than olderThanDays; the newest is always kept",
