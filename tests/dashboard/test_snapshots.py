@@ -198,6 +198,18 @@ async def showing(pilot: Any, *texts: str, timeout: float = 10.0) -> None:
         await pilot.pause(0.05)
     missing = [t for t in texts if t not in screen(pilot.app)]
     assert not missing, f"not on screen: {missing}\n{screen(pilot.app)}"
+    await steady(pilot)
+
+
+async def steady(pilot: Any, timeout: float = 3.0) -> None:
+    """Until the screen's text stays the same over three looks 0.1 s apart: a layout that
+    comes after the texts waited for (columns fitted again once the Resize event arrives,
+    late on a loaded machine) is in the snapshot, not half in it."""
+    deadline = time.monotonic() + timeout
+    seen = [screen(pilot.app)]
+    while time.monotonic() < deadline and not (len(seen) >= 3 and len(set(seen[-3:])) == 1):
+        await pilot.pause(0.1)
+        seen.append(screen(pilot.app))
 
 
 @SIZES
