@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def agent_factory(tmp_path: Path, database: str) -> Iterator[Any]:
-    """Start real agents (``jobtui serve`` subprocesses) on the test's store; all are
-    stopped after the test."""
+def agents(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
+    """Start real agents (``jobtui serve`` subprocesses) on any store, named by ``database=``;
+    all are stopped after the test."""
     started: list[AgentProcess] = []
 
     def make(config: dict[str, Any] | None = None, **kwargs: Any) -> AgentProcess:
-        kwargs.setdefault("database", database)
         a = start_agent(tmp_path, config, **kwargs)
         started.append(a)
         return a
@@ -48,6 +47,19 @@ def agent_factory(tmp_path: Path, database: str) -> Iterator[Any]:
     for a in started:
         a.stop()
         a.store.close()
+
+
+@pytest.fixture
+def agent_factory(
+    agents: Callable[..., AgentProcess], database: str
+) -> Callable[..., AgentProcess]:
+    """Start real agents on the test's store (SQLite, then PostgreSQL)."""
+
+    def make(config: dict[str, Any] | None = None, **kwargs: Any) -> AgentProcess:
+        kwargs.setdefault("database", database)
+        return agents(config, **kwargs)
+
+    return make
 
 
 @pytest.fixture

@@ -118,15 +118,20 @@ def test_incident_puts_the_admin_actions_on_its_timeline(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     env["JOBTUI_TOKEN"] = READ  # reading is enough: the log is read from this machine
-    proc = subprocess.run(
-        jobtui_cmd("incident", "--config", str(config)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = Path(proc.stdout.strip().splitlines()[-1]).read_text()
+
+    def incident(*args: str) -> str:
+        """Run ``jobtui incident`` on this config; the report it wrote."""
+        proc = subprocess.run(
+            jobtui_cmd("incident", "--config", str(config), *args),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return Path(proc.stdout.strip().splitlines()[-1]).read_text()
+
+    report = incident()
     timeline = report.split("## Timeline", 1)[1].split("## Figures", 1)[0]
     assert (
         "admin: bulk-retry status=failed dryRun=false -> matched=0 changed=0 skipped=0 "
@@ -135,13 +140,5 @@ def test_incident_puts_the_admin_actions_on_its_timeline(
     assert ADMIN not in report
 
     # No log this machine can read: the report says where it looked, and is written anyway.
-    proc = subprocess.run(
-        jobtui_cmd("incident", "--config", str(config), "--agent-log", str(tmp_path / "none.log")),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = Path(proc.stdout.strip().splitlines()[-1]).read_text()
+    report = incident("--agent-log", str(tmp_path / "none.log"))
     assert f"_admin actions: {tmp_path / 'none.log'}: no such file" in report

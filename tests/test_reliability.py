@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from jobtui.agent.backups import Backups
 from jobtui.agent.store import JobStore
-from tests.support import AgentProcess, add_job, add_jobs, free_port, start_agent, wait_for
+from tests.support import AgentProcess, add_job, add_jobs, free_port, wait_for
 from tests.test_backups import bulk_fill, table
 
 MIN = timedelta(minutes=1)
@@ -90,22 +90,6 @@ def private_pg() -> Iterator[PrivateServer]:
         server.destroy()
 
 
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
-    """Start real agents (``jobtui serve``) on any database; all are stopped after the test."""
-    started: list[AgentProcess] = []
-
-    def make(database: str, config: dict[str, Any] | None = None) -> AgentProcess:
-        a = start_agent(tmp_path, config, database=database)
-        started.append(a)
-        return a
-
-    yield make
-    for a in started:
-        a.stop()
-        a.store.close()
-
-
 def _status(url: str, timeout: float = 10.0) -> tuple[int, float]:
     """The status of ``GET url`` (0: no answer) and how long it took."""
     start = time.monotonic()
@@ -150,11 +134,11 @@ class Poller:
         return [a for a in self.answers if a[0] >= t]
 
 
-def test_postgresql_restarted_while_the_agent_serves(private_pg, spawn):
+def test_postgresql_restarted_while_the_agent_serves(private_pg, agents):
     """While the database is gone health and reads answer 503 at once, never a hang or a
     500; once it is back the same agent answers 200 again, and samples again, without a
     restart."""
-    agent = spawn(private_pg.url)
+    agent = agents(database=private_pg.url)
     add_job(agent.store, status="pending")
     health = agent.url + "/api/jobs/health"
     jobs = agent.url + "/api/jobs"
@@ -214,11 +198,11 @@ def _processes(server: PrivateServer) -> list[int]:
     return [pid, *map(int, found.split())]
 
 
-def test_postgresql_frozen_while_the_agent_serves(private_pg, spawn):
+def test_postgresql_frozen_while_the_agent_serves(private_pg, agents):
     """A database that accepts connections but never answers (its processes stopped, as a
     hung host or a dead network looks): health answers 503 within its deadline, again and
     again, instead of hanging; once the database answers again, so does health with 200."""
-    agent = spawn(private_pg.url)
+    agent = agents(database=private_pg.url)
     health = agent.url + "/api/jobs/health"
     assert _status(health)[0] == 200
     pids = _processes(private_pg)
@@ -292,13 +276,13 @@ def _timed(method: str, url: str, **kwargs: Any) -> tuple[int, float, httpx.Resp
     return (r.status_code if r is not None else 0), time.monotonic() - start, r
 
 
-def test_sqlite_locked_by_another_writer(tmp_path, spawn):
+def test_sqlite_locked_by_another_writer(tmp_path, agents):
     """Another process holds BEGIN EXCLUSIVE for 10 s. Reads (health included) are served
     from the last committed state, as WAL lets them; each write fails after the busy
     timeout with a 503 that says why and when to try again, well inside a client's 10 s;
     once the lock is released everything works."""
     db = tmp_path / "jobs.db"
-    agent = spawn(f"sqlite:///{db}")
+    agent = agents(database=f"sqlite:///{db}")
     failed = add_job(agent.store, status="failed", error="boom", started=MIN, finished=MIN)
     pending = add_job(agent.store, status="pending")
     u = agent.url
@@ -408,12 +392,13 @@ def _free(path: Path) -> int:
 
 
 @pytest.mark.parametrize("runs_out_in", ["the data file", "its header"])
-def test_the_backup_disk_full_mid_backup(tmp_path, small_disk, spawn, runs_out_in):
+def test_the_backup_disk_full_mid_backup(tmp_path, small_disk, agents, runs_out_in):
     """The backup folder's disk fills up while a backup is written (in its data file, or in
     its header once the data fit): 507 saying so, no partial file left or listed, the
     earlier backup intact and restorable, and a backup works again once there is room."""
-    agent = spawn(
-        f"sqlite:///{tmp_path / 'jobs.db'}", {"agent": {"backups": {"dir": str(small_disk)}}}
+    agent = agents(
+        {"agent": {"backups": {"dir": str(small_disk)}}},
+        database=f"sqlite:///{tmp_path / 'jobs.db'}",
     )
     for i in range(20):
         add_job(agent.store, status="failed", error=f"e{i}", started=MIN, finished=MIN)

@@ -84,9 +84,12 @@ class KeyFooter(Footer):
             palette = None
         return tuple(shown), palette
 
-    def _signature(self) -> tuple[object, ...]:
-        """What the keys look like: equal signatures compose equal footers."""
-        shown, palette = self._shown()
+    def _signature(
+        self, keys: tuple[tuple[ActiveBinding, ...], ActiveBinding | None] | None = None
+    ) -> tuple[object, ...]:
+        """What the keys look like (those of ``_shown`` unless given): equal signatures
+        compose equal footers."""
+        shown, palette = keys or self._shown()
         return tuple(a[1:] for a in (*shown, palette) if a is not None), self.compact
 
     def bindings_changed(self, screen: Screen[object]) -> None:
@@ -107,8 +110,9 @@ class KeyFooter(Footer):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        self._composed = self._signature()
-        shown, palette = self._shown()
+        keys = self._shown()
+        self._composed = self._signature(keys)
+        shown, palette = keys
         by_action: defaultdict[str, list[tuple[Binding, bool, str]]] = defaultdict(list)
         for a in shown:
             by_action[a.binding.action].append((a.binding, a.enabled, a.tooltip))
