@@ -26,7 +26,7 @@ from jobtui.contract import (
     decode,
 )
 from jobtui.incident import (
-    Snapshot,
+    Evidence,
     classify,
     declare,
     load_incident_config,
@@ -41,8 +41,8 @@ MIN = timedelta(minutes=1)
 CONFIG = load_config(None, env={"XDG_CONFIG_HOME": "/nonexistent"})
 
 
-def snap(health: dict[str, Any] | None = None, status: int = 200, **parts: Any) -> Snapshot:
-    s = Snapshot(NOW, "prod", "https://jobs.example.com")
+def snap(health: dict[str, Any] | None = None, status: int = 200, **parts: Any) -> Evidence:
+    s = Evidence(NOW, "prod", "https://jobs.example.com")
     if health is not None:
         s.health, s.health_status = decode(Health, health), status
     else:
@@ -104,12 +104,12 @@ STALLED = healthy(queueDepth=4, lastProcessedAt="2026-11-29T02:40:00Z")
         (snap(healthy(queueDepth=51)), 2, "Queue depth 51 > 50"),
         (snap(healthy(errorRate=21.0, successRate=79.0)), 2, "Error rate 21.0% > 20.0%"),
         (snap(healthy(averageProcessingTime=16 * 60_000)), 2, "Average processing time 16.0 min"),
-        (snap(seed_health(health={"stuckJobsCount": 2})), 2, "Multiple stuck jobs: 2"),
+        (snap(seed_health(health={"stuckJobsCount": 6})), 2, "Stuck jobs 6 > 5"),
         # Level 3: medium
         (snap(healthy(queueDepth=21)), 3, "Queue depth 21 > 20"),
         (snap(healthy(errorRate=15.0, successRate=85.0)), 3, "Error rate 15.0% > 10.0%"),
         (snap(healthy(averageProcessingTime=10 * 60_000)), 3, "Average processing time 10.0 min"),
-        (snap(seed_health(health={"stuckJobsCount": 1})), 3, "An individual stuck job"),
+        (snap(seed_health(health={"stuckJobsCount": 3})), 3, "Stuck jobs 3 > 2"),
         # Level 4: low
         (
             snap(healthy(errorRate=3.0), recent_errors=errors(("Validation", 2, 10 * MIN))),
@@ -117,6 +117,7 @@ STALLED = healthy(queueDepth=4, lastProcessedAt="2026-11-29T02:40:00Z")
             "Isolated errors: 2 failed jobs in the last hour",
         ),
         (snap(healthy(averageProcessingTime=3 * 60_000)), 4, "Slightly elevated processing times"),
+        (snap(seed_health(health={"stuckJobsCount": 1})), 4, "Stuck jobs at or below the warning"),
     ],
 )
 def test_severity_of_each_seed_example(s, level, text):
@@ -174,7 +175,8 @@ def test_the_report_has_every_section_and_the_seeds_templates(tmp_path):
         assert heading in text
     assert text.startswith("# Incident report: Level 2 (High): Queue depth 62 > 50")
     assert "[INCIDENT] [HIGH] Background Job System Issue" in text
-    assert "Status: INVESTIGATING" in text and "Next Update: 2026-11-29 04:00:00 UTC" in text
+    # a cause was classified (the queue): the seed's IDENTIFIED
+    assert "Status: IDENTIFIED" in text and "Next Update: 2026-11-29 04:00:00 UTC" in text
     assert "issues with our story generation system" in text
     assert "Status updates will be posted here: https://status.example.com" in text
     assert (
@@ -257,11 +259,22 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
         report = Path(lines[-1]).read_text()
         subjects = [m["Subject"] for m in smtp.mailbox.messages]
         webhook = [x.body for x in hooks.at("/pager")]
-    assert len(subjects) == 2
+    assert len(subjects) == 3  # the incident, the recovery status, the urgent failure
     assert subjects[0].startswith("[CRITICAL] jobtui 127.0.0.1:")
     assert "CRITICAL INCIDENT: Background Job System — Level 1 (Critical)" in subjects[0]
     assert subjects[1].endswith("Recovery Status: Automatic recovery completed successfully")
     assert subjects[1].startswith("[RESOLVED]")
+    # a step failed: the seed's urgent alert, to both (the pager worked for the second alert)
+    assert subjects[2].endswith("URGENT: Incident Response Failed")
+    urgent = webhook[2]["alerts"][0]["annotations"]
+    assert urgent["summary"] == "URGENT: Incident Response Failed"
+    assert urgent["recommendation"].startswith(
+        "Automatic incident response failed, immediate manual intervention required"
+    )
+    assert (
+        "- alert: oncall: sent; pager: FAILED: HTTP 500: receiver down" in urgent["recommendation"]
+    )
+    assert lines[6] == "  URGENT: Incident Response Failed: oncall: sent; pager: sent"
     assert (
         webhook[1]["status"] == "resolved"
         and webhook[1]["alerts"][0]["labels"]["alertname"] == "incident"
@@ -288,14 +301,15 @@ def test_a_failed_backup_and_recovery_still_alert(agent_factory, tmp_path):
     with SMTP() as smtp, running_receiver() as hooks:
         r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), a.url)
         subjects = [m["Subject"] for m in smtp.mailbox.messages]
-        assert len(hooks.at("/pager")) == 2
+        assert len(hooks.at("/pager")) == 3  # the incident, the recovery status, the urgent
     assert r.returncode == 1
     assert r.stdout.startswith("Level 1 (Critical): Database connection failure: 1 job(s)")
     report = Path(r.stdout.splitlines()[-1]).read_text()
     assert "3 of 5 steps succeeded; failed: backup, recovery." in report
     assert subjects[1].startswith("[CRITICAL]")
     assert subjects[1].endswith("Automatic recovery failed, manual intervention required")
-    assert "Status: INVESTIGATING" in report
+    assert "Status: IDENTIFIED" in report  # the database errors: a cause, not yet resolving
+    assert subjects[2].endswith("URGENT: Incident Response Failed")
 
 
 def test_without_respond_a_report_even_when_the_server_is_down(tmp_path):
