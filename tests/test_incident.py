@@ -34,7 +34,7 @@ from jobtui.incident import (
     render,
 )
 from tests.alerting_support import Mailbox, Reply, running_receiver
-from tests.support import add_job, add_jobs, free_port, jobtui_cmd, seed_health
+from tests.support import Canned, add_job, add_jobs, add_stuck, free_port, jobtui_cmd, seed_health
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -327,3 +327,119 @@ def test_without_respond_a_report_even_when_the_server_is_down(tmp_path):
     path = Path(r.stdout.splitlines()[-1])
     assert path.parent == tmp_path / "out" and oct(path.stat().st_mode)[-3:] == "600"
     assert "## What could not be read" in path.read_text()
+
+
+# --------------------------------------------------------------------------- a response that fails
+
+
+def test_the_urgent_alert_goes_only_to_the_notifiers_that_work(agent_factory, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    a = agent_factory({"agent": {"backups": {"dir": str(blocker / "backups")}}})
+    with SMTP() as smtp, running_receiver() as hooks:
+        hooks.default["/pager"] = Reply(500, "receiver down")  # it never works
+        r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), a.url)
+        subjects = [m["Subject"] for m in smtp.mailbox.messages]
+        pager = hooks.at("/pager")
+        last = smtp.mailbox.messages[-1]
+    assert r.returncode == 1
+    assert len(pager) == 2  # the incident and the recovery status: not the urgent alert
+    assert subjects[-1].endswith("URGENT: Incident Response Failed") and len(subjects) == 3
+    text = "".join(p.get_payload(decode=True).decode() for p in last.walk() if not p.is_multipart())
+    assert "Automatic incident response failed, immediate manual intervention required" in text
+    assert "- backup: " in text and "- recovery: " in text  # which steps failed
+    lines = r.stdout.splitlines()
+    assert lines[0] == "No incident: the system is healthy"  # it was delivered: nothing louder
+    assert "  URGENT: Incident Response Failed: oncall: sent" in lines
+    report = Path(lines[-1]).read_text()
+    assert "**URGENT: Incident Response Failed** was sent: oncall: sent." in report
+
+
+def test_no_notifier_configured_is_the_first_line_and_in_the_report(agent_factory, tmp_path):
+    a = agent_factory()
+    add_stuck(a.store, 3)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"incident": {"dir": str(tmp_path / "out")}}))
+    r = respond(tmp_path, cfg, a.url)
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == (
+        "NO NOTIFIER CONFIGURED: this incident response alerted nobody "
+        "(add notifiers: to the config)"
+    )
+    assert lines[1].startswith("Level 3 (Medium): Stuck jobs 3 > 2")
+    assert "FAILED alert: no notifiers configured" in r.stdout
+    report = Path(lines[-1]).read_text()
+    assert report.splitlines()[2] == (
+        "**NO NOTIFIER CONFIGURED: this incident response alerted nobody "
+        "(add notifiers: to the config).**"
+    )
+    assert "Incident Response Failed**, and no notifier to send it through." in report
+    assert "Status: RESOLVING" in report  # the recovery itself worked
+
+
+def test_respond_against_the_seeds_server_its_missing_backup_is_urgent(seed_server, tmp_path):
+    """The seed's app has no backup endpoint: that step fails, the urgent alert says so."""
+    seed_server.set(
+        "GET", "/api/jobs/health", Canned(body=seed_health(health={"stuckJobsCount": 6}))
+    )
+    with SMTP() as smtp, running_receiver() as hooks:
+        r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), seed_server.url)
+        subjects = [m["Subject"] for m in smtp.mailbox.messages]
+        urgent = hooks.at("/pager")[-1].body["alerts"][0]["annotations"]
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Level 2 (High): Stuck jobs 6 > 5"
+    assert [x.split()[:2] for x in lines[1:3]] == [["FAILED", "backup:"], ["ok", "alert:"]]
+    assert lines[6] == "  URGENT: Incident Response Failed: oncall: sent; pager: sent"
+    assert subjects[-1].endswith("URGENT: Incident Response Failed")
+    assert urgent["summary"] == "URGENT: Incident Response Failed"
+    assert "- backup: " in urgent["recommendation"]
+    assert ("POST", "/api/admin/recovery") in [(m, p) for m, p, _ in seed_server.requests]
+    report = Path(lines[-1]).read_text()
+    assert "Status: RESOLVING" in report
+
+
+def test_the_report_has_the_seeds_team_procedure_and_statuses(tmp_path):
+    def status(a: Any) -> str:
+        text = render(snap(healthy()), a, CONFIG, parse_incident({}, {}))
+        return next(x for x in text.splitlines() if x.startswith("- **Status:**"))
+
+    assert status(classify(snap(healthy(queueDepth=51)), CONFIG)).endswith("IDENTIFIED")
+    assert status(classify(snap(None), CONFIG)).endswith("INVESTIGATING")  # why is it down?
+    assert status(classify(snap(healthy()), CONFIG)).endswith("RESOLVED")
+    assert status(declare(classify(snap(healthy()), CONFIG), 2, None)).endswith("INVESTIGATING")
+    a = classify(snap(healthy(queueDepth=51)), CONFIG)
+    text = render(snap(healthy(queueDepth=51)), a, CONFIG, parse_incident({}, {}))
+    team = text.split("## Response team")[1].split("\n## ")[0]
+    for role in ("Primary Responder", "Incident Manager", "Technical Lead", "Communications Lead"):
+        assert f"| **{role}** |" in team
+    proc = text.split("## Response procedure")[1].split("\n## ")[0]
+    phases = [x for x in proc.splitlines() if x[:1].isdigit()]
+    assert phases == [
+        "1. **Detection & Reporting**", "2. **Assessment & Triage**", "3. **Containment**",
+        "4. **Investigation**", "5. **Resolution**", "6. **Recovery**",
+        "7. **Post-Incident Review**",
+    ]  # fmt: skip
+    assert "   - [x] Determine severity level" in proc  # what jobtui did is ticked
+    assert "   - [ ] Assign incident owner" in proc  # what people do is not
+    assert "   - [ ] Protect user data" in proc  # no backup without --respond
+    assert "Classified cause: Queue depth 51 > 50." in proc
+    assert "Status: IDENTIFIED" in text.split("### Internal alert")[1]
+
+
+def test_when_no_notifier_delivers_the_urgent_alert_the_first_line_says_so(seed_server, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    with running_receiver() as hooks:
+        hooks.default["/pager"] = Reply(500, "receiver down")
+        notifiers = {"pager": {"type": "webhook", "url": hooks.url + "/pager", "timeout": "3s"}}
+        cfg.write_text(
+            yaml.safe_dump({"notifiers": notifiers, "incident": {"dir": str(tmp_path / "out")}})
+        )
+        r = respond(tmp_path, cfg, seed_server.url)
+        assert len(hooks.at("/pager")) == 3  # none worked: the urgent alert tried it once more
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1
+    assert lines[0].startswith("URGENT: Incident Response Failed, and no notifier could deliver")
+    assert "  URGENT: Incident Response Failed: pager: FAILED: HTTP 500: receiver down" in lines
+    assert "**URGENT: Incident Response Failed, and no notifier" in Path(lines[-1]).read_text()
