@@ -173,3 +173,23 @@ def test_two_stuck_jobs_are_healthy_in_check_and_not_an_incident_level_above_4(a
     stuck = next(r for r in check["rules"] if r["rule"] == "stuck_jobs")
     assert (stuck["status"], check["server"]["status"]) == ("warning", "warning")
     assert incident.startswith("Level 3 (Medium): Stuck jobs 5 > 2")
+
+
+def test_at_the_thresholds_the_seeds_server_is_ok_in_check_and_low_in_incident(
+    seed_server, tmp_path
+):
+    """The seed's own app at the warning thresholds: its queue 20 and 2 stuck jobs trip nothing."""
+    from tests.support import Canned
+
+    body = seed_health(metrics={"queueDepth": 20, "errorRate": 10.0, "successRate": 90.0},
+                       health={"stuckJobsCount": 2})  # fmt: skip
+    seed_server.set("GET", "/api/jobs/health", Canned(body=body))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"incident": {"dir": str(tmp_path)}}))
+    c = run("check", "--config", str(cfg), "--url", seed_server.url, tmp=tmp_path)
+    assert c.returncode == 0 and c.stdout.startswith("JOBTUI OK - queue depth 20"), c.stdout
+    i = run("incident", "--config", str(cfg), "--url", seed_server.url, tmp=tmp_path)
+    assert i.returncode == 0, i.stderr
+    assert i.stdout.startswith("Level 4 (Low): Stuck jobs at or below the warning threshold: 2")
+    report = Path(i.stdout.splitlines()[-1]).read_text()
+    assert "Status: IDENTIFIED" in report and "Level 2" not in report.split("## Timeline")[0]

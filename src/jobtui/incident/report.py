@@ -373,7 +373,7 @@ def _templates(
     severity = lv.name.upper() if lv else "NONE"
     impact = " ".join(dict.fromkeys(f.impact for f in a.findings)) or "None."
     components = ", ".join(dict.fromkeys(f.component for f in a.findings)) or "none"
-    actions = ["Investigating" + (f" (report: {path})" if path else "")]
+    actions = [status.capitalize() + (f" (report: {path})" if path else "")]
     actions += [f.recommendation for f in a.findings if f.recommendation][:3]
     next_update = ev.at + (lv.respond_within if lv else timedelta(hours=24))
     status_page = cfg.status_page_url or "[STATUS PAGE URL] (set incident.status_page_url)"
