@@ -11,7 +11,7 @@ import pytest
 from jobtui.alerting.config import NotifierConfig, parse_watch
 from jobtui.alerting.engine import Engine
 from jobtui.alerting.observe import RuleResult
-from jobtui.alerting.state import Silence, State, StateError, StateFile
+from jobtui.alerting.state import Silence, StateError, StateFile, WatchState
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 POLL = timedelta(seconds=30)
@@ -223,7 +223,7 @@ def test_restart_neither_loses_nor_resends(tmp_path: Path) -> None:
     c = Clock()
 
     def poll(results: list[RuleResult]) -> list[str]:
-        def change(state: State) -> list[str]:
+        def change(state: WatchState) -> list[str]:
             e = Engine(for_polls=2, resolve_after=2, alerts=state.alerts)  # a fresh process
             e.step(results, c.now)
             items = e.due(SLACK, c.now, state.silenced(c.now))

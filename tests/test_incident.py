@@ -26,7 +26,7 @@ from jobtui.contract import (
     decode,
 )
 from jobtui.incident import (
-    Snapshot,
+    Evidence,
     classify,
     declare,
     load_incident_config,
@@ -34,15 +34,15 @@ from jobtui.incident import (
     render,
 )
 from tests.alerting_support import Mailbox, Reply, running_receiver
-from tests.support import add_job, add_jobs, free_port, jobtui_cmd, seed_health
+from tests.support import Canned, add_job, add_jobs, add_stuck, free_port, jobtui_cmd, seed_health
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 CONFIG = load_config(None, env={"XDG_CONFIG_HOME": "/nonexistent"})
 
 
-def snap(health: dict[str, Any] | None = None, status: int = 200, **parts: Any) -> Snapshot:
-    s = Snapshot(NOW, "prod", "https://jobs.example.com")
+def snap(health: dict[str, Any] | None = None, status: int = 200, **parts: Any) -> Evidence:
+    s = Evidence(NOW, "prod", "https://jobs.example.com")
     if health is not None:
         s.health, s.health_status = decode(Health, health), status
     else:
@@ -104,12 +104,12 @@ STALLED = healthy(queueDepth=4, lastProcessedAt="2026-11-29T02:40:00Z")
         (snap(healthy(queueDepth=51)), 2, "Queue depth 51 > 50"),
         (snap(healthy(errorRate=21.0, successRate=79.0)), 2, "Error rate 21.0% > 20.0%"),
         (snap(healthy(averageProcessingTime=16 * 60_000)), 2, "Average processing time 16.0 min"),
-        (snap(seed_health(health={"stuckJobsCount": 2})), 2, "Multiple stuck jobs: 2"),
+        (snap(seed_health(health={"stuckJobsCount": 6})), 2, "Stuck jobs 6 > 5"),
         # Level 3: medium
         (snap(healthy(queueDepth=21)), 3, "Queue depth 21 > 20"),
         (snap(healthy(errorRate=15.0, successRate=85.0)), 3, "Error rate 15.0% > 10.0%"),
         (snap(healthy(averageProcessingTime=10 * 60_000)), 3, "Average processing time 10.0 min"),
-        (snap(seed_health(health={"stuckJobsCount": 1})), 3, "An individual stuck job"),
+        (snap(seed_health(health={"stuckJobsCount": 3})), 3, "Stuck jobs 3 > 2"),
         # Level 4: low
         (
             snap(healthy(errorRate=3.0), recent_errors=errors(("Validation", 2, 10 * MIN))),
@@ -117,6 +117,7 @@ STALLED = healthy(queueDepth=4, lastProcessedAt="2026-11-29T02:40:00Z")
             "Isolated errors: 2 failed jobs in the last hour",
         ),
         (snap(healthy(averageProcessingTime=3 * 60_000)), 4, "Slightly elevated processing times"),
+        (snap(seed_health(health={"stuckJobsCount": 1})), 4, "Stuck jobs at or below the warning"),
     ],
 )
 def test_severity_of_each_seed_example(s, level, text):
@@ -174,7 +175,8 @@ def test_the_report_has_every_section_and_the_seeds_templates(tmp_path):
         assert heading in text
     assert text.startswith("# Incident report: Level 2 (High): Queue depth 62 > 50")
     assert "[INCIDENT] [HIGH] Background Job System Issue" in text
-    assert "Status: INVESTIGATING" in text and "Next Update: 2026-11-29 04:00:00 UTC" in text
+    # a cause was classified (the queue): the seed's IDENTIFIED
+    assert "Status: IDENTIFIED" in text and "Next Update: 2026-11-29 04:00:00 UTC" in text
     assert "issues with our story generation system" in text
     assert "Status updates will be posted here: https://status.example.com" in text
     assert (
@@ -257,11 +259,22 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
         report = Path(lines[-1]).read_text()
         subjects = [m["Subject"] for m in smtp.mailbox.messages]
         webhook = [x.body for x in hooks.at("/pager")]
-    assert len(subjects) == 2
+    assert len(subjects) == 3  # the incident, the recovery status, the urgent failure
     assert subjects[0].startswith("[CRITICAL] jobtui 127.0.0.1:")
     assert "CRITICAL INCIDENT: Background Job System — Level 1 (Critical)" in subjects[0]
     assert subjects[1].endswith("Recovery Status: Automatic recovery completed successfully")
     assert subjects[1].startswith("[RESOLVED]")
+    # a step failed: the seed's urgent alert, to both (the pager worked for the second alert)
+    assert subjects[2].endswith("URGENT: Incident Response Failed")
+    urgent = webhook[2]["alerts"][0]["annotations"]
+    assert urgent["summary"] == "URGENT: Incident Response Failed"
+    assert urgent["recommendation"].startswith(
+        "Automatic incident response failed, immediate manual intervention required"
+    )
+    assert (
+        "- alert: oncall: sent; pager: FAILED: HTTP 500: receiver down" in urgent["recommendation"]
+    )
+    assert lines[6] == "  URGENT: Incident Response Failed: oncall: sent; pager: sent"
     assert (
         webhook[1]["status"] == "resolved"
         and webhook[1]["alerts"][0]["labels"]["alertname"] == "incident"
@@ -288,14 +301,15 @@ def test_a_failed_backup_and_recovery_still_alert(agent_factory, tmp_path):
     with SMTP() as smtp, running_receiver() as hooks:
         r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), a.url)
         subjects = [m["Subject"] for m in smtp.mailbox.messages]
-        assert len(hooks.at("/pager")) == 2
+        assert len(hooks.at("/pager")) == 3  # the incident, the recovery status, the urgent
     assert r.returncode == 1
     assert r.stdout.startswith("Level 1 (Critical): Database connection failure: 1 job(s)")
     report = Path(r.stdout.splitlines()[-1]).read_text()
     assert "3 of 5 steps succeeded; failed: backup, recovery." in report
     assert subjects[1].startswith("[CRITICAL]")
     assert subjects[1].endswith("Automatic recovery failed, manual intervention required")
-    assert "Status: INVESTIGATING" in report
+    assert "Status: IDENTIFIED" in report  # the database errors: a cause, not yet resolving
+    assert subjects[2].endswith("URGENT: Incident Response Failed")
 
 
 def test_without_respond_a_report_even_when_the_server_is_down(tmp_path):
@@ -313,3 +327,119 @@ def test_without_respond_a_report_even_when_the_server_is_down(tmp_path):
     path = Path(r.stdout.splitlines()[-1])
     assert path.parent == tmp_path / "out" and oct(path.stat().st_mode)[-3:] == "600"
     assert "## What could not be read" in path.read_text()
+
+
+# --------------------------------------------------------------------------- a response that fails
+
+
+def test_the_urgent_alert_goes_only_to_the_notifiers_that_work(agent_factory, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    a = agent_factory({"agent": {"backups": {"dir": str(blocker / "backups")}}})
+    with SMTP() as smtp, running_receiver() as hooks:
+        hooks.default["/pager"] = Reply(500, "receiver down")  # it never works
+        r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), a.url)
+        subjects = [m["Subject"] for m in smtp.mailbox.messages]
+        pager = hooks.at("/pager")
+        last = smtp.mailbox.messages[-1]
+    assert r.returncode == 1
+    assert len(pager) == 2  # the incident and the recovery status: not the urgent alert
+    assert subjects[-1].endswith("URGENT: Incident Response Failed") and len(subjects) == 3
+    text = "".join(p.get_payload(decode=True).decode() for p in last.walk() if not p.is_multipart())
+    assert "Automatic incident response failed, immediate manual intervention required" in text
+    assert "- backup: " in text and "- recovery: " in text  # which steps failed
+    lines = r.stdout.splitlines()
+    assert lines[0] == "No incident: the system is healthy"  # it was delivered: nothing louder
+    assert "  URGENT: Incident Response Failed: oncall: sent" in lines
+    report = Path(lines[-1]).read_text()
+    assert "**URGENT: Incident Response Failed** was sent: oncall: sent." in report
+
+
+def test_no_notifier_configured_is_the_first_line_and_in_the_report(agent_factory, tmp_path):
+    a = agent_factory()
+    add_stuck(a.store, 3)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"incident": {"dir": str(tmp_path / "out")}}))
+    r = respond(tmp_path, cfg, a.url)
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == (
+        "NO NOTIFIER CONFIGURED: this incident response alerted nobody "
+        "(add notifiers: to the config)"
+    )
+    assert lines[1].startswith("Level 3 (Medium): Stuck jobs 3 > 2")
+    assert "FAILED alert: no notifiers configured" in r.stdout
+    report = Path(lines[-1]).read_text()
+    assert report.splitlines()[2] == (
+        "**NO NOTIFIER CONFIGURED: this incident response alerted nobody "
+        "(add notifiers: to the config).**"
+    )
+    assert "Incident Response Failed**, and no notifier to send it through." in report
+    assert "Status: RESOLVING" in report  # the recovery itself worked
+
+
+def test_respond_against_the_seeds_server_its_missing_backup_is_urgent(seed_server, tmp_path):
+    """The seed's app has no backup endpoint: that step fails, the urgent alert says so."""
+    seed_server.set(
+        "GET", "/api/jobs/health", Canned(body=seed_health(health={"stuckJobsCount": 6}))
+    )
+    with SMTP() as smtp, running_receiver() as hooks:
+        r = respond(tmp_path, config_file(tmp_path, smtp, hooks.url + "/pager"), seed_server.url)
+        subjects = [m["Subject"] for m in smtp.mailbox.messages]
+        urgent = hooks.at("/pager")[-1].body["alerts"][0]["annotations"]
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Level 2 (High): Stuck jobs 6 > 5"
+    assert [x.split()[:2] for x in lines[1:3]] == [["FAILED", "backup:"], ["ok", "alert:"]]
+    assert lines[6] == "  URGENT: Incident Response Failed: oncall: sent; pager: sent"
+    assert subjects[-1].endswith("URGENT: Incident Response Failed")
+    assert urgent["summary"] == "URGENT: Incident Response Failed"
+    assert "- backup: " in urgent["recommendation"]
+    assert ("POST", "/api/admin/recovery") in [(m, p) for m, p, _ in seed_server.requests]
+    report = Path(lines[-1]).read_text()
+    assert "Status: RESOLVING" in report
+
+
+def test_the_report_has_the_seeds_team_procedure_and_statuses(tmp_path):
+    def status(a: Any) -> str:
+        text = render(snap(healthy()), a, CONFIG, parse_incident({}, {}))
+        return next(x for x in text.splitlines() if x.startswith("- **Status:**"))
+
+    assert status(classify(snap(healthy(queueDepth=51)), CONFIG)).endswith("IDENTIFIED")
+    assert status(classify(snap(None), CONFIG)).endswith("INVESTIGATING")  # why is it down?
+    assert status(classify(snap(healthy()), CONFIG)).endswith("RESOLVED")
+    assert status(declare(classify(snap(healthy()), CONFIG), 2, None)).endswith("INVESTIGATING")
+    a = classify(snap(healthy(queueDepth=51)), CONFIG)
+    text = render(snap(healthy(queueDepth=51)), a, CONFIG, parse_incident({}, {}))
+    team = text.split("## Response team")[1].split("\n## ")[0]
+    for role in ("Primary Responder", "Incident Manager", "Technical Lead", "Communications Lead"):
+        assert f"| **{role}** |" in team
+    proc = text.split("## Response procedure")[1].split("\n## ")[0]
+    phases = [x for x in proc.splitlines() if x[:1].isdigit()]
+    assert phases == [
+        "1. **Detection & Reporting**", "2. **Assessment & Triage**", "3. **Containment**",
+        "4. **Investigation**", "5. **Resolution**", "6. **Recovery**",
+        "7. **Post-Incident Review**",
+    ]  # fmt: skip
+    assert "   - [x] Determine severity level" in proc  # what jobtui did is ticked
+    assert "   - [ ] Assign incident owner" in proc  # what people do is not
+    assert "   - [ ] Protect user data" in proc  # no backup without --respond
+    assert "Classified cause: Queue depth 51 > 50." in proc
+    assert "Status: IDENTIFIED" in text.split("### Internal alert")[1]
+
+
+def test_when_no_notifier_delivers_the_urgent_alert_the_first_line_says_so(seed_server, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    with running_receiver() as hooks:
+        hooks.default["/pager"] = Reply(500, "receiver down")
+        notifiers = {"pager": {"type": "webhook", "url": hooks.url + "/pager", "timeout": "3s"}}
+        cfg.write_text(
+            yaml.safe_dump({"notifiers": notifiers, "incident": {"dir": str(tmp_path / "out")}})
+        )
+        r = respond(tmp_path, cfg, seed_server.url)
+        assert len(hooks.at("/pager")) == 3  # none worked: the urgent alert tried it once more
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1
+    assert lines[0].startswith("URGENT: Incident Response Failed, and no notifier could deliver")
+    assert "  URGENT: Incident Response Failed: pager: FAILED: HTTP 500: receiver down" in lines
+    assert "**URGENT: Incident Response Failed, and no notifier" in Path(lines[-1]).read_text()

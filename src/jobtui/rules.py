@@ -87,10 +87,15 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule's facts, for every module that names, shows or explains it."""
+
     name: str
     label: str
     unit: str  # "", "%", "ms"
     recommendation: str
+    figure: str = ""  # the Figures field it judges ("" when it judges none)
+    component: str = ""  # the part of the system it concerns (incident reports)
+    impact: str = ""  # what it means for users while it trips (incident reports)
 
     def show(self, value: float) -> str:
         if self.unit == "%":
@@ -99,50 +104,76 @@ class Rule:
             return human_ms(value)
         return f"{value:g}"
 
+    def trip(self, value: float, limits: Iterable[tuple[Level, float]]) -> Finding | None:
+        """The first limit (worst first) that ``value`` is strictly above, as a finding."""
+        for level, limit in limits:
+            if value > limit:
+                text = f"{self.label} {self.show(value)} > {self.show(limit)}"
+                return Finding(self.name, level, value, limit, text, self.recommendation)
+        return None
+
+    def judge(self, value: float | None, thresholds: Thresholds) -> Finding | None:
+        """This rule on one figure: critical, else warning, else None (also for no figure)."""
+        if value is None:
+            return None
+        crit = float(getattr(thresholds.critical, self.name))
+        warn = float(getattr(thresholds.warning, self.name))
+        return self.trip(value, (("critical", crit), ("warning", warn)))
+
 
 RULES: tuple[Rule, ...] = (
-    Rule("queue_depth", "Queue depth", "", "Increase processing capacity or find what is slow."),
-    Rule("error_rate", "Error rate", "%", "Investigate failing jobs: see the Errors tab."),
-    Rule("processing_time", "Average processing time", "ms", "Investigate slow jobs."),
-    Rule("wait_time", "Average wait time", "ms", "Jobs wait too long: add workers."),
-    Rule("resource_utilization", "Resource utilization", "%", "Consider scaling up the host."),
-    Rule(
-        "stuck_jobs", "Stuck jobs", "", "Recover stuck jobs (R, or `jobtui recover --stuck-only`)."
-    ),
-)
-STALLED = Rule("processing_stalled", "Processing stalled", "", "Restart the processing system.")
+    Rule("queue_depth", "Queue depth", "", "Increase processing capacity or find what is slow.",
+         "queue_depth", "job queue", "Jobs wait longer before they are processed."),
+    Rule("error_rate", "Error rate", "%", "Investigate failing jobs: see the Errors tab.",
+         "error_rate", "jobs (errors)", "Many jobs fail; users do not get their results."),
+    Rule("processing_time", "Average processing time", "ms", "Investigate slow jobs.",
+         "average_processing_time", "workers / processing", "Jobs take much longer to finish."),
+    Rule("wait_time", "Average wait time", "ms", "Jobs wait too long: add workers.",
+         "wait_time", "job queue", "Users wait long before their jobs start."),
+    Rule("resource_utilization", "Resource utilization", "%", "Consider scaling up the host.",
+         "resource_utilization", "host resources",
+         "The host is near its limits; everything slows down."),
+    Rule("stuck_jobs", "Stuck jobs", "", "Recover stuck jobs (R, or `jobtui recover --stuck-only`).",
+         "stuck_jobs", "workers / processing",
+         "Jobs hang in processing and will not finish by themselves."),
+)  # fmt: skip
+STALLED = Rule(
+    "processing_stalled", "Processing stalled", "", "Restart the processing system.",
+    component="workers / processing", impact="Jobs are accepted but none is processed.",
+)  # fmt: skip
 RESPONSE_TIME = Rule(
-    "response_time", "Response time", "ms", "Check the server's load and database."
-)
-RULE_NAMES: tuple[str, ...] = (*(r.name for r in RULES), STALLED.name, "system_down")
-
-FIGURE_OF: dict[str, str] = {  # rule → the Figures field it judges
-    "queue_depth": "queue_depth",
-    "error_rate": "error_rate",
-    "processing_time": "average_processing_time",
-    "wait_time": "wait_time",
-    "resource_utilization": "resource_utilization",
-    "stuck_jobs": "stuck_jobs",
+    "response_time", "Response time", "ms", "Check the server's load and database.",
+    component="the server", impact="Every request to the server is slow.",
+)  # fmt: skip
+SERVER_STATUS = Rule(
+    "server_status", "Server status", "", "See the server's alerts.",
+    component="the server's own rules", impact="See the server's alerts.",
+)  # fmt: skip
+SYSTEM_DOWN = Rule(
+    "system_down", "System down", "",
+    "Check that the server runs and answers GET /api/jobs/health (immediate investigation).",
+    component="the server (agent or app)", impact="No job can be created, processed or seen.",
+)  # fmt: skip
+RULE_NAMES: tuple[str, ...] = (*(r.name for r in RULES), STALLED.name, SYSTEM_DOWN.name)
+BY_NAME: dict[str, Rule] = {
+    r.name: r for r in (*RULES, STALLED, RESPONSE_TIME, SERVER_STATUS, SYSTEM_DOWN)
 }
+FIGURE_OF: dict[str, str] = {r.name: r.figure for r in RULES}  # rule → the Figures field
+
+
+def label_of(rule: str) -> str:
+    """A rule's label for people; an unknown name as it is."""
+    r = BY_NAME.get(rule)
+    return r.label if r else rule
 
 
 def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
     """Every rule that trips, at its highest level (critical suppresses the warning)."""
     found: list[Finding] = []
-    order: tuple[tuple[Level, Levels], ...] = (
-        ("critical", thresholds.critical),
-        ("warning", thresholds.warning),
-    )
     for rule in RULES:
-        value = getattr(fig, FIGURE_OF[rule.name])
-        if value is None:
-            continue
-        for level, levels in order:
-            limit = getattr(levels, rule.name)
-            if value > limit:
-                text = f"{rule.label} {rule.show(value)} > {rule.show(limit)}"
-                found.append(Finding(rule.name, level, value, limit, text, rule.recommendation))
-                break
+        f = rule.judge(getattr(fig, rule.figure), thresholds)
+        if f is not None:
+            found.append(f)
     if fig.stalled_for is not None:
         minutes = fig.stalled_for.total_seconds() / 60
         text = (
@@ -158,14 +189,11 @@ def evaluate(fig: Figures, thresholds: Thresholds) -> list[Finding]:
 
 def judge_response_time(seconds: float, warning: float, critical: float) -> Finding | None:
     """The seed's uptime-monitor rule: a health answer slower than a limit (in seconds)."""
-    r = RESPONSE_TIME
-    order: tuple[tuple[Level, float], ...] = (("critical", critical), ("warning", warning))
-    for level, limit in order:
-        if seconds > limit:
-            value, limit_ms = seconds * 1000, limit * 1000
-            text = f"{r.label} {r.show(value)} > {r.show(limit_ms)}"
-            return Finding(r.name, level, value, limit_ms, text, r.recommendation)
-    return None
+    limits: tuple[tuple[Level, float], ...] = (
+        ("critical", critical * 1000),
+        ("warning", warning * 1000),
+    )
+    return RESPONSE_TIME.trip(seconds * 1000, limits)
 
 
 def status_of(findings: Iterable[Finding]) -> Status:
@@ -179,6 +207,47 @@ def worst(statuses: Iterable[str]) -> Status:
         if RANK.get(s, 0) > RANK[best]:
             best = "critical" if s == "critical" else "warning"
     return best
+
+
+# --------------------------------------------------------------------------- alert lines
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    """One line of a health answer's ``alerts``: ``CRITICAL: Queue depth 62 > 50``."""
+
+    level: Level | None  # None: no level word (a server that words its alerts otherwise)
+    text: str  # the line after its level word
+    rule: Rule | None  # the rule whose label the text starts with, when one does
+
+    def __str__(self) -> str:
+        return alert_line(self.level, self.text) if self.level else self.text
+
+
+def alert_line(level: str, text: str) -> str:
+    """How a finding is written in a health answer's ``alerts`` (:func:`parse_alert` reads it)."""
+    return f"{level.upper()}: {text}"
+
+
+def parse_alert(line: str) -> AlertLine:
+    """Read one alert line, ours or another server's: its level word, text and rule."""
+    word, sep, rest = line.partition(": ")
+    level: Level | None = None
+    text = line.strip()
+    if sep and word.strip().lower() in ("warning", "critical"):
+        level = "critical" if word.strip().lower() == "critical" else "warning"
+        text = rest.strip()
+    folded = text.lower()
+    rule = next(
+        (
+            r
+            for r in BY_NAME.values()
+            if folded.startswith(r.label.lower())
+            and folded[len(r.label) : len(r.label) + 1] in ("", " ", ":")
+        ),
+        None,
+    )
+    return AlertLine(level, text, rule)
 
 
 def human_ms(ms: float) -> str:

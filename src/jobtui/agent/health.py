@@ -21,7 +21,7 @@ from jobtui.contract import (
     PerformanceMetrics,
     SystemStatus,
 )
-from jobtui.rules import Figures, Thresholds, evaluate, status_of
+from jobtui.rules import Figures, Thresholds, alert_line, evaluate, status_of
 
 
 class HostMeter:
@@ -129,7 +129,7 @@ def build_health(
             last_processed_at=c.last_processed_at,
         ),
         health=HealthDetails(
-            alerts=tuple(f"{f.level.upper()}: {f.text}" for f in findings),
+            alerts=tuple(alert_line(f.level, f.text) for f in findings),
             recommendations=tuple(recommendations),
             stuck_jobs_count=c.stuck,
         ),
@@ -151,7 +151,7 @@ def unavailable_health(now: datetime, cfg: AgentConfig) -> Health:
         system_status=SystemStatus(monitor=False, manager=False, config=True),
         metrics=HealthMetrics(0, 0, 0.0, 0.0, 0, 0.0),
         health=HealthDetails(
-            alerts=("CRITICAL: Database connection failed",),
+            alerts=(alert_line("critical", "Database connection failed"),),
             recommendations=("Check database connectivity and credentials",),
             stuck_jobs_count=0,
         ),

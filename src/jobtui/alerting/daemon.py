@@ -22,7 +22,7 @@ from jobtui.alerting.heartbeat import Heartbeat
 from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers import Notifier, build
 from jobtui.alerting.observe import Observation, observe, target_label
-from jobtui.alerting.state import State, StateError, StateFile
+from jobtui.alerting.state import StateError, StateFile, WatchState
 from jobtui.client import Client, Timed
 from jobtui.config import Config, Target
 from jobtui.contract import Health, utcnow
@@ -93,7 +93,7 @@ class Watcher:
         return obs
 
     def _evaluate(
-        self, state: State, obs: Observation
+        self, state: WatchState, obs: Observation
     ) -> tuple[list[Transition], set[str], list[tuple[str, Batch]]]:
         self.engine.alerts = state.alerts
         changes = self.engine.step(obs.results, obs.at, self.watch.rules)
@@ -119,7 +119,7 @@ class Watcher:
     def _delivered(self, name: str, items: tuple[Item, ...]) -> None:
         now = self.clock()
 
-        def mark(state: State) -> None:
+        def mark(state: WatchState) -> None:
             self.engine.alerts = state.alerts
             self.engine.mark_sent(name, items, now)
             self.engine.prune(self.watch.notifiers, now)

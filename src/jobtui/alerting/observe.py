@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jobtui import rules
 from jobtui.client import Timed
 from jobtui.config import CheckConfig, Target
 from jobtui.contract import Health, Status
@@ -31,11 +32,12 @@ from jobtui.rules import (
     Thresholds,
     evaluate,
     judge_response_time,
+    label_of,
     worst,
 )
 
-SERVER_STATUS = "server_status"
-SYSTEM_DOWN = "system_down"
+SERVER_STATUS = rules.SERVER_STATUS.name
+SYSTEM_DOWN = rules.SYSTEM_DOWN.name
 # Every rule check and watch evaluate, in the order they are shown.
 ALL_RULES: tuple[str, ...] = (
     *(n for n in RULE_NAMES if n != SYSTEM_DOWN),
@@ -43,14 +45,6 @@ ALL_RULES: tuple[str, ...] = (
     SERVER_STATUS,
     SYSTEM_DOWN,
 )
-LABELS: dict[str, str] = {
-    **{r.name: r.label for r in RULES},
-    STALLED.name: STALLED.label,
-    RESPONSE_TIME.name: RESPONSE_TIME.label,
-    SERVER_STATUS: "Server status",
-    SYSTEM_DOWN: "System down",
-}
-UNITS: dict[str, str] = {r.name: r.unit for r in (*RULES, RESPONSE_TIME)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +61,7 @@ class RuleResult:
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.rule, self.rule)
+        return label_of(self.rule)
 
     @property
     def tripped(self) -> bool:
@@ -130,13 +124,13 @@ def observe(
     label, url = target_label(target), safe_url(target.url)
     if isinstance(answer, ClientError):
         results = [RuleResult(SYSTEM_DOWN, "critical", str(answer), recommendation=_DOWN_HINT)]
-        results += [RuleResult(r, "unknown", f"{LABELS[r]}: no answer") for r in _others()]
+        results += [RuleResult(r, "unknown", f"{label_of(r)}: no answer") for r in _others()]
         return Observation(at, label, url, "critical", _ordered(results), error=str(answer))
     health, seconds = answer.value, answer.seconds
     if answer.status != 200:  # the contract's 503: the job store is unreachable
         text = f"Server answered {answer.status}: {health.message}"
         results = [RuleResult(SYSTEM_DOWN, "critical", text, recommendation=_DOWN_HINT)]
-        results += [RuleResult(r, "unknown", f"{LABELS[r]}: no figures") for r in _others()]
+        results += [RuleResult(r, "unknown", f"{label_of(r)}: no figures") for r in _others()]
         return Observation(at, label, url, "critical", _ordered(results), health, seconds, text)
 
     figures = Figures.from_health(health, at, thresholds.stalled_after)
@@ -182,9 +176,7 @@ def observe(
     return Observation(at, label, url, status, _ordered(results), health, seconds)
 
 
-_DOWN_HINT = (
-    "Check that the server runs and answers GET /api/jobs/health (immediate investigation)."
-)
+_DOWN_HINT = rules.SYSTEM_DOWN.recommendation
 
 
 def _ordered(results: list[RuleResult]) -> tuple[RuleResult, ...]:

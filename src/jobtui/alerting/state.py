@@ -49,7 +49,7 @@ class Silence:
 
 
 @dataclass(slots=True)
-class State:
+class WatchState:
     alerts: dict[str, Alert] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     updated_at: datetime | None = None
@@ -72,11 +72,11 @@ class StateFile:
         self.lock_path = path.with_name(path.name + ".lock")
         self.daemon_lock_path = path.with_name(path.name + ".daemon")
 
-    def read(self) -> State:
+    def read(self) -> WatchState:
         with self._locked(fcntl.LOCK_SH):
             return self._load()
 
-    def update(self, change: Callable[[State], T]) -> T:
+    def update(self, change: Callable[[WatchState], T]) -> T:
         """Read, change and write back, holding the lock throughout."""
         with self._locked(fcntl.LOCK_EX):
             state = self._load()
@@ -124,11 +124,11 @@ class StateFile:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _load(self) -> State:
+    def _load(self) -> WatchState:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return State()
+            return WatchState()
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"{self.path}: cannot read: {exc}") from None
         try:
@@ -138,7 +138,7 @@ class StateFile:
                 f"{self.path}: not a valid jobtui state file ({exc}); move it away to start afresh"
             ) from None
 
-    def _write(self, state: State) -> None:
+    def _write(self, state: WatchState) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         data = json.dumps(encode_state(state), indent=1, sort_keys=True).encode()
         try:
@@ -171,7 +171,7 @@ def _p(value: Any) -> datetime | None:
     return None if value is None else parse_time(value)
 
 
-def encode_state(state: State) -> dict[str, Any]:
+def encode_state(state: WatchState) -> dict[str, Any]:
     return {
         "version": VERSION,
         "updatedAt": _t(state.updated_at),
@@ -212,7 +212,7 @@ def _encode_alert(a: Alert) -> dict[str, Any]:
     }
 
 
-def decode_state(data: Any) -> State:
+def decode_state(data: Any) -> WatchState:
     if not isinstance(data, dict) or data.get("version") != VERSION:
         raise ValueError(f"expected version {VERSION}")
     alerts = {}
@@ -252,4 +252,4 @@ def decode_state(data: Any) -> State:
         )
         for s in data["silences"]
     ]
-    return State(alerts, silences, _p(data.get("updatedAt")))
+    return WatchState(alerts, silences, _p(data.get("updatedAt")))

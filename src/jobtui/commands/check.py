@@ -149,8 +149,14 @@ def as_text(obs: Any) -> str:
         if r.recommendation:
             lines.append(f"  → {r.recommendation}")
     if obs.health is not None:  # what the server says that we did not already say
-        ours = {f"{r.status.upper()}: {r.text}" for r in problems}
-        extra = [a for a in obs.health.health.alerts if a not in ours]
+        from jobtui.rules import parse_alert
+
+        ours = {(r.status, r.text) for r in problems}
+        extra = [
+            a
+            for a in obs.health.health.alerts
+            if (p := parse_alert(a)).level is None or (p.level, p.text) not in ours
+        ]
         if extra:
             lines.append("Server alerts: " + "; ".join(map(printable, extra)))  # one line each
     lines.append(f"Target: {obs.target} ({obs.url})")

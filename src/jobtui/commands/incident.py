@@ -19,7 +19,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--respond",
         action="store_true",
         help="run the critical-incident sequence: backup, alert the notifiers, health report, "
-        "recovery, recovery-status alert (needs the admin token)",
+        "recovery, recovery-status alert (needs the admin token); when a step fails, "
+        '"URGENT: Incident Response Failed" to the notifiers that work',
     )
     p.add_argument(
         "--severity",
@@ -54,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
         from jobtui.alerting.redact import Redactor
         from jobtui.commands.common import UsageError, secret_parts
         from jobtui.config import ConfigError, resolve_target
-        from jobtui.incident import load_incident_config, notifier_sender, write_report
+        from jobtui.incident import (
+            URGENT_SUBJECT,
+            load_incident_config,
+            notifier_sender,
+            write_report,
+        )
+        from jobtui.incident.respond import describe
 
         if args.respond:  # its backup and recovery change the server: refused before anything
             client.refuse_writes("--respond (a backup, then system recovery)")
@@ -92,9 +99,14 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write the report: {exc.strerror or exc}") from None
         scrub = Redactor(secrets).redact  # a step's detail may be a receiver's own answer
+        response = written.response
+        if response.loud:  # nobody was (or could be) told: the first thing read
+            print(printable(response.loud))
         print(printable(written.assessment.title))
         for s in written.steps:
             print(printable(scrub(f"  {'ok    ' if s.ok else 'FAILED'} {s.name}: {s.detail}")))
+        if response.urgent:
+            print(printable(scrub(f"  {URGENT_SUBJECT}: {describe(response.urgent)}")))
         print(printable(str(written.path)))
         return 1 if written.failed else 0
 
