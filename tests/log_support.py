@@ -36,7 +36,13 @@ KINDS: tuple[Kind, ...] = (
         8, "HTTP", "[{rid}] GET /api/monitoring/errors?hours=24 200 {n}.1ms"
     ),  # "err", not an error
     Kind(14, "INFO", "Created {type} job: {id}", created=True),
-    Kind(12, "INFO", "Job completed: {id}", completed=True),
+    Kind(
+        12,
+        "INFO",
+        "Job completed: {id} - Job completed successfully",  # the demo workload's line
+        success="Job completed successfully",
+        completed=True,
+    ),
     Kind(
         1.5,
         "ERROR",

@@ -51,7 +51,7 @@ class AgentProcess:
 
     @property
     def backups_dir(self) -> Path:
-        """The default backup folder (relative to the agent's working directory)."""
+        """The test agents' backup folder (see :func:`start_agent`)."""
         return self.cwd / "backups"
 
     def stop(self) -> None:
@@ -83,18 +83,28 @@ def start_agent(
     prelude: str | None = None,
     preexec_fn: Callable[[], Any] | None = None,
 ) -> AgentProcess:
-    """``prelude``: Python run in the agent's process before the command (to break a part of
+    """``config`` is merged into the test's defaults, key by key at every depth; a value of
+    None removes the key, leaving the agent's own default (``{"agent": {"backups":
+    {"every_hours": None}}}``: the daily schedule). By default an agent backs up into
+    ``tmp/backups`` only when asked (no schedule), and ``$XDG_STATE_HOME`` is ``tmp/state``, so
+    no test writes into the user's folders.
+
+    ``prelude``: Python run in the agent's process before the command (to break a part of
     it on purpose); ``preexec_fn``: run in the child before it starts (to lower a limit)."""
     database = database or f"sqlite:///{tmp / 'jobs.db'}"
-    cfg = {"agent": {"metrics_interval": "1s"}}
-    for key, value in (config or {}).items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-            cfg[key] = {**cfg[key], **value}
-        else:
-            cfg[key] = value
+    cfg = merged(
+        {
+            "agent": {
+                "metrics_interval": "1s",
+                "backups": {"dir": str(tmp / "backups"), "every_hours": 0},
+            }
+        },
+        config or {},
+    )
     config_path = tmp / f"agent-{uuid.uuid4().hex[:6]}.yaml"
     config_path.write_text(yaml.safe_dump(cfg))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    full_env["XDG_STATE_HOME"] = str(tmp / "state")
     full_env.update(env or {})
     args = ["serve", "--database", database, "--port", "0", "--config", str(config_path)]
     cmd = jobtui_cmd(*args, *extra_args)
@@ -128,6 +138,19 @@ def start_agent(
     threading.Thread(target=_drain, args=(proc, agent.lines), daemon=True).start()
     _wait_http(url + "/openapi.json", deadline)
     return agent
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on it, dicts merged at every depth; None removes a key."""
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _drain(proc: subprocess.Popen[str], sink: list[str]) -> None:

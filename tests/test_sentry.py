@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("sentry_sdk")
@@ -112,6 +114,7 @@ class SentryReceiver:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.transactions: list[dict[str, Any]] = []
         me = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,8 +127,11 @@ class SentryReceiver:
                     raw = gzip.decompress(raw)
                 lines = raw.split(b"\n")
                 for header, payload in zip(lines[1::2], lines[2::2], strict=False):
-                    if json.loads(header).get("type") == "event":
+                    kind = json.loads(header).get("type")
+                    if kind == "event":
                         me.events.append(json.loads(payload))
+                    elif kind == "transaction":
+                        me.transactions.append(json.loads(payload))
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -156,3 +162,88 @@ def test_the_agent_reports_failures_when_sentry_dsn_is_set(agent_factory):
     (event,) = receiver.events
     assert event["tags"]["job_id"] == job and event["tags"]["job_type"] == "pdf_export"
     assert event["tags"]["error_category"] == "Validation"
+
+
+@pytest.fixture
+def sentry_receiver():
+    receiver = SentryReceiver()
+    yield receiver
+    receiver.httpd.shutdown()
+    receiver.httpd.server_close()
+
+
+def dsn(receiver: SentryReceiver) -> dict[str, str]:
+    return {"SENTRY_DSN": f"http://abc123@127.0.0.1:{receiver.port}/42"}
+
+
+def test_each_request_is_a_transaction_named_by_its_route(agent_factory, sentry_receiver):
+    a = agent_factory({"agent": {"sentry": {"traces_sample_rate": 1.0}}}, env=dsn(sentry_receiver))
+    job = add_job(a.store, status="completed", started=timedelta(seconds=2), finished=timedelta(0))
+    assert httpx.get(f"{a.url}/api/jobs/{job}").status_code == 200
+    assert httpx.get(f"{a.url}/api/jobs/nope?token=x").status_code == 404
+    assert httpx.get(f"{a.url}/no/such/path").status_code == 404
+    trace = "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1"
+    assert httpx.get(f"{a.url}/api/jobs/health", headers={"sentry-trace": trace}).is_success
+    a.stop()  # flushes what is queued
+    by_name = {t["transaction"]: t for t in sentry_receiver.transactions}
+    assert set(by_name) >= {"GET /api/jobs/{job_id}", "GET (no route)", "GET /api/jobs/health"}
+    assert job not in json.dumps(sentry_receiver.transactions)  # ids and queries never named
+    assert "token" not in json.dumps(sentry_receiver.transactions)
+    ok = by_name["GET /api/jobs/health"]["contexts"]["trace"]
+    assert ok["op"] == "http.server" and ok["status"] == "ok"
+    assert ok["trace_id"] == trace.split("-")[0]  # the caller's trace, continued
+    statuses = [t["contexts"]["trace"]["status"] for t in sentry_receiver.transactions]
+    assert "not_found" in statuses
+
+
+def test_the_seeds_sample_rate_by_default(agent_factory, sentry_receiver):
+    """0.2 of the requests: of 100, between 1 and 50 (the odds of either end: below 1e-9)."""
+    a = agent_factory(env=dsn(sentry_receiver))
+    with httpx.Client() as http:
+        for _ in range(100):
+            http.get(a.url + "/api/jobs/health")
+    a.stop()
+    assert 1 <= len(sentry_receiver.transactions) <= 50, len(sentry_receiver.transactions)
+
+
+def test_rate_0_sends_no_transaction_and_a_bad_rate_is_one_line(agent_factory, sentry_receiver):
+    a = agent_factory({"agent": {"sentry": {"traces_sample_rate": 0}}}, env=dsn(sentry_receiver))
+    for _ in range(20):
+        httpx.get(a.url + "/api/jobs/health")
+    a.stop()
+    assert sentry_receiver.transactions == []
+    with pytest.raises(RuntimeError, match=r"agent\.sentry\.traces_sample_rate: must be at most 1"):
+        agent_factory({"agent": {"sentry": {"traces_sample_rate": 2}}}, timeout=5)
+
+
+def test_recoveries_and_backups_are_sent_as_job_events(agent_factory, sentry_receiver):
+    a = agent_factory({"agent": {"backups": {"every_hours": 1 / 3600}}}, env=dsn(sentry_receiver))
+    add_job(
+        a.store, status="processing", started=timedelta(minutes=30), updated=timedelta(minutes=20)
+    )
+    assert httpx.post(a.url + "/api/admin/recovery", timeout=30).json()["success"]
+    assert httpx.post(a.url + "/api/admin/recover-stuck").status_code == 200
+    made = httpx.post(a.url + "/api/admin/backups").json()["name"]
+    wait_for(
+        lambda: sum(e["tags"].get("event") == "backup" for e in sentry_receiver.events) >= 3,
+        timeout=20,
+    )
+    a.stop()
+    events = [e for e in sentry_receiver.events if "event" in e["tags"]]
+    recovery = [e for e in events if e["tags"]["event"] == "recovery"]
+    assert recovery[0]["message"] == "System recovery completed successfully"
+    assert recovery[0]["level"] == "info" and recovery[0]["contexts"]["recovery"]["recovered"] == 1
+    assert recovery[1]["message"] == "Recovered 0 stuck jobs (0 failed)"
+    backups = [e["message"] for e in events if e["tags"]["event"] == "backup"]
+    assert f"Backup created: {made}" in backups  # by hand; the others scheduled
+    assert len(backups) >= 3
+
+
+def test_several_agents_report_each_failure_once(agent_factory, sentry_receiver):
+    agents = [agent_factory(env=dsn(sentry_receiver)) for _ in range(3)]
+    job = add_job(agents[0].store, status="failed", error="Out of memory", finished=timedelta(0))
+    wait_for(lambda: sentry_receiver.events, timeout=15)
+    time.sleep(3)  # three polls of every agent: time enough for a second report
+    for a in agents:
+        a.stop()
+    assert [e["tags"]["job_id"] for e in sentry_receiver.events if "job_id" in e["tags"]] == [job]

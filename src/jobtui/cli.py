@@ -46,7 +46,7 @@ SERVER_OPTIONS = frozenset(GLOBAL_OPTIONS)
 APPLIES: dict[str, frozenset[str]] = {
     "serve": frozenset({"config"}),  # it is the agent, which writes its store
     "demo": frozenset({"config", "read_only"}),  # its own agent, and the dashboard on it
-    "logs": frozenset({"read_only"}),  # reads a file, and writes nothing anywhere
+    "logs": frozenset({"config", "read_only"}),  # reads a file; --report writes one beside it
 }
 
 

@@ -102,12 +102,13 @@ class AgentConfig:
     processing_interval: int = 30_000  # ms, reported in `operational`
     stuck_after: timedelta = timedelta(minutes=10)
     stats_window: timedelta = timedelta(hours=24)
-    backup_dir: str = "backups"
+    backup_dir: str | None = None  # None: beside a SQLite database, else the state folder
     backup_gzip: bool = False
-    backup_every_hours: float = 0.0
+    backup_every_hours: float = 24.0  # the seed backs up daily; 0 turns the schedule off
     backup_keep_days: float = 7.0
     http: HttpLimits = field(default_factory=HttpLimits)
     backup_keep_count: int = 50
+    sentry_traces_sample_rate: float = 0.2  # the seed's tracesSampleRate (with SENTRY_DSN set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +412,7 @@ def _agent(sec: Section) -> AgentConfig:
     d = AgentConfig()
     backups = sec.section("backups")
     http = sec.section("http")
+    sentry = sec.section("sentry")
     cfg = AgentConfig(
         database=sec.string("database", d.database) or d.database,
         host=sec.string("host", d.host) or d.host,
@@ -433,7 +435,7 @@ def _agent(sec: Section) -> AgentConfig:
         ),
         stuck_after=sec.duration("stuck_after", d.stuck_after),
         stats_window=sec.duration("stats_window", d.stats_window),
-        backup_dir=backups.string("dir", d.backup_dir) or d.backup_dir,
+        backup_dir=backups.string("dir", None) or None,
         backup_gzip=backups.boolean("gzip", d.backup_gzip),
         backup_every_hours=backups.number("every_hours", d.backup_every_hours),
         backup_keep_days=backups.number("keep_days", d.backup_keep_days),
@@ -445,11 +447,15 @@ def _agent(sec: Section) -> AgentConfig:
             max_body_size=http.integer("max_body_size", d.http.max_body_size, minimum=1024),
         ),
         backup_keep_count=backups.integer("keep_count", d.backup_keep_count, minimum=1),
+        sentry_traces_sample_rate=sentry.number(
+            "traces_sample_rate", d.sentry_traces_sample_rate, maximum=1
+        ),
     )
     if cfg.metrics_interval <= 0:
         raise ConfigError("agent.metrics_interval: must be above zero")
     backups.done()
     http.done()
+    sentry.done()
     sec.done()
     return cfg
 

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobtui.agent import audit, limits, openapi
 from jobtui.agent.backups import BackupDiskFull, BackupError, NoSuchBackup
 from jobtui.agent.prom import render_metrics
+from jobtui.agent.sentry import Tracing
 from jobtui.agent.service import Agent, Unprocessable
 from jobtui.agent.store import BadCursor, BadQuery, Conflict, StoreBusy, StoreUnavailable
 from jobtui.config import Secret
@@ -269,6 +270,12 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         result = await agent.recover_stuck()
         counts = {"recovered": result.recovered, "failed": result.failed}
         audit.record(request.scope, "recover-stuck", {}, counts)
+        agent.report_event(
+            f"Recovered {result.recovered} stuck jobs ({result.failed} failed)",
+            "info",
+            "recovery",
+            **counts,
+        )
         return _json(result)
 
     async def backups_list(request: Request) -> Response:
@@ -279,6 +286,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
         log.info("Backup %s: %d jobs, %d bytes", result.name, result.jobs, result.size)
         counts = {"name": result.name, "jobs": result.jobs, "bytes": result.size}
         audit.record(request.scope, "backup", {}, counts)
+        agent.report_event(f"Backup created: {result.name}", "info", "backup", **counts)
         return _json(result, 201)
 
     async def backup_restore(request: Request) -> Response:
@@ -365,6 +373,13 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
     )
     if not (cfg.read_token or cfg.admin_token):
         app.add_middleware(LoopbackOnly, any_address=not is_loopback(listen_host))
+
+    def route_of(path: str) -> str:
+        """A request's route, ``/api/jobs/{job_id}``: never the id itself."""
+        found = next((r.path for r in routes if r.path_regex.match(path)), "(no route)")
+        return _CONVERTOR.sub(r"{\1}", found)
+
+    app.add_middleware(Tracing, reporter=lambda: agent.sentry, route_of=route_of)
     app.add_middleware(HttpLayer)
     return app
 
@@ -372,6 +387,7 @@ def create_app(agent: Agent, *, listen_host: str = "127.0.0.1") -> Starlette:
 # --------------------------------------------------------------------------- middleware
 
 _RID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")  # {job_id:job_id} -> {job_id}
 
 
 async def _refuse_scope(scope: Scope, receive: Receive, send: Send) -> None:

@@ -34,7 +34,7 @@ import stat
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,6 +190,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def default_dir(store: JobStore, env: Mapping[str, str] = os.environ) -> Path:
+    """Where backups go when ``agent.backups.dir`` is not set: a ``backups`` folder beside a
+    SQLite database file, else ``$XDG_STATE_HOME/jobtui/backups`` (``~/.local/state/…``);
+    never the working directory of whoever started the agent."""
+    database = store.engine.url.database
+    if store.d.sqlite and database:  # a SQLite store is always a file (db.open_engine)
+        return Path(database).expanduser().resolve().parent / "backups"
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "jobtui" / "backups"
 
 
 class Backups:
@@ -380,6 +391,12 @@ class Backups:
             return []
         found.sort(key=lambda f: (_name_time(f[0]), f[1]), reverse=True)
         return [self.dir / name for _, name in found]
+
+    def newest(self) -> datetime | None:
+        """When the newest backup was taken (by its name), or None when there is none."""
+        files = self._files()
+        m = NAME.fullmatch(files[0].name) if files else None
+        return _name_time(m.group(1)) if m else None
 
     def list(self) -> BackupList:
         out = []

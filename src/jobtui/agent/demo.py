@@ -243,7 +243,9 @@ class DemoAgent(Agent):
             elif outcome == "pending":
                 log.warning("Job retry attempt %d: %s - %s", job.attempts + 1, job.id, error)
         elif await self.run(self.store.complete, job, utcnow()):
-            log.info("Job completed: %s", job.id)
+            # Both the seed's phrases: its statistics count "Job completed:", its success
+            # patterns "Job completed successfully" (the job's own message, as the store sets it).
+            log.info("Job completed: %s - Job completed successfully", job.id)
         return False
 
     async def _watchdog(self) -> None:

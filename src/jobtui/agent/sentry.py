@@ -1,4 +1,5 @@
-"""Optional Sentry reporting of job failures (``pip install 'jobtui[sentry]'``, set ``SENTRY_DSN``).
+"""Optional Sentry reporting (``pip install 'jobtui[sentry]'``, set ``SENTRY_DSN``): job failures,
+the agent's operational events, and traces of its HTTP requests.
 
 The agent does not run jobs, so it cannot catch their exceptions as the seed's
 ``captureJobError`` does: it polls the store for jobs that failed since the last poll and sends
@@ -7,8 +8,16 @@ is also the fingerprint, so Sentry groups failures as the Errors tab does). ``be
 drops the user's IP address and e-mail, as the seed does, and replaces any IP address or
 e-mail address in the event's text with ``[ip]`` / ``[email]``.
 
+Recoveries, restores and backups are sent as the seed's ``captureJobEvent`` sends job events:
+a message event at info (error when it failed), tagged ``event`` with what happened. Each HTTP
+request is a transaction named by its route (``GET /api/jobs/{job_id}``), sampled at
+``agent.sentry.traces_sample_rate`` (the seed's ``tracesSampleRate``, 0.2); a request that
+carries a ``sentry-trace`` header continues that trace. A transaction holds the route, the
+method and the status, never headers, query strings or bodies.
+
 ``SENTRY_ENVIRONMENT`` and ``SENTRY_RELEASE`` are honoured; the DSN is never logged. With
-several agents on one store, only the leader (:mod:`jobtui.agent.leader`) reports.
+several agents on one store, only the leader (:mod:`jobtui.agent.leader`) reports job failures
+and scheduled backups; the agent that serves a request reports what that request did.
 """
 
 from __future__ import annotations
@@ -19,19 +28,22 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from jobtui.agent.store import FailedJob, StoreUnavailable
 from jobtui.contract import Job, iso, utcnow
 
 if TYPE_CHECKING:
     from sentry_sdk.types import Event
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from jobtui.agent.service import Agent
 
 log = logging.getLogger("jobtui.sentry")
+
+EventLevel = Literal["info", "warning", "error"]
 
 MAX_PER_POLL = 200  # failures sent per poll at most; more are counted and logged, not sent
 MAX_INTERVAL = 10.0  # seconds between polls (less when the agent samples metrics faster)
@@ -121,8 +133,11 @@ class FailureReporter:
 
         self.agent = agent
         self.interval = interval or max(0.2, min(MAX_INTERVAL, agent.cfg.metrics_interval))
+        self.traces_sample_rate = agent.cfg.sentry_traces_sample_rate
         options: dict[str, Any] = {
             "before_send": before_send,
+            "before_send_transaction": before_send,
+            "traces_sample_rate": self.traces_sample_rate,
             "default_integrations": False,  # no hooks into the agent's logging or excepthook
             "auto_enabling_integrations": False,
             "environment": os.environ.get("SENTRY_ENVIRONMENT") or "production",
@@ -165,6 +180,19 @@ class FailureReporter:
             except Exception as exc:  # a bug must not stop the agent
                 log.error("Sentry: poll failed: %s: %s", type(exc).__name__, exc)
 
+    def event(self, message: str, level: EventLevel, kind: str, context: Mapping[str, Any]) -> None:
+        """An operational event (the seed's ``captureJobEvent``): ``kind`` is its ``event``
+        tag (recovery, restore, backup), ``level`` info, warning or error."""
+        self.client.capture_event(
+            {
+                "message": message,
+                "level": level,
+                "logger": "jobtui.agent",
+                "tags": {"event": kind},
+                "contexts": {kind: dict(context)},
+            }
+        )
+
     async def poll(self) -> int:
         """Send the failures since the last poll; how many were sent."""
         a = self.agent
@@ -196,6 +224,54 @@ class FailureReporter:
         return len(new)
 
 
+class Tracing:
+    """ASGI middleware: each HTTP request a Sentry transaction, sampled by the reporter's
+    client, while ``reporter()`` gives one (it starts with the agent, after this is built).
+    ``route_of`` names a request by its route template, so ids never become names."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        reporter: Callable[[], FailureReporter | None],
+        route_of: Callable[[str], str],
+    ):
+        self.app = app
+        self.reporter = reporter
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reporter = self.reporter() if scope["type"] == "http" else None
+        if reporter is None or reporter.traces_sample_rate <= 0:
+            await self.app(scope, receive, send)
+            return
+        import sentry_sdk
+
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in (b"sentry-trace", b"baggage")
+        }
+        name = f"{scope['method']} {self.route_of(scope['path'])}"
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with sentry_sdk.isolation_scope() as isolated:
+            isolated.set_client(reporter.client)
+            tx = sentry_sdk.continue_trace(
+                headers, op="http.server", name=name, source="route", origin="auto.http.jobtui"
+            )
+            with sentry_sdk.start_transaction(tx) as span:
+                try:
+                    await self.app(scope, receive, sending)
+                finally:
+                    span.set_http_status(status or 500)
+
+
 def start(agent: Agent, *, transport: Any = None) -> FailureReporter | None:
     """Start reporting when ``SENTRY_DSN`` is set and sentry-sdk is installed; else None."""
     dsn = os.environ.get("SENTRY_DSN", "").strip()
@@ -217,4 +293,12 @@ def start(agent: Agent, *, transport: Any = None) -> FailureReporter | None:
     return reporter
 
 
-__all__ = ["FailureReporter", "before_send", "job_event", "scrub_text", "start"]
+__all__ = [
+    "EventLevel",
+    "FailureReporter",
+    "Tracing",
+    "before_send",
+    "job_event",
+    "scrub_text",
+    "start",
+]

@@ -16,12 +16,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from anyio import to_thread
 
-from jobtui.agent.backups import Backups
+from jobtui.agent.backups import Backups, default_dir
 from jobtui.agent.health import (
     Computed,
     HostMeter,
@@ -49,6 +49,9 @@ from jobtui.contract import (
 )
 from jobtui.rules import PRIORITY_RANK, UNKNOWN
 
+if TYPE_CHECKING:
+    from jobtui.agent.sentry import EventLevel
+
 log = logging.getLogger("jobtui.agent")
 T = TypeVar("T")
 
@@ -59,6 +62,7 @@ BULK_SAMPLE = 10  # the first matched jobs a bulk answer shows
 BULK_HOURS = 24  # a category's window when none is given (the Errors tab's)
 PAUSE_LEASE = timedelta(minutes=5)  # a pause whose agent died ends by itself after this
 PAUSE_RENEW = 60.0  # seconds between renewals of a pause in force
+BACKUP_RETRY = timedelta(hours=1)  # a scheduled backup that failed is tried again after this
 HEALTH_DEADLINE = 5.0  # seconds health waits for the store, then answers 503 (a client waits 10)
 
 
@@ -80,7 +84,7 @@ class Agent:
         self.host = HostMeter()
         self.backups = Backups(
             store,
-            self.cfg.backup_dir,
+            self.cfg.backup_dir or default_dir(store),
             gz=self.cfg.backup_gzip,
             keep_count=self.cfg.backup_keep_count,
         )
@@ -89,7 +93,7 @@ class Agent:
         self._renewals: dict[str, asyncio.Task[None]] = {}  # pause id → its lease renewal
         self._tasks: list[asyncio.Task[None]] = []
         self._started = time.monotonic()
-        self._sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
+        self.sentry: Any = None  # jobtui.agent.sentry.FailureReporter, when SENTRY_DSN is set
 
     async def run(self, fn: Callable[..., T], *args: Any, deadline: float | None = None) -> T:
         """``fn(*args)`` in a worker thread. ``deadline``: the seconds to wait for it at most;
@@ -109,16 +113,24 @@ class Agent:
         self._tasks.append(asyncio.create_task(self._collect_forever(), name="collector"))
         self._tasks.append(asyncio.create_task(self._meter_forever(), name="host-meter"))
         if self.cfg.backup_every_hours > 0:
+            log.info(
+                "Scheduled backups: every %g h into %s, keeping %g days (the leader's)",
+                self.cfg.backup_every_hours,
+                self.backups.dir,
+                self.cfg.backup_keep_days,
+            )
             self._tasks.append(asyncio.create_task(self._backup_forever(), name="backups"))
+        else:
+            log.info("Scheduled backups: off (agent.backups.every_hours: 0)")
         if os.environ.get("SENTRY_DSN"):
             from jobtui.agent import sentry
 
-            self._sentry = sentry.start(self)
+            self.sentry = sentry.start(self)
 
     async def stop(self) -> None:
-        if self._sentry is not None:
-            await self._sentry.stop()
-            self._sentry = None
+        if self.sentry is not None:
+            await self.sentry.stop()
+            self.sentry = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -155,21 +167,49 @@ class Agent:
 
     async def _backup_forever(self) -> None:
         """Scheduled backups (the seed backs up daily), each followed by a prune; the
-        leader's only."""
-        every = self.cfg.backup_every_hours * 3600
-        keep = timedelta(days=self.cfg.backup_keep_days)
+        leader's only. A backup is due ``every_hours`` after the newest one in the folder
+        (at once when there is none), so a restarted agent neither skips nor repeats one."""
+        every = timedelta(hours=self.cfg.backup_every_hours)
+        tick = max(0.05, min(self.cfg.metrics_interval, every.total_seconds()))
+        due: datetime | None = None
         while True:
-            await asyncio.sleep(every)
-            if not self.leader.is_leader:
+            if not self.leader.is_leader:  # the collector takes and keeps the leadership
+                due = None
+                await asyncio.sleep(tick)
                 continue
-            try:
-                result = await self.run(self.backups.create)
-                log.info("Scheduled backup %s: %d jobs", result.name, result.jobs)
-                pruned = await self.run(self.backups.prune, keep)
-                if pruned.deleted:
-                    log.info("Pruned %d old backups", len(pruned.deleted))
-            except Exception as exc:  # BackupError, StoreUnavailable: log, try next time
-                log.error("Scheduled backup failed: %s", exc)
+            now = utcnow()
+            if due is None:
+                newest = await self.run(self.backups.newest)
+                due = newest + every if newest is not None else now
+            if now < due:
+                await asyncio.sleep(min(tick, (due - now).total_seconds()))
+                continue
+            due = await self.scheduled_backup(every)
+
+    async def scheduled_backup(self, every: timedelta) -> datetime | None:
+        """One scheduled backup and prune; when the next is due (None: after this one)."""
+        keep = timedelta(days=self.cfg.backup_keep_days)
+        try:
+            result = await self.run(self.backups.create)
+        except Exception as exc:  # BackupError, StoreUnavailable: log, try again later
+            log.error("Scheduled backup failed: %s", exc)
+            self.report_event(f"Scheduled backup failed: {exc}", "error", "backup")
+            return utcnow() + min(every, BACKUP_RETRY)
+        log.info("Scheduled backup %s: %d jobs", result.name, result.jobs)
+        self.report_event(f"Backup created: {result.name}", "info", "backup", jobs=result.jobs)
+        try:
+            pruned = await self.run(self.backups.prune, keep)
+        except Exception as exc:
+            log.error("Pruning old backups failed: %s", exc)
+        else:
+            if pruned.deleted:
+                log.info("Pruned %d old backups", len(pruned.deleted))
+        return None
+
+    def report_event(self, message: str, level: EventLevel, kind: str, **context: Any) -> None:
+        """An operational event for Sentry (the seed's ``captureJobEvent``), when it is on."""
+        if self.sentry is not None:
+            self.sentry.event(message, level, kind, context)
 
     async def collect_once(self) -> PerformanceMetrics:
         now = utcnow()
@@ -434,6 +474,14 @@ class Agent:
             else "System recovery finished with errors: "
             + "; ".join(f"{s.step}: {s.detail}" for s in steps if not s.ok)
         )
+        self.report_event(
+            message,
+            "info" if ok else "error",
+            "recovery",
+            backup=backup_name,
+            recovered=recovered,
+            steps={s.step: s.detail if s.ok else f"failed: {s.detail}" for s in steps},
+        )
         return RecoveryResult(
             success=ok, backup=backup_name, recovered=recovered, message=message, steps=tuple(steps)
         )
@@ -467,4 +515,13 @@ class Agent:
             except StoreUnavailable as exc:
                 log.error("Cannot resume processing after the restore: %s", exc)
         log.warning("Restored %s: %d inserted, %d updated", name, result.inserted, result.updated)
+        self.report_event(
+            f"Restored {name}: {result.inserted} inserted, {result.updated} updated",
+            "warning",
+            "restore",
+            name=name,
+            jobs=result.jobs,
+            inserted=result.inserted,
+            updated=result.updated,
+        )
         return result
