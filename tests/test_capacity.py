@@ -140,7 +140,7 @@ def test_consistently_is_most_of_the_window_not_the_newest_sample():
     spike = recommend(history(queue=lambda i: 60 if i == 30 else 10), host())
     assert not spike.urgent and verdicts(spike)["queue_depth"] == "hold"  # (the line rises)
     assert {r.rule: r.text for r in spike.reasons}["queue_depth"].startswith(
-        "Queue depth (now 60): > 30 in 1 of 31 samples over 30 min"
+        "Queue depth 60 now, > 30 in 1 of 31 samples over 30 min"
     )
     cpu_spike = recommend(hosted(cpu=lambda i: 99 if i == 30 else 40), None)
     assert verdicts(cpu_spike)["cpu"] == "hold" and not cpu_spike.urgent

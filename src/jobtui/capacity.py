@@ -195,11 +195,12 @@ def _consistent(
         return Reason(rule, "up", f"{label} > {show(up)} {of(k_up)}{latest}")
     if k_down >= need:
         return Reason(rule, "down", f"{label} < {show(down)} {of(k_down)} (spare capacity)")
+    head = label if now is None else f"{label} {show(now)} now"
     return Reason(
         rule,
         "hold",
-        f"{label}{latest}: > {show(up)} {of(k_up)} (scale up when above it in "
-        f"{cfg.consistently:g}%, down below {show(down)})",
+        f"{head}, > {show(up)} {of(k_up)} (scale up at {cfg.consistently:g}% of them, "
+        f"down below {show(down)})",
     )
 
 
