@@ -12,9 +12,9 @@ import httpx
 from sqlalchemy import create_engine, event, text
 
 from jobtui.agent.db import _normalise
-from jobtui.agent.schema import SCHEMA_VERSION
+from jobtui.agent.schema import SCHEMA_VERSION, _metrics_table
 from jobtui.agent.store import JobStore, NewJob
-from jobtui.contract import iso, utcnow
+from jobtui.contract import PerformanceMetrics, decode, encode, iso, utcnow
 
 WORKER = """
 import json, sys
@@ -215,8 +215,48 @@ def test_v7_adds_the_pauses_table_once(database):
         conn.execute(text("UPDATE jobtui_meta SET value = '6' WHERE key = 'schema_version'"))
     assert store.migrate() == 6
     store.pause("p", "test", utcnow() + timedelta(minutes=1))
-    assert store.migrate() == 7
+    assert store.migrate() == SCHEMA_VERSION
     assert store.paused(utcnow())
+    store.close()
+
+
+def test_v8_adds_the_host_figures_to_the_samples_and_keeps_the_old_ones(database):
+    """A v7 store's samples (no host figures) survive the migration and still read back;
+    new samples carry CPU, memory, 5-minute load and CPU count; migrating again is harmless."""
+    store = JobStore(database)
+    store.migrate()
+    with store.write() as conn:  # back to what v7 had: job_metrics without the host columns
+        conn.execute(text("DROP TABLE job_metrics"))
+        _metrics_table(conn, store.d, 60)
+        conn.execute(text("UPDATE jobtui_meta SET value = '7' WHERE key = 'schema_version'"))
+    old = utcnow() - timedelta(minutes=2)
+    with store.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO job_metrics (ts, queue_depth, processing_rate, success_rate, "
+                "error_rate, average_processing_time, resource_utilization, jobs_per_hour, "
+                "jobs_per_day) VALUES (:ts, 3, 0.5, 90, 10, 1200, 40, 30, 700)"
+            ),
+            {"ts": old.timestamp()},
+        )
+    assert store.migrate() == 7
+    assert store.migrate() == SCHEMA_VERSION
+    new = PerformanceMetrics(
+        utcnow(), 4, 0.5, 90.0, 10.0, 1200.0, 60.0, 30, 700,
+        cpu_percent=55.5, memory_percent=60.25, load_average=1.75, cpu_count=2,
+    )  # fmt: skip
+    store.add_sample(new)
+    before, after = store.samples(old - timedelta(seconds=1), 500)
+    assert before.queue_depth == 3 and before.cpu_percent is None and before.cpu_count is None
+    assert (after.cpu_percent, after.memory_percent, after.load_average, after.cpu_count) == (
+        55.5, 60.2, 1.75, 2,
+    )  # fmt: skip
+    wire = encode(before)
+    assert wire["cpuPercent"] is None  # null: the figure was not taken
+    old_server = {k: v for k, v in wire.items() if v is not None}  # one that lacks the fields
+    assert decode(PerformanceMetrics, old_server).load_average is None
+    averaged = store.samples(old - timedelta(seconds=1), 1)  # downsampled: old rows count not
+    assert len(averaged) == 1 and averaged[0].cpu_percent == 55.5
     store.close()
 
 

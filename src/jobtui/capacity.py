@@ -1,18 +1,23 @@
 """Capacity planning: the seed's scaling indicators and thresholds → scale up / hold / down.
 
 Pure functions over the agent's metrics history (``PerformanceMetrics`` samples) and the host's
-resources (:class:`jobtui.host.Host`). Each rule gives a
-:class:`Reason`; :func:`recommend` turns them into one :class:`Recommendation`:
+resources (:class:`jobtui.host.Host`). Each rule gives a :class:`Reason`; :func:`recommend`
+turns them into one :class:`Recommendation`. A figure is *consistently* past a limit when at
+least ``consistently`` (90 %) of the samples of the last ``trend_window`` (30 min) are:
 
-- **scale up** when any rule says so: queue depth above 30 or rising over the last 30 minutes,
-  processing time above 5 min or rising, error rate above 10 % or rising, CPU above 80 %,
-  memory above 85 %, 5-minute load above 0.8 × cores; *urgent* when a figure is past the
-  seed's ``criticalAlert`` (queue 50, processing time 10 min, error rate 20 %, CPU 95 %,
-  memory 95 %, load 1.0 × cores);
-- **scale down** when every figure is below its ``scaleDown`` threshold (queue 5,
-  processing time 1 min, error rate 2 %, CPU 30 %, memory 40 %, load 0.3 × cores) and the
-  history shows that nothing rises (no scaling down on less than a trend window of history);
+- **scale up** when any rule says so: queue depth consistently above 30 or rising over the
+  window, processing time consistently above 5 min or rising, error rate consistently above
+  10 % or rising, CPU above 80 %, memory above 85 %, 5-minute load above 0.8 × cores;
+  *urgent* when a figure is consistently past the seed's ``criticalAlert`` (queue 50,
+  processing time 10 min, error rate 20 %, CPU 95 %, memory 95 %, load 1.0 × cores);
+- **scale down** when every figure is consistently below its ``scaleDown`` threshold (queue 5,
+  processing time 1 min, error rate 2 %, CPU 30 %, memory 40 %, load 0.3 × cores) and nothing
+  rises (never on less than a window of history);
 - **hold** otherwise.
+
+CPU, memory and load are the sampling agent's host, from the samples' host fields; when the
+samples carry none (the seed's app, an older agent), this machine's one reading (``host``)
+stands in for them, as the seed's ``shouldScaleUp`` judges one reading.
 
 Thresholds come from the ``capacity:`` section of the config (:func:`load_capacity_config`);
 the defaults are the seed's ``scalingThresholds``.
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from jobtui.contract import PerformanceMetrics
+from jobtui.contract import PerformanceMetrics, utcnow
 from jobtui.host import Host
 from jobtui.rules import human_ms
 
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 
 Verdict = Literal["up", "down", "hold", "unknown"]
 Action = Literal["scale up", "hold", "scale down"]
+HostFrom = Literal["samples", "this machine"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,8 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class CapacityConfig:
-    trend_window: timedelta = timedelta(minutes=30)
+    trend_window: timedelta = timedelta(minutes=30)  # "rising" and "consistently" look this far
+    consistently: float = 90.0  # % of the window's samples past a limit that make it so
     queue_depth: Limits = Limits(30, 5, 50, rise=5)
     processing_time: Limits = Limits(300_000, 60_000, 600_000, rise=30_000)  # ms
     error_rate: Limits = Limits(10, 2, 20, rise=5)  # percent, points
@@ -88,6 +95,7 @@ class Recommendation:
     latest: PerformanceMetrics | None = None
     host: Host | None = None
     samples: int = 0
+    host_from: HostFrom = None  # where CPU, memory and load were judged from
 
     def why(self) -> tuple[Reason, ...]:
         """The reasons that decided: the ups when scaling up, else every reason."""
@@ -99,21 +107,30 @@ class Recommendation:
 # --------------------------------------------------------------------------- the rules
 
 
+def _points(
+    history: Sequence[PerformanceMetrics], attr: str, window: timedelta, now: datetime
+) -> list[tuple[float, float]] | None:
+    """(seconds before ``now``, figure) of the window's samples that carry the figure; None
+    with too little history (fewer than 3, or covering less than 80 % of the window)."""
+    pts = [
+        ((m.timestamp - now).total_seconds(), float(v))
+        for m in history
+        if now - window <= m.timestamp <= now and (v := getattr(m, attr)) is not None
+    ]
+    if len(pts) < 3 or pts[-1][0] - pts[0][0] < 0.8 * window.total_seconds():
+        return None
+    return pts
+
+
 def trend(
     history: Sequence[PerformanceMetrics], attr: str, window: timedelta, now: datetime
 ) -> Trend | None:
     """The figure's trend over the window ending ``now``, or None with too little history
     (fewer than 3 samples, or samples covering less than 80 % of the window)."""
-    pts = [
-        ((m.timestamp - now).total_seconds(), float(getattr(m, attr)))
-        for m in history
-        if now - window <= m.timestamp <= now
-    ]
-    if len(pts) < 3:
+    pts = _points(history, attr, window, now)
+    if pts is None:
         return None
     span = pts[-1][0] - pts[0][0]
-    if span < 0.8 * window.total_seconds():
-        return None
     n = len(pts)
     mx = sum(x for x, _ in pts) / n
     my = sum(y for _, y in pts) / n
@@ -122,7 +139,17 @@ def trend(
     return Trend(slope * window.total_seconds(), pts[0][1], pts[-1][1], n, timedelta(seconds=span))
 
 
+def spell(
+    history: Sequence[PerformanceMetrics], attr: str, window: timedelta, now: datetime
+) -> tuple[float, ...] | None:
+    """The figure in each sample of the window ending ``now`` (oldest first), or None with
+    too little history to say what it consistently is."""
+    pts = _points(history, attr, window, now)
+    return None if pts is None else tuple(v for _, v in pts)
+
+
 def _level(rule: str, label: str, value: float, lim: Limits, show: Any, scale: float = 1) -> Reason:
+    """One reading against the limits (this machine's, when the samples carry no host)."""
     up, down, crit = lim.scale_up * scale, lim.scale_down * scale, lim.critical * scale
     v = show(value)
     if value > crit:
@@ -132,6 +159,49 @@ def _level(rule: str, label: str, value: float, lim: Limits, show: Any, scale: f
     if value < down:
         return Reason(rule, "down", f"{label} {v} < {show(down)} (spare capacity)")
     return Reason(rule, "hold", f"{label} {v} (scale up above {show(up)}, down below {show(down)})")
+
+
+def _consistent(
+    rule: str,
+    label: str,
+    values: tuple[float, ...] | None,
+    now: float | None,
+    lim: Limits,
+    show: Any,
+    cfg: CapacityConfig,
+    scale: float = 1,
+) -> Reason:
+    """The seed's "consistently above": the share ``cfg.consistently`` of the window's
+    samples past a limit, not the newest one alone."""
+    up, down, crit = lim.scale_up * scale, lim.scale_down * scale, lim.critical * scale
+    window = _minutes(cfg.trend_window)
+    latest = "" if now is None else f" (now {show(now)})"
+    if values is None:
+        have = f"{label} {show(now)} now" if now is not None else label
+        return Reason(rule, "unknown", f"{have}: not enough history for {window} to judge")
+    n = len(values)
+    need = cfg.consistently / 100 * n
+
+    def of(k: int) -> str:
+        return f"in {k} of {n} samples over {window}"
+
+    k_crit = sum(v > crit for v in values)
+    k_up = sum(v > up for v in values)
+    k_down = sum(v < down for v in values)
+    if k_crit >= need:
+        text = f"{label} > {show(crit)} (critical) {of(k_crit)}{latest}"
+        return Reason(rule, "up", text, critical=True)
+    if k_up >= need:
+        return Reason(rule, "up", f"{label} > {show(up)} {of(k_up)}{latest}")
+    if k_down >= need:
+        return Reason(rule, "down", f"{label} < {show(down)} {of(k_down)} (spare capacity)")
+    head = label if now is None else f"{label} {show(now)} now"
+    return Reason(
+        rule,
+        "hold",
+        f"{head}, > {show(up)} {of(k_up)} (scale up at {cfg.consistently:g}% of them, "
+        f"down below {show(down)})",
+    )
 
 
 def _trend(
@@ -156,8 +226,48 @@ def _num(v: float) -> str:
     return f"{v:g}" if float(v).is_integer() else f"{v:.1f}"
 
 
+def _load(v: float) -> str:
+    return f"{v:.2f}"
+
+
 def _minutes(window: timedelta) -> str:
     return f"{window.total_seconds() / 60:g} min"
+
+
+def sampled_host(history: Sequence[PerformanceMetrics]) -> PerformanceMetrics | None:
+    """The newest sample carrying the sampling agent's host figures, if any does."""
+    return next((m for m in reversed(history) if m.cpu_percent is not None), None)
+
+
+def _host_reasons(
+    history: Sequence[PerformanceMetrics], host: Host | None, cfg: CapacityConfig, at: datetime
+) -> list[Reason]:
+    """CPU, memory and load: over the window's samples where they carry the agent's host;
+    else this machine's one reading (a server that records no host, such as the seed's)."""
+    newest = sampled_host(history)
+    if newest is not None:
+        w = cfg.trend_window
+        cores = newest.cpu_count or (host.cores if host is not None else 1)
+        return [
+            _consistent("cpu", "CPU", spell(history, "cpu_percent", w, at),
+                        newest.cpu_percent, cfg.cpu, _pct, cfg),
+            _consistent("memory", "Memory", spell(history, "memory_percent", w, at),
+                        newest.memory_percent, cfg.memory, _pct, cfg),
+            _consistent("load", f"Load (5 min, {cores} cores)",
+                        spell(history, "load_average", w, at), newest.load_average,
+                        cfg.load, _load, cfg, scale=cores),
+        ]  # fmt: skip
+    if host is None:
+        return []
+    out = []
+    if host.cpu_percent is not None:
+        out.append(_level("cpu", "CPU", host.cpu_percent, cfg.cpu, _pct))
+    out.append(_level("memory", "Memory", host.memory_percent, cfg.memory, _pct))
+    out.append(
+        _level("load", f"Load (5 min, {host.cores} cores)", host.load[1], cfg.load, _load,
+               scale=host.cores)
+    )  # fmt: skip
+    return out
 
 
 def recommend(
@@ -166,68 +276,42 @@ def recommend(
     cfg: CapacityConfig | None = None,
     now: datetime | None = None,
 ) -> Recommendation:
-    """Every rule on the history (oldest first) and the host; ``now`` defaults to the newest
-    sample's time."""
+    """Every rule on the history (any order) and the host; ``now`` defaults to the newest
+    sample's time. ``host`` (this machine) counts only when the samples carry no host."""
     cfg = cfg or CapacityConfig()
     history = sorted(history, key=lambda m: m.timestamp)
     latest = history[-1] if history else None
     reasons: list[Reason] = []
     window = _minutes(cfg.trend_window)
-    if latest is None:
+    at = now or (latest.timestamp if latest is not None else None)
+    if latest is None or at is None:
         reasons.append(Reason("queue_depth", "unknown", "No metrics history from the server yet"))
     else:
-        at = now or latest.timestamp
         w = cfg.trend_window
-        reasons += [
-            _level("queue_depth", "Queue depth", latest.queue_depth, cfg.queue_depth, _num),
-            _trend(
-                "queue_trend",
-                "Queue depth",
-                trend(history, "queue_depth", w, at),
-                cfg.queue_depth,
-                _num,
-                window,
-            ),
-            _level(
-                "processing_time",
-                "Processing time",
-                latest.average_processing_time,
-                cfg.processing_time,
-                human_ms,
-            ),
-            _trend(
-                "processing_trend",
-                "Processing time",
-                trend(history, "average_processing_time", w, at),
-                cfg.processing_time,
-                human_ms,
-                window,
-            ),
-            _level("error_rate", "Error rate", latest.error_rate, cfg.error_rate, _pct),
-            _trend(
-                "error_trend",
-                "Error rate",
-                trend(history, "error_rate", w, at),
-                cfg.error_rate,
-                _pct,
-                window,
-                delta=lambda v: f"{v:.1f} points",
-            ),
-        ]
-    if host is not None:
-        if host.cpu_percent is not None:
-            reasons.append(_level("cpu", "CPU", host.cpu_percent, cfg.cpu, _pct))
-        reasons.append(_level("memory", "Memory", host.memory_percent, cfg.memory, _pct))
-        reasons.append(
-            _level(
-                "load",
-                f"Load (5 min, {host.cores} cores)",
-                host.load[1],
-                cfg.load,
-                lambda v: f"{v:.2f}",
-                scale=host.cores,
+
+        def figure(rule: str, label: str, attr: str, lim: Limits, show: Any) -> Reason:
+            return _consistent(
+                rule, label, spell(history, attr, w, at), getattr(latest, attr), lim, show, cfg
             )
-        )
+
+        def rising(rule: str, label: str, attr: str, lim: Limits, show: Any, **kw: Any) -> Reason:
+            return _trend(rule, label, trend(history, attr, w, at), lim, show, window, **kw)
+
+        reasons += [
+            figure("queue_depth", "Queue depth", "queue_depth", cfg.queue_depth, _num),
+            rising("queue_trend", "Queue depth", "queue_depth", cfg.queue_depth, _num),
+            figure("processing_time", "Processing time", "average_processing_time",
+                   cfg.processing_time, human_ms),
+            rising("processing_trend", "Processing time", "average_processing_time",
+                   cfg.processing_time, human_ms),
+            figure("error_rate", "Error rate", "error_rate", cfg.error_rate, _pct),
+            rising("error_trend", "Error rate", "error_rate", cfg.error_rate, _pct,
+                   delta=lambda v: f"{v:.1f} points"),
+        ]  # fmt: skip
+    reasons += _host_reasons(history, host, cfg, at or utcnow())
+    host_from: HostFrom = (
+        "samples" if sampled_host(history) else "this machine" if host is not None else None
+    )
     ups = [r for r in reasons if r.verdict == "up"]
     if ups:
         action: Action = "scale up"
@@ -250,7 +334,9 @@ def recommend(
             if all(r.verdict != "unknown" for r in reasons)
             else "Nothing calls for scaling up; not enough history to scale down: hold"
         )
-    return Recommendation(action, urgent, summary, tuple(reasons), latest, host, len(history))
+    return Recommendation(
+        action, urgent, summary, tuple(reasons), latest, host, len(history), host_from
+    )
 
 
 # --------------------------------------------------------------------------- config
@@ -270,6 +356,7 @@ def parse_capacity(data: Any, env: Mapping[str, str]) -> CapacityConfig:
     d = CapacityConfig()
     cfg = CapacityConfig(
         trend_window=sec.duration("trend_window", d.trend_window),
+        consistently=sec.number("consistently", d.consistently),
         queue_depth=_limits(sec.section("queue_depth"), d.queue_depth),
         processing_time=_limits(sec.section("processing_time"), d.processing_time, ms=True),
         error_rate=_limits(sec.section("error_rate"), d.error_rate),
@@ -282,6 +369,8 @@ def parse_capacity(data: Any, env: Mapping[str, str]) -> CapacityConfig:
 
     if cfg.trend_window < timedelta(minutes=1):
         raise ConfigError("capacity.trend_window: must be at least 1m")
+    if not 50 < cfg.consistently <= 100:
+        raise ConfigError("capacity.consistently: expected a percentage above 50, up to 100")
     return cfg
 
 

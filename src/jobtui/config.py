@@ -97,6 +97,8 @@ class AgentConfig:
     public_health: bool = True
     metrics_interval: float = 60.0  # seconds between samples
     metrics_retention: timedelta = timedelta(days=8)
+    metrics_collection: bool = True  # False: no history samples are taken
+    utilization_window: timedelta = timedelta(minutes=5)  # resourceUtilization's mean
     max_points: int = 500
     max_concurrent_jobs: int = 5
     processing_interval: int = 30_000  # ms, reported in `operational`
@@ -425,6 +427,8 @@ def _agent(sec: Section) -> AgentConfig:
             "metrics_interval", timedelta(seconds=d.metrics_interval)
         ).total_seconds(),
         metrics_retention=sec.duration("metrics_retention", d.metrics_retention),
+        metrics_collection=sec.boolean("metrics_collection", d.metrics_collection),
+        utilization_window=sec.duration("utilization_window", d.utilization_window),
         max_points=sec.integer("max_points", d.max_points, minimum=2),
         max_concurrent_jobs=sec.integer("max_concurrent_jobs", d.max_concurrent_jobs, minimum=1),
         processing_interval=int(
@@ -453,6 +457,8 @@ def _agent(sec: Section) -> AgentConfig:
     )
     if cfg.metrics_interval <= 0:
         raise ConfigError("agent.metrics_interval: must be above zero")
+    if cfg.utilization_window <= timedelta(0):
+        raise ConfigError("agent.utilization_window: must be above zero")
     backups.done()
     http.done()
     sentry.done()

@@ -85,7 +85,9 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class PerformanceMetrics:
-    """One sample of ``GET /api/monitoring/metrics``."""
+    """One sample of ``GET /api/monitoring/metrics``. The (+) host fields are the sampling
+    agent's host: CPU and memory in percent (means since the previous sample), the 5-minute
+    load average and the CPU count it is judged against."""
 
     timestamp: datetime
     queue_depth: float
@@ -96,6 +98,10 @@ class PerformanceMetrics:
     resource_utilization: float
     jobs_per_hour: float
     jobs_per_day: float
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
+    load_average: float | None = None
+    cpu_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

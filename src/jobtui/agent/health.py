@@ -6,6 +6,10 @@ figures is :mod:`jobtui.rules`'.
 
 from __future__ import annotations
 
+import os
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,17 +27,97 @@ from jobtui.contract import (
 )
 from jobtui.rules import Figures, Thresholds, alert_line, evaluate, status_of
 
+HostReader = Callable[[], tuple[float, float, float]]  # → CPU %, memory %, 5-minute load
+
+
+def read_host() -> HostReader:
+    """A reader of this host's CPU % (since its previous call), memory % and 5-minute load.
+    Each call returns at once (psutil reads ``/proc``; nothing sleeps)."""
+    psutil.cpu_percent(None)  # prime: the first call measures since now
+
+    def read() -> tuple[float, float, float]:
+        try:
+            load5 = os.getloadavg()[1]
+        except OSError:  # no load average on this platform
+            load5 = 0.0
+        return psutil.cpu_percent(None), psutil.virtual_memory().percent, load5
+
+    return read
+
+
+@dataclass(frozen=True, slots=True)
+class HostReading:
+    at: float  # the meter's clock, seconds
+    cpu: float
+    memory: float
+    load5: float
+
+    @property
+    def busiest(self) -> float:
+        return max(self.cpu, self.memory)
+
+
+@dataclass(frozen=True, slots=True)
+class HostFigures:
+    """Means of the readings over a span, and the newest 5-minute load."""
+
+    cpu: float
+    memory: float
+    load5: float
+    cores: int
+    utilization: float  # mean of each reading's busiest resource (CPU or memory)
+
 
 class HostMeter:
-    """The host's busiest resource (CPU or memory), in percent, refreshed by :meth:`sample`."""
+    """The agent's host, read in the background (:meth:`sample`, every few seconds) and kept
+    for ``window`` seconds; the answers report means over it, so one busy reading does not
+    flip health's badge. ``read`` and ``clock`` are seams for tests."""
 
-    def __init__(self) -> None:
-        psutil.cpu_percent(None)  # prime: the next call measures since now
-        self.value: float = psutil.virtual_memory().percent
+    def __init__(
+        self,
+        window: float,
+        *,
+        read: HostReader | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        cores: int | None = None,
+    ) -> None:
+        self.window = window
+        self._read = read or read_host()
+        self._clock = clock
+        self.cores = cores or psutil.cpu_count() or 1
+        self._readings: deque[HostReading] = deque()
+        self._memory = psutil.virtual_memory().percent  # until the first reading
 
-    def sample(self) -> float:
-        self.value = max(psutil.cpu_percent(None), psutil.virtual_memory().percent)
-        return self.value
+    def sample(self) -> HostReading:
+        now = self._clock()
+        cpu, memory, load5 = self._read()
+        reading = HostReading(now, float(cpu), float(memory), float(load5))
+        self._readings.append(reading)
+        while self._readings[0].at < now - self.window:
+            self._readings.popleft()
+        return reading
+
+    def figures(self, span: float | None = None) -> HostFigures | None:
+        """Means over the last ``span`` seconds (the window by default); the newest reading
+        alone when none is that recent; None before the first reading."""
+        if not self._readings:
+            return None
+        since = self._clock() - (self.window if span is None else min(span, self.window))
+        recent = [r for r in self._readings if r.at >= since] or [self._readings[-1]]
+        n = len(recent)
+        return HostFigures(
+            cpu=sum(r.cpu for r in recent) / n,
+            memory=sum(r.memory for r in recent) / n,
+            load5=self._readings[-1].load5,
+            cores=self.cores,
+            utilization=sum(r.busiest for r in recent) / n,
+        )
+
+    @property
+    def utilization(self) -> float:
+        """Health's ``resourceUtilization``: the window's mean; memory before any reading."""
+        f = self.figures()
+        return self._memory if f is None else f.utilization
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +243,9 @@ def unavailable_health(now: datetime, cfg: AgentConfig) -> Health:
     )
 
 
-def build_sample(c: Computed, now: datetime, utilization: float) -> PerformanceMetrics:
+def build_sample(
+    c: Computed, now: datetime, utilization: float, host: HostFigures | None = None
+) -> PerformanceMetrics:
     return PerformanceMetrics(
         timestamp=now,
         queue_depth=c.queue_depth,
@@ -170,4 +256,8 @@ def build_sample(c: Computed, now: datetime, utilization: float) -> PerformanceM
         resource_utilization=round(utilization, 1),
         jobs_per_hour=c.jobs_per_hour,
         jobs_per_day=c.jobs_per_day,
+        cpu_percent=None if host is None else round(host.cpu, 1),
+        memory_percent=None if host is None else round(host.memory, 1),
+        load_average=None if host is None else round(host.load5, 2),
+        cpu_count=None if host is None else host.cores,
     )

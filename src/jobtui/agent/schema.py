@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jobtui.agent.db import Dialect
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DURATION_BUCKETS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600,
 )  # fmt: skip
@@ -154,6 +154,20 @@ def _pauses_table(conn: Connection, d: Dialect, _bucket: int) -> None:
     )
 
 
+HOST_COLUMNS = ("cpu_percent", "memory_percent", "load_average", "cpu_count")
+
+
+def _metrics_host(conn: Connection, d: Dialect, _bucket: int) -> None:
+    """8: each sample also records the sampling agent's host (CPU %, memory %, 5-minute
+    load, CPU count); nullable, so the samples taken before stay as they are."""
+    real = "REAL" if d.sqlite else "DOUBLE PRECISION"
+    have = _columns(conn, d, "job_metrics")
+    for name in HOST_COLUMNS:
+        if name not in have:
+            kind = "INTEGER" if name == "cpu_count" else real
+            conn.execute(text(f"ALTER TABLE job_metrics ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] = (
     (1, _jobs_table),
     (2, _rollups),
@@ -162,6 +176,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection, Dialect, int], None]], ...] =
     (5, _triggers_v4),  # PostgreSQL: progress-only updates skip the rollups
     (6, _partial_indexes),
     (7, _pauses_table),
+    (8, _metrics_host),
 )
 
 

@@ -64,6 +64,7 @@ PAUSE_LEASE = timedelta(minutes=5)  # a pause whose agent died ends by itself af
 PAUSE_RENEW = 60.0  # seconds between renewals of a pause in force
 BACKUP_RETRY = timedelta(hours=1)  # a scheduled backup that failed is tried again after this
 HEALTH_DEADLINE = 5.0  # seconds health waits for the store, then answers 503 (a client waits 10)
+HOST_EVERY = 5.0  # seconds between readings of the host (the first after one second)
 
 
 class Unprocessable(Exception):
@@ -81,14 +82,14 @@ class Agent:
         self.store = store
         self.config = config
         self.cfg = config.agent
-        self.host = HostMeter()
+        self.host = HostMeter(self.cfg.utilization_window.total_seconds())
         self.backups = Backups(
             store,
             self.cfg.backup_dir or default_dir(store),
             gz=self.cfg.backup_gzip,
             keep_count=self.cfg.backup_keep_count,
         )
-        self._utilization = utilization or (lambda _c: self.host.value)
+        self._utilization = utilization or (lambda _c: self.host.utilization)
         self.leader = Leadership(lock_for(store.engine, store.d))
         self._renewals: dict[str, asyncio.Task[None]] = {}  # pause id → its lease renewal
         self._tasks: list[asyncio.Task[None]] = []
@@ -143,19 +144,26 @@ class Agent:
         await self.leader.resign()
 
     async def _meter_forever(self) -> None:
+        """Read the host in the background: an answer only averages what is read here."""
+        await asyncio.sleep(min(1.0, HOST_EVERY))
         while True:
-            await asyncio.sleep(5)
-            self.host.sample()
+            try:
+                self.host.sample()
+            except Exception:  # a reading that fails must not stop the meter
+                log.exception("Reading the host failed")
+            await asyncio.sleep(HOST_EVERY)
 
     async def _collect_forever(self) -> None:
-        """Each interval, take or keep the leadership; the leader samples (and prunes hourly),
-        the others only try again next interval."""
+        """Each interval, take or keep the leadership; the leader samples (unless
+        ``agent.metrics_collection`` is off) and prunes hourly, the others only try again
+        next interval."""
         interval = self.cfg.metrics_interval
         last_prune = 0.0
         while True:
             try:
                 if await self.leader.check():
-                    await self.collect_once()
+                    if self.cfg.metrics_collection:
+                        await self.collect_once()
                     if time.monotonic() - last_prune > 3600:
                         await self.prune()
                         last_prune = time.monotonic()
@@ -214,7 +222,8 @@ class Agent:
     async def collect_once(self) -> PerformanceMetrics:
         now = utcnow()
         c = await self._computed(now)
-        sample = build_sample(c, now, self._utilization(c))
+        host = self.host.figures(self.cfg.metrics_interval)  # since the previous sample
+        sample = build_sample(c, now, self._utilization(c), host)
         await self.run(self.store.add_sample, sample)
         return sample
 
@@ -224,7 +233,10 @@ class Agent:
         await self.run(self.store.prune, now - self.cfg.metrics_retention, now - keep_stats)
 
     def monitor_alive(self, last_sample: datetime | None, now: datetime) -> bool:
-        """Some agent (the leader) samples: the store's newest sample is recent."""
+        """Some agent (the leader) samples: the store's newest sample is recent. With
+        collection off there are no samples to tell by: the store answering is all."""
+        if not self.cfg.metrics_collection:
+            return True
         grace = 3 * self.cfg.metrics_interval + 5
         if last_sample is not None and (now - last_sample).total_seconds() < grace:
             return True
@@ -257,7 +269,7 @@ class Agent:
             self._utilization(c),
             monitor=self.monitor_alive(snap.last_sample, now),
             processing_enabled=not snap.paused,
-            collection_enabled=True,
+            collection_enabled=self.cfg.metrics_collection,
         )
         return h, 200
 

@@ -699,8 +699,9 @@ class JobStore:
                 text(
                     "INSERT INTO job_metrics (ts, queue_depth, processing_rate, success_rate, "
                     "error_rate, average_processing_time, resource_utilization, jobs_per_hour, "
-                    "jobs_per_day) VALUES (:ts, :qd, :pr, :sr, :er, :apt, :ru, :jph, :jpd) "
-                    "ON CONFLICT (ts) DO NOTHING"
+                    "jobs_per_day, cpu_percent, memory_percent, load_average, cpu_count) "
+                    "VALUES (:ts, :qd, :pr, :sr, :er, :apt, :ru, :jph, :jpd, :cpu, :mem, :load, "
+                    ":cores) ON CONFLICT (ts) DO NOTHING"
                 ),
                 {
                     "ts": m.timestamp.timestamp(),
@@ -712,12 +713,17 @@ class JobStore:
                     "ru": m.resource_utilization,
                     "jph": m.jobs_per_hour,
                     "jpd": m.jobs_per_day,
+                    "cpu": m.cpu_percent,
+                    "mem": m.memory_percent,
+                    "load": m.load_average,
+                    "cores": m.cpu_count,
                 },
             )
 
     _SAMPLE = (
         "queue_depth, processing_rate, success_rate, error_rate, average_processing_time, "
-        "resource_utilization, jobs_per_hour, jobs_per_day"
+        "resource_utilization, jobs_per_hour, jobs_per_day, cpu_percent, memory_percent, "
+        "load_average, cpu_count"
     )
 
     def samples(self, since: datetime, max_points: int) -> list[PerformanceMetrics]:
@@ -780,7 +786,16 @@ def _sample(r: Row[*tuple[Any, ...]]) -> PerformanceMetrics:
         resource_utilization=round(float(r[6]), 1),
         jobs_per_hour=round(float(r[7]), 2),
         jobs_per_day=round(float(r[8]), 2),
+        cpu_percent=_opt(r[9], 1),
+        memory_percent=_opt(r[10], 1),
+        load_average=_opt(r[11], 2),
+        cpu_count=None if r[12] is None else round(float(r[12])),
     )
+
+
+def _opt(value: Any, digits: int) -> float | None:
+    """A host figure of a sample: None in rows older than schema v8."""
+    return None if value is None else round(float(value), digits)
 
 
 def _busy(exc: DBAPIError) -> bool:

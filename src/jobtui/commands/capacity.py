@@ -1,7 +1,8 @@
 """``jobtui capacity``: scale up, hold or scale down, with every reason.
 
-The job figures and their trends come from the server's metrics history; the host's CPU,
-memory, load and uptime are this machine's (run it on the job server, or pass --no-host).
+The job figures, their trends and the sampling agent's CPU, memory and load come from the
+server's metrics history (the last 30 min of samples); this machine's reading is shown, and
+stands in for the host figures only when the samples carry none (the seed's app).
 """
 
 from __future__ import annotations
@@ -71,10 +72,22 @@ def render(rec: Recommendation, url: str) -> str:
     h = rec.host
     if h is not None:
         cpu = f"{h.cpu_percent:.1f}%" if h.cpu_percent is not None else "?"
+        judged = (
+            ", one reading: the server's samples carry no host figures"
+            if rec.host_from == "this machine"
+            else ""
+        )
         out.append(
-            f"Host {h.hostname} (this machine): CPU {cpu} of {h.cores} cores, memory "
+            f"Host {h.hostname} (this machine{judged}): CPU {cpu} of {h.cores} cores, memory "
             f"{h.memory_percent:.1f}%, load {h.load[0]:.2f} / {h.load[1]:.2f} / {h.load[2]:.2f}, "
             f"up {_uptime(h.uptime)}"
+        )
+    s = rec.latest
+    if s is not None and s.cpu_percent is not None:
+        load = f"{s.load_average:.2f}" if s.load_average is not None else "?"
+        out.append(
+            f"Agent's host (its samples): CPU {s.cpu_percent:.1f}% of {s.cpu_count or '?'} "
+            f"cores, memory {s.memory_percent or 0:.1f}%, load (5 min) {load}"
         )
     m = rec.latest
     if m is not None:
@@ -111,6 +124,7 @@ def to_json(rec: Recommendation) -> str:
             "loadAverage": list(h.load),
             "uptime": round(h.uptime),
         },
+        "hostFrom": rec.host_from,
         "latest": encode(rec.latest) if rec.latest else None,
         "samples": rec.samples,
     }
