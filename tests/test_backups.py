@@ -357,6 +357,20 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(jobtui_cmd(*args), capture_output=True, text=True, timeout=60, env=env)
 
 
+def test_recover_with_a_failing_step_prints_each_step_and_exits_1(agent_factory, tmp_path):
+    """The agent answers 500 with the steps when one fails: the command shows them all (the
+    backup's reason, the stuck jobs still reset), not only the status."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    a = agent_factory({"agent": {"backups": {"dir": str(blocker / "backups")}}})
+    add_job(a.store, status="processing", created=30 * MIN, started=30 * MIN, updated=20 * MIN)
+    r = run_cli("recover", "--url", a.url)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.startswith("System recovery finished with errors: backup: cannot create")
+    assert "recover stuck jobs: 1 reset to pending" in r.stdout
+    assert "resume processing: workers resumed" in r.stdout
+
+
 def test_cli_commands_print_one_line_and_exit_codes(agent):
     add_job(agent.store, status="processing", created=30 * MIN, started=30 * MIN, updated=20 * MIN)
     u = ["--url", agent.url]

@@ -268,8 +268,16 @@ class Client:
         await self._request("GET", "/api/admin/check")
 
     async def recovery(self) -> RecoveryResult:
-        _, data = await self._request("POST", "/api/admin/recovery")
-        return self._shape(RecoveryResult, data if isinstance(data, dict) else {}, "recovery")
+        """The seed's system recovery: any 2xx is success. A 500 whose body says
+        ``"success": false`` (jobtui's agent, when a step failed) is an answer too: its steps
+        say which failed and which still ran."""
+        what = "POST /api/admin/recovery"
+        status, data = await self._request("POST", "/api/admin/recovery", ok=(500,))
+        if status == 500 and not (isinstance(data, dict) and data.get("success") is False):
+            error = data.get("error") if isinstance(data, dict) else None
+            detail = f": {error[:200]}" if isinstance(error, str) and error else ""
+            raise HTTPError(f"{what} → 500 Internal Server Error{detail}", 500)
+        return self._shape(RecoveryResult, data if isinstance(data, dict) else {}, what)
 
     # ------------------------------------------------------------------ ours (optional)
 

@@ -205,8 +205,9 @@ async def test_confirm_dialogs_and_their_toasts(server):
         clean(app)
         await pilot.press("y")
         await until(pilot, lambda: "System recovery" in screen(app), what="recovery dialog")
-        await pilot.press("y")
-        await toasted(pilot, f"Recovered {MARKUP} {SHOWN['clear']}")
+        await pilot.press("y")  # its answer, in the recovery's view: literal, escaped
+        await until(pilot, lambda: getattr(app.screen, "done", False), what="recovery answer")
+        await shows(pilot, f"Recovered {MARKUP} {SHOWN['clear']}", "stuck jobs reset: 2")
         clean(app)
 
 

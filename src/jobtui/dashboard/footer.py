@@ -38,6 +38,7 @@ PRIORITY: tuple[str, ...] = (
     "incident",
     "switch_target",
     "toggle_pause",
+    "system_recovery",  # last: where it fits, it takes nobody's place
 )
 """App actions (names without arguments) in the order the footer shows them; the keys of the
 tab or screen shown (in registry order) come at :data:`OWN`, app keys not listed last."""

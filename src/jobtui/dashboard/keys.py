@@ -118,9 +118,17 @@ KEYS: tuple[Key, ...] = (
         "R",
         "recover_stuck",
         "Recover stuck",
-        "Reset stuck jobs to pending (asks first, shows how many)",
+        "Only reset stuck jobs to pending (asks first, shows how many)",
         changes=True,
         display="R",
+    ),
+    Key(
+        "S",
+        "system_recovery",
+        "System recovery",
+        "Full recovery: back up, reset stuck jobs, restart processing (asks first)",
+        changes=True,
+        display="S",
     ),
     Key("b", "backup", "Backup", "Back up the jobs table on the server (asks first)", changes=True),
     Key(

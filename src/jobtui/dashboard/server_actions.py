@@ -1,6 +1,7 @@
-"""The actions that change or read the server, each confirmed first: recover stuck jobs (or
-the seed's system recovery), a backup, an incident report, another target, a job's retry or
-cancel; and the failed jobs of the highlighted error category.
+"""The actions that change or read the server, each confirmed first: recover stuck jobs, the
+seed's system recovery (its own key, and ``R``'s fallback where recover-stuck is missing), a
+backup, an incident report, another target, a job's retry or cancel; and the failed jobs of
+the highlighted error category.
 
 A layer of the app (like :class:`~jobtui.dashboard.toasts.ToastingApp`): every request goes
 through :meth:`ServerActions.request`, on the poller's loop, never in the UI thread.
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from jobtui.client import Client
-    from jobtui.contract import ErrorCategory, Job
+    from jobtui.contract import ErrorCategory, Job, RecoveryResult
     from jobtui.dashboard.detail import JobDetailScreen
     from jobtui.dashboard.poller import Poller
+    from jobtui.dashboard.recovery import RecoveryScreen
     from jobtui.dashboard.state import State
 
 T = TypeVar("T")
@@ -50,6 +52,7 @@ class ServerActions(App[int]):
         def view(self, tab: str) -> Any: ...
 
     _incident = False  # a report is being written
+    _recovering = False  # a system recovery's request is on its way
 
     async def request(self, fn: Callable[[Client], Awaitable[T]]) -> T:
         """One request on the poller's loop (never in the UI thread)."""
@@ -89,23 +92,60 @@ class ServerActions(App[int]):
         self.poller.kick()
 
     async def _system_recovery(self) -> None:
-        """The seed's recovery (``POST /api/admin/recovery``), for servers without ours."""
+        """The seed's recovery, offered by ``R`` on a server without recover-stuck."""
         body = Text(
             "This server does not provide recover-stuck.\n\n"
-            "Run its system recovery instead? It backs up the jobs table, resets stuck "
+            "Run its system recovery instead (S)? It backs up the jobs table, resets stuck "
             "jobs and restarts processing."
         )
         if not await self.push_screen_wait(ConfirmScreen("System recovery", body, "Run recovery")):
             return
-        try:
-            result = await self.request(lambda c: c.recovery())
-        except Exception as exc:
-            self._failed("System recovery", exc)
+        await self._start_recovery()
+
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_system_recovery(self) -> None:
+        """The seed's System Recovery button: back up, reset stuck jobs, restart processing;
+        confirmed, then each step's result shown."""
+        from jobtui.dashboard.recovery import TITLE, recovery_question
+
+        if self._recovering:
+            self.notify("The system recovery is running…", title=TITLE, timeout=3)
             return
-        text = result.message or "System recovery completed successfully"
-        if result.recovered is not None:
-            text += f" — {result.recovered} stuck job(s) reset"
-        self.notify(text + ".", title="System recovery", timeout=8)
+        h = self.state.health.value
+        stuck = None if h is None else h.health.stuck_jobs_count
+        body = recovery_question(self.target.name, stuck)
+        if not await self.push_screen_wait(ConfirmScreen(TITLE, body, "Run recovery")):
+            return
+        await self._start_recovery()
+
+    async def _start_recovery(self) -> None:
+        """Show the recovery's view and send it, in a worker of its own: another action
+        started once the view is closed does not cancel it (the outcome then is a toast)."""
+        from jobtui.dashboard.recovery import RecoveryScreen
+
+        if self._recovering:
+            return
+        self._recovering = True
+        screen = RecoveryScreen(self.target.name)
+        await self.push_screen(screen)
+        self._recover(screen)
+
+    @work(group="recovery", exit_on_error=False)
+    async def _recover(self, screen: RecoveryScreen) -> None:
+        from jobtui.dashboard.recovery import TITLE, summary
+
+        outcome: RecoveryResult | BaseException
+        try:
+            outcome = await self.request(lambda c: c.recovery())
+        except Exception as exc:
+            outcome = exc
+        finally:
+            self._recovering = False
+        if screen in self.screen_stack:
+            screen.show(outcome)
+        else:
+            line, ok = summary(outcome)
+            self.notify(line, title=TITLE, severity="information" if ok else "error", timeout=15)
         self.poller.kick()
 
     @work(exclusive=True, group="action", exit_on_error=False)
