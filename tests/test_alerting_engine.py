@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from jobtui.alerting.config import NotifierConfig, parse_watch
+from jobtui.alerting.config import Hold, NotifierConfig, parse_watch
 from jobtui.alerting.engine import Engine
 from jobtui.alerting.observe import RuleResult
+from jobtui.alerting.progress import EMPTY, Look, advance, decode_run, encode_run, reported_stall
 from jobtui.alerting.state import Silence, StateError, StateFile, WatchState
+from jobtui.config import ConfigError
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 POLL = timedelta(seconds=30)
@@ -63,7 +65,7 @@ def test_fires_only_after_for_polls_and_once() -> None:
 
 
 def test_a_blip_shorter_than_for_is_never_sent() -> None:
-    e, c = Engine(for_polls=3), Clock()
+    e, c = Engine(for_polls=3, for_critical=3), Clock()
     e.step([r("error_rate", "critical", 30)], c.now)
     e.step([r("error_rate", "critical", 30)], c.tick())
     e.step([r("error_rate", "healthy", 1)], c.tick())
@@ -72,12 +74,12 @@ def test_a_blip_shorter_than_for_is_never_sent() -> None:
 
 
 def test_critical_suppresses_warning_and_escalation_waits_for_for() -> None:
-    e, c = Engine(for_polls=2), Clock()
+    e, c = Engine(for_polls=2, for_critical=2), Clock()
     e.step([r("queue_depth", "critical", 60)], c.now)
     e.step([r("queue_depth", "critical", 60)], c.tick())
     assert send_all(e, c.now) == {"slack": ["firing critical queue_depth"]}  # no warning too
 
-    e2 = Engine(for_polls=2)
+    e2 = Engine(for_polls=2, for_critical=2)
     e2.step([r("queue_depth", "warning", 30)], c.tick())
     e2.step([r("queue_depth", "critical", 60)], c.tick())  # bad twice, critical once
     assert send_all(e2, c.now) == {"slack": ["firing warning queue_depth"]}
@@ -324,3 +326,93 @@ def test_email_password_from_the_environment() -> None:
     assert n.password is None  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=r"notifiers\.m\.username: missing"):
         parse_watch({}, {"m": {**base, "password": "x"}}, {})
+
+
+# --------------------------------------------------------------------------- critical at once
+
+
+def test_critical_fires_on_the_first_poll_warnings_keep_the_hold() -> None:
+    e, c = Engine(for_polls=2), Clock()  # the defaults: for 2, for_critical 1
+    changes = e.step([r("stuck_jobs", "critical", 6), r("queue_depth", "warning", 30)], c.now)
+    assert [(t.rule, t.event, t.level) for t in changes] == [("stuck_jobs", "firing", "critical")]
+    assert send_all(e, c.now) == {"slack": ["firing critical stuck_jobs"]}
+    e.step([r("stuck_jobs", "critical", 6), r("queue_depth", "warning", 30)], c.tick())
+    assert send_all(e, c.now) == {"slack": ["firing warning queue_depth"]}
+    # a warning that turns critical escalates on the first critical poll
+    changes = e.step([r("queue_depth", "critical", 60)], c.tick())
+    assert [(t.event, t.level) for t in changes] == [("escalated", "critical")]
+
+
+def test_holds_per_rule_and_the_noisy_rules_defaults() -> None:
+    w = parse_watch(None, None, {})
+    assert (w.for_polls, w.for_critical) == (2, 1)
+    assert w.hold("stuck_jobs") == Hold(2, 1) and w.hold("system_down") == Hold(2, 1)
+    # one CPU spike or one slow answer never pages: they keep the warning's hold
+    assert w.hold("resource_utilization") == Hold(2, 2) == w.hold("response_time")
+    w = parse_watch(
+        {
+            "interval": "1m",
+            "for": 3,
+            "for_critical": 2,
+            "per_rule": {
+                "system_down": {"for_critical": 1},
+                "resource_utilization": {"for": "10m", "for_critical": "10m"},
+            },
+        },
+        None,
+        {},
+    )
+    assert w.hold("queue_depth") == Hold(3, 2) and w.hold("system_down") == Hold(3, 1)
+    assert w.hold("resource_utilization") == Hold(10, 10)
+    assert w.hold("response_time") == Hold(3, 3)
+    e, c = Engine(w.for_polls, w.for_critical, w.per_rule), Clock()
+    e.step([r("system_down", "critical"), r("queue_depth", "critical", 60)], c.now)
+    assert send_all(e, c.now) == {"slack": ["firing critical system_down"]}
+    e.step([r("system_down", "critical"), r("queue_depth", "critical", 60)], c.tick())
+    assert send_all(e, c.now) == {"slack": ["firing critical queue_depth"]}
+
+
+@pytest.mark.parametrize(
+    ("watch", "error"),
+    [
+        ({"for_critical": 0}, "watch.for_critical: must be at least 1, got 0"),
+        ({"per_rule": {"queue_dept": {"for": 1}}}, "watch.per_rule.queue_dept: unknown rule"),
+        ({"per_rule": {"queue_depth": {"fr": 1}}}, "watch.per_rule.queue_depth.fr: unknown key"),
+        ({"per_rule": {"queue_depth": 3}}, "watch.per_rule.queue_depth: expected a mapping"),
+    ],
+)
+def test_bad_holds_name_the_key(watch: dict[str, object], error: str) -> None:
+    with pytest.raises(ConfigError, match=error.replace(".", r"\.")):
+        parse_watch(watch, None, {})
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def look(minutes: float, queue: float, per_hour: float, per_day: float | None = None) -> Look:
+    return Look(T0 + timedelta(minutes=minutes), queue, per_hour, per_day)
+
+
+def test_a_run_is_pending_looks_with_no_finished_count_growing() -> None:
+    run = advance(EMPTY, [look(0, 3, 120)])
+    assert (run.since, run.looks) == (T0, 1)
+    run = advance(run, [look(5, 3, 118), look(10, 4, 118)])
+    assert run.since == T0 and run.looks == 3  # falling or flat: no job seen finishing
+    run = advance(run, [look(15, 4, 119)])  # grew: a job finished since the last look
+    assert run.since == T0 + timedelta(minutes=15)
+    run = advance(run, [look(20, 4, 119, 2800), look(25, 4, 119, 2801)])  # the day's count grew
+    assert run.since == T0 + timedelta(minutes=25)
+    run = advance(run, [look(30, 0, 100)])  # nothing pending: no run
+    assert run.since is None
+    run = advance(run, [look(35, 2, 100)])
+    assert run.since == T0 + timedelta(minutes=35)
+    # a history sample older than the last look changes nothing
+    assert advance(run, [look(1, 9, 500)]) == run
+    assert decode_run(encode_run(run)) == run
+    assert decode_run(None) == EMPTY
+
+
+def test_a_server_reported_stall_is_read_from_its_alerts() -> None:
+    line = "CRITICAL: Processing stalled: no job finished for 20 min while 3 jobs are pending"
+    assert reported_stall(["WARNING: Queue depth 30 > 20", line]) == line[len("CRITICAL: ") :]
+    assert reported_stall(["WARNING: Queue depth 30 > 20"]) is None

@@ -5,6 +5,7 @@ server (aiosmtpd), with STARTTLS, implicit TLS and auth on a self-signed certifi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import socket
@@ -19,8 +20,10 @@ from aiosmtpd.controller import Controller
 
 from jobtui.alerting.config import parse_watch
 from jobtui.alerting.dispatch import Dispatcher
-from jobtui.alerting.message import Batch, Item
+from jobtui.alerting.message import Batch, Item, notice
 from jobtui.alerting.notifiers import NotifyError, build
+from jobtui.alerting.notifiers.slack import payload as slack_payload
+from jobtui.alerting.notifiers.webhook import payload as webhook_payload
 from jobtui.alerting.redact import Redactor
 from tests.alerting_support import (
     Authenticator,
@@ -372,6 +375,59 @@ async def test_email_to_a_dead_server_is_retried_then_given_up(tmp_path: Path) -
     start = time.monotonic()
     assert not await deliver(n, batch())
     assert time.monotonic() - start < 5
+
+
+FIGURES = {"queueDepth": 60, "note": "<b>&`x```</b>", "jobsPerHour": 0}
+
+
+async def test_slack_carries_the_figures_as_the_seeds_code_block(receiver: Receiver) -> None:
+    [n] = notifiers({"team": {"type": "slack_webhook", "url": receiver.url + "/hook"}})
+    b = batch(firing("queue_depth", "critical", "Queue depth 60 > 50"))
+    assert await deliver(n, dataclasses.replace(b, figures=FIGURES))
+    blocks = receiver.at("/hook")[0].body["attachments"][0]["blocks"]
+    code = [x["text"]["text"] for x in blocks if x["type"] == "section"][-1]
+    assert code.startswith('```{\n  "queueDepth": 60,\n') and code.endswith("\n}```")
+    # the text stays text: Slack's escaping, and no backtick can close the block early
+    assert '"note": "&lt;b&gt;&amp;\\u0060x\\u0060\\u0060\\u0060&lt;/b&gt;"' in code
+    assert code.count("```") == 2
+    # without figures (watch --test, system down) there is no code block
+    assert await deliver(n, b)
+    blocks = receiver.at("/hook")[1].body["attachments"][0]["blocks"]
+    assert not any("```" in x.get("text", {}).get("text", "") for x in blocks)
+
+
+async def test_email_carries_the_figures_in_a_pre_block_and_notices_are_info(
+    tmp_path: Path,
+) -> None:
+    with SMTPServer(tmp_path) as smtp:
+        [n] = notifiers({"mail": email_spec(smtp, security="none")})
+        b = batch(firing("queue_depth", "critical", "Queue depth 60 > 50"))
+        assert await deliver(n, dataclasses.replace(b, figures=FIGURES))
+        info = notice("incident", "Recovery Status: Background Job System", T0, "Recovered.")
+        assert await deliver(n, batch(info))
+    first, second = smtp.mailbox.messages
+    html = first.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert "<pre>{\n  &quot;queueDepth&quot;: 60," in html
+    assert "&lt;b&gt;&amp;" in html and "<b>&" not in html
+    assert '"queueDepth": 60' in first.get_body(("plain",)).get_content()
+    assert second["Subject"] == "[INFO] jobtui prod: Recovery Status: Background Job System"
+    assert second["X-Jobtui-Status"] == "info"
+    html = second.get_body(("html",)).get_content()
+    assert 'h1 style="color:#36C5F0"' in html and "<pre>" not in html
+    assert "RESOLVED" not in html and "Recovered." in html
+
+
+def test_a_notice_is_info_on_every_channel(receiver: Receiver) -> None:
+    b = batch(notice("test", "Test notification from jobtui watch --test", T0))
+    assert (b.kind, b.status) == ("info", "firing")
+    assert b.lines() == ["[INFO] Test notification from jobtui watch --test"]
+    body = slack_payload(b)
+    assert body["text"].startswith(":information_source: [INFO] jobtui prod: Test")
+    assert body["attachments"][0]["color"] == "#36C5F0"
+    [alert] = webhook_payload(b, "pager")["alerts"]
+    assert alert["labels"]["severity"] == "info"
+    # a notice beside an alert does not soften it
+    assert batch(b.items[0], firing("b", "warning", "B bad")).kind == "warning"
 
 
 def test_batch_subject_and_kind() -> None:

@@ -178,7 +178,8 @@ def test_seed_server_healthy_without_our_optional_fields(
     assert code == 0, out
     status = {r["rule"]: r["status"] for r in data["rules"]}
     assert status["wait_time"] == status["resource_utilization"] == "unknown"
-    assert status["processing_stalled"] == "unknown"
+    # no lastProcessedAt, but a metrics history: nothing pending 3 samples ago, no stall since
+    assert status["processing_stalled"] == "healthy"
     code, out = check(capsys, "--url", seed_server.url)
     assert "wait_time" not in perf_labels(out.splitlines()[0])
 
@@ -186,14 +187,96 @@ def test_seed_server_healthy_without_our_optional_fields(
 def test_server_status_worse_than_ours_wins(seed_server: SeedServer, capsys: Any) -> None:
     body = seed_health(
         status="critical",
-        message="Processing stalled",
-        health={"alerts": ["CRITICAL: Processing stalled"]},
+        message="Disk almost full (+2 more)",
+        health={"alerts": ["CRITICAL: Disk almost full", "WARNING: a", "WARNING: b"]},
     )
     seed_server.set("GET", "/api/jobs/health", Canned(body=body))
     code, out = check(capsys, "--url", seed_server.url)
     assert code == 2
-    assert out.startswith("JOBTUI CRITICAL - server reports critical: Processing stalled |")
-    assert "Server alerts: CRITICAL: Processing stalled" in out
+    # the server's own "(+2 more)" is left out: a notification's subject adds ours
+    assert out.startswith("JOBTUI CRITICAL - server reports critical: Disk almost full |")
+    assert "Server alerts: CRITICAL: Disk almost full; WARNING: a; WARNING: b" in out
+
+
+def flat_history(minutes: int, *, queue: int = 3, per_hour: int = 120) -> dict[str, Any]:
+    """The seed's metrics history: one sample a minute, jobs pending, no job finishing."""
+    from jobtui.contract import utcnow
+
+    start = utcnow() - timedelta(minutes=minutes)
+    samples = [
+        {
+            "timestamp": (start + timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
+            "queueDepth": queue,
+            "processingRate": per_hour / 60,
+            "successRate": 95.0,
+            "errorRate": 5.0,
+            "averageProcessingTime": 30000,
+            "resourceUtilization": 40.0,
+            "jobsPerHour": per_hour - i,  # the jobs of an hour ago fall out of the window
+            "jobsPerDay": 2800 - i,
+        }
+        for i in range(minutes)
+    ]
+    return {"count": len(samples), "timespan": "1 hours", "metrics": samples}
+
+
+def test_seed_server_stall_is_derived_from_its_metrics_history(
+    seed_server: SeedServer, capsys: Any
+) -> None:
+    """The seed's app sends no lastProcessedAt: jobs pending and no finished-job count growing
+    for 20 minutes of its history is processing stalled, under its own rule."""
+    seed_server.set("GET", "/api/monitoring/metrics", Canned(body=flat_history(20)))
+    seed_server.set(
+        "GET", "/api/jobs/health", Canned(body=seed_health(metrics={"jobsPerHour": 95}))
+    )
+    code, out = check(capsys, "--url", seed_server.url, "--format", "json")
+    data = json.loads(out)
+    assert code == 2, out
+    stalled = next(r for r in data["rules"] if r["rule"] == "processing_stalled")
+    assert stalled["status"] == "critical"
+    assert stalled["text"] == (
+        "Processing stalled: no job finished for 20 min while 3 jobs are pending"
+    )
+    assert ("GET", "/api/monitoring/metrics?hours=1") in [
+        (m, p) for m, p, _ in seed_server.requests
+    ]
+
+    # a count that grew in the last samples: a job finished, processing goes on
+    grown = flat_history(20)
+    grown["metrics"][-1]["jobsPerHour"] += 5
+    seed_server.set("GET", "/api/monitoring/metrics", Canned(body=grown))
+    code, out = check(capsys, "--url", seed_server.url, "--format", "json")
+    stalled = next(r for r in json.loads(out)["rules"] if r["rule"] == "processing_stalled")
+    assert code == 0 and stalled["status"] == "healthy", out
+
+    # nothing pending in the window: not stalled, whatever the counts
+    seed_server.set("GET", "/api/monitoring/metrics", Canned(body=flat_history(20, queue=0)))
+    code, out = check(capsys, "--url", seed_server.url)
+    assert code == 0, out
+
+
+def test_seed_server_without_history_cannot_tell_a_stall_from_one_look(
+    seed_server: SeedServer, capsys: Any
+) -> None:
+    seed_server.set("GET", "/api/monitoring/metrics", Canned(404, "<html>404</html>", "text/html"))
+    code, out = check(capsys, "--url", seed_server.url, "--format", "json")
+    stalled = next(r for r in json.loads(out)["rules"] if r["rule"] == "processing_stalled")
+    assert code == 0 and stalled["status"] == "unknown", out
+    assert "judged from the next polls" in stalled["text"]
+
+
+def test_a_stall_our_agent_reports_is_processing_stalled(agent_factory: Any, capsys: Any) -> None:
+    """No job ever finished (no lastProcessedAt) but jobs wait for 30 min: the agent says so in
+    its alerts, and check raises it under processing_stalled, not only server_status."""
+    agent = agent_factory({"thresholds": CALM})
+    add_job(agent.store, status="pending", created=timedelta(minutes=30))
+    code, out = check(capsys, "--url", agent.url, "--format", "json")
+    data = json.loads(out)
+    rules = {r["rule"]: r for r in data["rules"]}
+    assert code == 2, out
+    assert rules["processing_stalled"]["status"] == "critical"
+    assert rules["processing_stalled"]["text"].startswith("Processing stalled: no job finished")
+    assert rules["server_status"]["status"] == "healthy"  # ours now says what the server says
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,19 @@ from jobtui.alerting.config import load_watch_config
 from jobtui.alerting.daemon import Watcher
 from jobtui.cli import main
 from jobtui.config import Target, load_config
+from jobtui.contract import utcnow
 from tests.alerting_support import Receiver, Reply, running_receiver
-from tests.support import AgentProcess, add_job, add_jobs, add_stuck, jobtui_cmd, wait_for
+from tests.support import (
+    AgentProcess,
+    Canned,
+    SeedServer,
+    add_job,
+    add_jobs,
+    add_stuck,
+    jobtui_cmd,
+    seed_health,
+    wait_for,
+)
 
 CALM = {"warning": {"resource_utilization": 100}, "critical": {"resource_utilization": 100}}
 SMALL = {
@@ -373,6 +384,135 @@ async def test_processing_stalled_alert(
     assert alerts(receiver) == [("firing", "critical", "processing_stalled")]
 
 
+async def test_cron_runs_derive_a_stall_the_seed_app_never_reports(
+    seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    """No lastProcessedAt and no metrics history: the --once runs keep what they saw in the
+    state file; jobs pending and jobsPerHour never growing for stalled_after is a stall, sent
+    under processing_stalled (so a notifier's rules filter takes it) with the seed's figures."""
+    seed_server.set("GET", "/api/monitoring/metrics", Canned(404, "<html>404</html>", "text/html"))
+    cfg = write(
+        tmp_path,
+        receiver,
+        {"for": 2},
+        pager={"type": "webhook", "url": receiver.url + "/am", "rules": ["processing_stalled"]},
+        slack={
+            "type": "slack_webhook",
+            "url": receiver.url + "/slack",
+            "rules": ["processing_stalled"],
+            "min_interval": 0,
+        },
+    )
+    config = load_config(cfg)
+    watch = load_watch_config(config, {})
+    t0 = utcnow().replace(microsecond=0)  # as the state file keeps it
+
+    async def run_at(minutes: int, per_hour: int) -> None:
+        body = seed_health(metrics={"queueDepth": 2, "jobsPerHour": per_hour})
+        seed_server.set("GET", "/api/jobs/health", Canned(body=body))
+        at = t0 + timedelta(minutes=minutes)
+        w = Watcher(config, watch, Target("seed", seed_server.url), clock=lambda: at)
+        assert await w.run(once=True) == 0
+
+    for minutes, per_hour in [(0, 120), (5, 110), (10, 104), (15, 100)]:
+        await run_at(minutes, per_hour)  # 15 min is not more than stalled_after yet
+    assert alerts(receiver) == []
+    await run_at(20, 97)
+    assert alerts(receiver) == [("firing", "critical", "processing_stalled")]
+    summary = "Processing stalled: no job finished for 20 min while 2 jobs are pending"
+    assert receiver.at("/am")[0].body["alerts"][0]["annotations"]["summary"] == summary
+    slack = receiver.at("/slack")[0].body
+    blocks = [
+        b["text"]["text"] for b in slack["attachments"][0]["blocks"] if b["type"] == "section"
+    ]
+    assert blocks[-1].startswith("```{") and blocks[-1].endswith("}```")
+    assert '"queueDepth": 2' in blocks[-1] and '"jobsPerHour": 97' in blocks[-1]
+
+    await run_at(21, 98)  # the count grew: a job finished
+    await run_at(22, 98)
+    assert alerts(receiver)[-1] == ("resolved", "critical", "processing_stalled")
+
+
+def test_our_agents_stall_arrives_under_its_own_name_on_the_first_run(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    """No job ever finished, one waits for 30 min: the agent reports the stall in its alerts;
+    a notifier that takes only processing_stalled gets it, critical, on the first --once."""
+    agent = agent_factory({"thresholds": SMALL})
+    add_job(agent.store, status="pending", created=timedelta(minutes=30))
+    rules = ["processing_stalled"]
+    cfg = write(
+        tmp_path,
+        receiver,
+        {"for": 2},
+        pager={"type": "webhook", "url": receiver.url + "/am", "rules": rules},
+    )
+    proc = once(cfg, agent.url)
+    assert proc.returncode == 0, proc.stderr
+    assert alerts(receiver) == [("firing", "critical", "processing_stalled")]
+    assert "FIRING CRITICAL processing_stalled: Processing stalled: no job finished" in proc.stderr
+
+
+def test_once_sends_a_critical_on_its_first_run_and_holds_a_warning(
+    seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    """From cron every 5 min with for: 2, a warning waits for the second run; a critical
+    breach, and a server that does not answer, go out on the first run that sees them."""
+    cfg = write(tmp_path, receiver, {"for": 2, "per_rule": {"stuck_jobs": {"for_critical": 2}}})
+
+    def health(**metrics: Any) -> None:
+        seed_server.set("GET", "/api/jobs/health", Canned(body=seed_health(**metrics)))
+
+    health(metrics={"queueDepth": 3})  # 3 > 2: warning
+    assert once(cfg, seed_server.url).returncode == 0
+    assert alerts(receiver) == []
+    health(metrics={"queueDepth": 6}, health={"stuckJobsCount": 3})  # both critical
+    proc = once(cfg, seed_server.url)
+    assert proc.returncode == 0, proc.stderr
+    assert alerts(receiver) == [("firing", "critical", "queue_depth")]  # stuck_jobs: held
+    assert once(cfg, seed_server.url).returncode == 0
+    assert alerts(receiver)[-1] == ("firing", "critical", "stuck_jobs")
+    seed_server.close()
+    assert once(cfg, seed_server.url).returncode == 0
+    assert alerts(receiver)[-1] == ("firing", "critical", "system_down")
+
+
+def test_a_subject_counts_the_other_alerts_once(
+    seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The server's message has its own "(+2 more)"; the subject adds ours, once."""
+    body = seed_health(
+        status="critical",
+        message="Stuck jobs 7 > 5 (+2 more)",
+        metrics={"queueDepth": 3},
+        health={
+            "stuckJobsCount": 2,
+            "alerts": ["CRITICAL: Stuck jobs 7 > 5", "WARNING: a", "WARNING: b"],
+        },
+    )
+    seed_server.set("GET", "/api/jobs/health", Canned(body=body))
+    slack = {"type": "slack_webhook", "url": receiver.url + "/slack", "min_interval": 0}
+    cfg = write(tmp_path, receiver, {"for": 1}, slack=slack)
+    proc = once(cfg, seed_server.url)
+    assert proc.returncode == 0, proc.stderr
+    [got] = receiver.at("/slack")
+    host = seed_server.url.removeprefix("http://")
+    assert got.body["text"] == (
+        f":red_circle: [CRITICAL] jobtui {host}: Server reports critical: Stuck jobs 7 &gt; 5 (+2 more)"
+    )
+
+
+async def test_the_daemon_sends_a_critical_on_its_first_poll(
+    agent_factory: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    agent = agent_factory({"thresholds": SMALL})
+    add_stuck(agent.store, 3)  # 3 > 2: critical
+    cfg = write(tmp_path, receiver, {"interval": "1h", "for": 2})  # one poll in this test
+    watcher = await run_watcher(cfg, agent.url, lambda: alerts(receiver))
+    assert watcher.polls == 1
+    assert alerts(receiver) == [("firing", "critical", "stuck_jobs")]
+
+
 # --------------------------------------------------------------------------- silences
 
 
@@ -514,6 +654,7 @@ def test_watch_test_reports_each_notifier(receiver: Receiver, tmp_path: Path) ->
         {},
         good={"type": "webhook", "url": receiver.url + "/am"},
         broken={"type": "slack_webhook", "url": receiver.url + "/broken"},
+        team={"type": "slack_webhook", "url": receiver.url + "/slack"},
     )
     proc = subprocess.run(
         jobtui_cmd("watch", "--test", "--config", str(cfg), "--url", "http://127.0.0.1:9"),
@@ -526,12 +667,15 @@ def test_watch_test_reports_each_notifier(receiver: Receiver, tmp_path: Path) ->
     assert sorted(proc.stdout.splitlines()) == [
         "FAIL broken (slack_webhook): HTTP 404: no_service",
         "ok   good (webhook)",
+        "ok   team (slack_webhook)",
     ]
-    assert (
-        receiver.at("/am")[0]
-        .body["alerts"][0]["annotations"]["summary"]
-        .startswith("Test notification")
-    )
+    [am] = receiver.at("/am")[0].body["alerts"]
+    assert am["annotations"]["summary"].startswith("Test notification")
+    assert am["labels"]["severity"] == "info"
+    # the seed's info severity, not a warning nor [RESOLVED]
+    slack = receiver.at("/slack")[0].body
+    assert slack["text"].startswith(":information_source: [INFO] jobtui 127.0.0.1:9: Test")
+    assert slack["attachments"][0]["color"] == "#36C5F0"
 
 
 def test_the_documented_config_block_is_valid() -> None:

@@ -55,12 +55,21 @@ class Figures:
     stalled_for: timedelta | None = None  # set when jobs are pending and none finished lately
 
     @classmethod
-    def from_health(cls, h: Health, now: datetime, stalled_after: timedelta) -> Figures:
-        """Read a server's answer; "stalled" is derived from ``lastProcessedAt`` when given."""
+    def from_health(
+        cls,
+        h: Health,
+        now: datetime,
+        stalled_after: timedelta,
+        idle_since: datetime | None = None,
+    ) -> Figures:
+        """Read a server's answer. "Stalled" is judged from ``lastProcessedAt`` when the server
+        sends it, else from ``idle_since``: since when the client has seen jobs pending and no
+        job finishing (see :mod:`jobtui.alerting.progress`)."""
         m = h.metrics
         stalled = None
-        if m.last_processed_at is not None and m.queue_depth > 0:
-            idle = now - m.last_processed_at
+        since = m.last_processed_at if m.last_processed_at is not None else idle_since
+        if since is not None and m.queue_depth > 0:
+            idle = now - since
             stalled = idle if idle > stalled_after else None
         return cls(
             queue_depth=m.queue_depth,

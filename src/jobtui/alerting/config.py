@@ -87,9 +87,24 @@ class WebhookConfig(NotifierConfig):
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """How many polls in a row a rule must trip before it fires, per level."""
+
+    warning: int = 2  # polls at warning or worse before it fires at warning
+    critical: int = 1  # polls at critical before it fires (or escalates) at critical
+
+
+# Single readings that one busy moment can trip: their critical level keeps the warning's hold
+# unless the config says otherwise (watch.per_rule).
+NOISY: tuple[str, ...] = ("resource_utilization", "response_time")
+
+
+@dataclass(frozen=True, slots=True)
 class WatchConfig:
     interval: float = 30.0  # seconds between polls
-    for_polls: int = 2  # bad polls in a row before a rule fires
+    for_polls: int = 2  # bad polls in a row before a rule fires (at warning)
+    for_critical: int = 1  # critical polls in a row before a rule fires at critical
+    per_rule: Mapping[str, Hold] = field(default_factory=dict)  # overrides, noisy rules' too
     resolve_after: int = 2  # good polls in a row before a firing rule resolves
     repeat_interval: timedelta = timedelta(hours=4)
     send_resolved: bool = True
@@ -100,6 +115,9 @@ class WatchConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
     notifiers: tuple[NotifierConfig, ...] = ()
     heartbeat_url: Secret | None = None  # pinged after every evaluation (alerting/heartbeat.py)
+
+    def hold(self, rule: str) -> Hold:
+        return self.per_rule.get(rule) or Hold(self.for_polls, self.for_critical)
 
     def secrets(self) -> list[str]:
         beat = [self.heartbeat_url] if self.heartbeat_url else []
@@ -124,11 +142,14 @@ def parse_watch(watch: Any, notifiers: Any, env: Mapping[str, str]) -> WatchConf
     if interval < 0.1:
         raise ConfigError("watch.interval: must be at least 100ms")
     for_polls = _polls(sec, "for", d.for_polls, interval)
+    for_critical = _polls(sec, "for_critical", d.for_critical, interval)
     resolve_after = _polls(sec, "resolve_after", d.resolve_after, interval)
     state = sec.string("state_file", None)
     cfg = WatchConfig(
         interval=interval,
         for_polls=for_polls,
+        for_critical=for_critical,
+        per_rule=_per_rule(sec.section("per_rule"), Hold(for_polls, for_critical), interval),
         resolve_after=resolve_after,
         repeat_interval=sec.duration("repeat_interval", d.repeat_interval),
         send_resolved=sec.boolean("send_resolved", d.send_resolved),
@@ -160,6 +181,25 @@ def _polls(sec: Section, key: str, default: int, interval: float) -> int:
         seconds = sec.duration(key, timedelta(0)).total_seconds()
         return max(1, -(-int(seconds * 1000) // int(interval * 1000)))
     return sec.integer(key, default, minimum=1)
+
+
+def _per_rule(sec: Section, default: Hold, interval: float) -> dict[str, Hold]:
+    """``per_rule: {rule: {for: …, for_critical: …}}``, over the noisy rules' defaults."""
+    noisy = Hold(default.warning, max(default.warning, default.critical))
+    holds = dict.fromkeys(NOISY, noisy)
+    for name, _ in sec.items():
+        if name not in ALL_RULES:
+            raise ConfigError(
+                f"{sec.where}.{name}: unknown rule {name!r} (known: {', '.join(ALL_RULES)})"
+            )
+        one = sec.section(str(name))
+        base = holds.get(name, default)
+        holds[name] = Hold(
+            _polls(one, "for", base.warning, interval),
+            _polls(one, "for_critical", base.critical, interval),
+        )
+        one.done()
+    return holds
 
 
 def _rules(sec: Section, key: str) -> list[str] | None:

@@ -14,14 +14,17 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
+from jobtui.alerting import progress
 from jobtui.alerting.config import WatchConfig
 from jobtui.alerting.dispatch import Dispatcher, send_once
 from jobtui.alerting.engine import Engine, Transition
 from jobtui.alerting.heartbeat import Heartbeat
-from jobtui.alerting.message import Batch, Item
+from jobtui.alerting.message import Batch, Item, notice
 from jobtui.alerting.notifiers import Notifier, build
-from jobtui.alerting.observe import Observation, observe, target_label
+from jobtui.alerting.observe import Observation, figures_of, observe, target_label
+from jobtui.alerting.progress import Run
 from jobtui.alerting.state import StateError, StateFile, WatchState
 from jobtui.client import Client, Timed
 from jobtui.config import Config, Target
@@ -53,6 +56,8 @@ class Watcher:
         self.state = StateFile(watch.state_file)
         self.engine = Engine(
             for_polls=watch.for_polls,
+            for_critical=watch.for_critical,
+            per_rule=watch.per_rule,
             resolve_after=watch.resolve_after,
             repeat_interval=watch.repeat_interval,
             send_resolved=watch.send_resolved,
@@ -61,22 +66,31 @@ class Watcher:
         self.dispatcher = Dispatcher(built, self._delivered)
         self.heartbeat = Heartbeat(watch.heartbeat_url) if watch.heartbeat_url else None
         self.polls = 0
+        self.progress: Run | None = None  # the last poll's, stored with its alerts
 
     # ------------------------------------------------------------------ one poll
 
     async def poll(self) -> Observation:
         at = self.clock()
         answer: Timed[Health] | ClientError
+        run: Run | None = None
         try:
             answer = await self.client.health()
         except ClientError as exc:
             answer = exc
+        else:
+            if answer.status == 200:
+                prior = self.state.read().progress
+                stalled_after = self.config.thresholds.stalled_after
+                run = await progress.look(self.client, answer.value, at, prior, stalled_after)
+        self.progress = run
         return observe(
             answer,
             at=at,
             target=self.target,
             thresholds=self.config.thresholds,
             check=self.config.check,
+            progress=run,
         )
 
     async def tick(self) -> Observation:
@@ -96,6 +110,8 @@ class Watcher:
         self, state: WatchState, obs: Observation
     ) -> tuple[list[Transition], set[str], list[tuple[str, Batch]]]:
         self.engine.alerts = state.alerts
+        if self.progress is not None:  # no answer: keep what was seen, no data is no news
+            state.progress = self.progress
         changes = self.engine.step(obs.results, obs.at, self.watch.rules)
         silenced = state.silenced(obs.at)
         batches = []
@@ -104,16 +120,25 @@ class Watcher:
                 continue
             items = self.engine.due(n, obs.at, silenced, self.dispatcher.busy(n.name))
             if items:
-                batches.append((n.name, self._batch(items, obs.at, obs.url)))
+                batches.append((n.name, self._batch(items, obs.at, obs.url, figures_of(obs))))
         self.engine.prune(self.watch.notifiers, obs.at)
         state.alerts = self.engine.alerts
         state.updated_at = obs.at
         return changes, silenced, batches
 
-    def _batch(self, items: Sequence[Item], at: datetime, url: str) -> Batch:
+    def _batch(
+        self, items: Sequence[Item], at: datetime, url: str, figures: dict[str, Any] | None = None
+    ) -> Batch:
         w = self.watch
         return Batch(
-            tuple(items), self.label, url, at, w.environment, w.dashboard_url, dict(w.labels)
+            tuple(items),
+            self.label,
+            url,
+            at,
+            w.environment,
+            w.dashboard_url,
+            dict(w.labels),
+            figures or None,
         )
 
     def _delivered(self, name: str, items: tuple[Item, ...]) -> None:
@@ -165,7 +190,7 @@ class Watcher:
     async def test_notifiers(self) -> list[tuple[str, str | None]]:
         """Send one test message to every notifier, once; (name, error or None) for each."""
         now = self.clock()
-        item = Item("test", "firing", "warning", "Test notification from jobtui watch --test", now)
+        item = notice("test", "Test notification from jobtui watch --test", now)
         batch = self._batch([item], now, self.client.shown_url)
         results: list[tuple[str, str | None]] = []
         try:

@@ -2,10 +2,11 @@
 
 Per rule, one :class:`Alert`:
 
-- **pending** → **firing** once the rule has tripped on ``for_polls`` polls in a row (at
-  critical if it was critical on that many polls, else at warning). Critical suppresses the
-  warning of the same rule: an alert has one level, which escalates after ``for_polls``
-  critical polls and de-escalates after ``resolve_after`` polls below critical.
+- **pending** → **firing** at critical once the rule was critical on its critical hold of
+  polls in a row (``for_critical``, 1 by default: the first poll that sees it), else at warning
+  once it tripped on its warning hold (``for``). Critical suppresses the warning of the same
+  rule: an alert has one level, which escalates after the critical hold and de-escalates after
+  ``resolve_after`` polls below critical. Each rule may have its own holds (``per_rule``).
 - **firing** → **resolved** after ``resolve_after`` healthy polls in a row. A rule that is not
   evaluated (its figure is missing, or the server is down) keeps its state: no data is not
   good news.
@@ -18,12 +19,12 @@ Per rule, one :class:`Alert`:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from jobtui.alerting.config import NotifierConfig
+from jobtui.alerting.config import Hold, NotifierConfig
 from jobtui.alerting.message import AlertStatus, Item, Level
 from jobtui.alerting.observe import RuleResult
 
@@ -71,13 +72,18 @@ class Transition:
 
 @dataclass
 class Engine:
-    for_polls: int = 2
+    for_polls: int = 2  # the warning hold
+    for_critical: int = 1  # the critical hold
+    per_rule: Mapping[str, Hold] = field(default_factory=dict)
     resolve_after: int = 2
     repeat_interval: timedelta = timedelta(hours=4)
     send_resolved: bool = True
     alerts: dict[str, Alert] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ evaluation
+
+    def hold(self, rule: str) -> Hold:
+        return self.per_rule.get(rule) or Hold(self.for_polls, self.for_critical)
 
     def step(
         self, results: Iterable[RuleResult], now: datetime, enabled: Collection[str] | None = None
@@ -110,16 +116,17 @@ class Engine:
         a.calm = 0 if r.status == "critical" else a.calm + 1
         a.text, a.recommendation, a.value = r.text, r.recommendation, r.value
         a.threshold = r.critical if r.status == "critical" else r.warning
+        hold = self.hold(a.rule)
         if a.phase == "pending":
             level: Level | None = None
-            if a.critical >= self.for_polls:
+            if a.critical >= hold.critical:
                 level = "critical"
-            elif a.bad >= self.for_polls:
+            elif a.bad >= hold.warning:
                 level = "warning"
             if level:
                 a.phase, a.level, a.started_at, a.resolved_at = "firing", level, now, None
                 changes.append(Transition(a.rule, "firing", level, a.text))
-        elif a.level == "warning" and a.critical >= self.for_polls:
+        elif a.level == "warning" and a.critical >= hold.critical:
             a.level = "critical"
             changes.append(Transition(a.rule, "escalated", "critical", a.text))
         elif a.level == "critical" and a.calm >= self.resolve_after:

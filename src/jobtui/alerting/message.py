@@ -1,22 +1,34 @@
 """What a notification says, whatever carries it: one :class:`Batch` per notifier per poll.
 
-Subjects follow the seed: ``[CRITICAL] …``, ``[WARNING] …``, ``[RESOLVED] …``; colours are the
-seed's (#FF0000 critical, #FFA500 warning) and green for resolved.
+Subjects follow the seed: ``[CRITICAL] …``, ``[WARNING] …``, ``[INFO] …`` (a notice: a test
+message, a recovery that worked) and ``[RESOLVED] …``; colours and emoji are the seed's
+(#FF0000 :red_circle: critical, #FFA500 :warning: warning, #36C5F0 :information_source: info)
+and green for resolved. The figures the alert judged travel as the seed's ``data``: pretty JSON,
+in a code block on Slack and a ``<pre>`` block in email.
 """
 
 from __future__ import annotations
 
 import html
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from jobtui.contract import iso
 
 Level = Literal["warning", "critical"]
 AlertStatus = Literal["firing", "resolved"]
-COLOURS = {"critical": "#FF0000", "warning": "#FFA500", "resolved": "#2EB67D"}
-EMOJI = {"critical": ":red_circle:", "warning": ":warning:", "resolved": ":white_check_mark:"}
+Kind = Literal["critical", "warning", "info", "resolved"]
+KINDS: tuple[Kind, ...] = ("critical", "warning", "info", "resolved")  # worst first
+COLOURS = {"critical": "#FF0000", "warning": "#FFA500", "info": "#36C5F0", "resolved": "#2EB67D"}
+EMOJI = {
+    "critical": ":red_circle:",
+    "warning": ":warning:",
+    "info": ":information_source:",
+    "resolved": ":white_check_mark:",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +45,24 @@ class Item:
     value: float | None = None
     threshold: float | None = None
     repeat: bool = False  # a still-firing alert sent again after repeat_interval
+    notice: bool = False  # information, not an alert (a test message, a recovery that worked)
 
     @property
-    def kind(self) -> str:
-        """``critical``, ``warning`` or ``resolved``: what the reader should feel."""
+    def kind(self) -> Kind:
+        """``critical``, ``warning``, ``info`` or ``resolved``: what the reader should feel."""
+        if self.notice:
+            return "info"
         return "resolved" if self.status == "resolved" else self.level
+
+    @property
+    def tag(self) -> str:
+        """``CRITICAL``, ``WARNING``, ``INFO`` or ``RESOLVED``."""
+        return self.kind.upper()
+
+
+def notice(rule: str, text: str, at: datetime, detail: str = "") -> Item:
+    """An informational notice (``[INFO]``): ``watch --test``, "recovery completed"."""
+    return Item(rule, "firing", "warning", text, at, recommendation=detail, notice=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +76,13 @@ class Batch:
     environment: str | None = None
     dashboard_url: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    figures: Mapping[str, Any] | None = None  # the seed's ``data``: what the server reported
 
     @property
-    def kind(self) -> str:
-        """The worst firing level, or ``resolved`` when every item is resolved."""
-        firing = [i.level for i in self.items if i.status == "firing"]
-        if "critical" in firing:
-            return "critical"
-        return "warning" if firing else "resolved"
+    def kind(self) -> Kind:
+        """The worst firing level, else ``info`` for notices, else ``resolved``."""
+        kinds = {i.kind for i in self.items}
+        return next((k for k in KINDS if k in kinds), "resolved")
 
     @property
     def status(self) -> AlertStatus:
@@ -79,22 +103,30 @@ class Batch:
         """One line per alert, worst first."""
         out = []
         for i in self.ordered():
-            tag = "RESOLVED" if i.status == "resolved" else i.level.upper()
             again = " (still firing)" if i.repeat else ""
-            out.append(f"[{tag}] {i.text}{again}")
+            out.append(f"[{i.tag}] {i.text}{again}")
         return out
+
+    def data(self) -> str | None:
+        """The figures as the seed's ``JSON.stringify(data, null, 2)``; None without any."""
+        if not self.figures:
+            return None
+        # JSON has no backtick of its own: escaping any in a string keeps a code block closed
+        return json.dumps(dict(self.figures), indent=2).replace("`", "\\u0060")
 
     def text(self) -> str:
         """The plain-text body (email, logs)."""
         out = [self.subject, ""]
         for i in self.ordered():
-            tag = "RESOLVED" if i.status == "resolved" else i.level.upper()
-            out.append(f"[{tag}] {i.text}{' (still firing)' if i.repeat else ''}")
-            out.append(f"    since {iso(i.started_at)}")
+            out.append(f"[{i.tag}] {i.text}{' (still firing)' if i.repeat else ''}")
+            out.append(f"    {'at' if i.notice else 'since'} {iso(i.started_at)}")
             if i.ended_at:
                 out.append(f"    resolved {iso(i.ended_at)}")
             if i.status == "firing" and i.recommendation:
-                out.append(f"    → {i.recommendation}")
+                out.append(f"    {'' if i.notice else '→ '}{i.recommendation}")
+        data = self.data()
+        if data:
+            out += ["", "Figures:", data]
         out += ["", *self.context()]
         return "\n".join(out) + "\n"
 
@@ -113,17 +145,19 @@ class Batch:
         rows = []
         for i in self.ordered():
             c = COLOURS[i.kind]
-            tag = "RESOLVED" if i.status == "resolved" else i.level.upper()
             hint = (
                 f"<br><small>{e(i.recommendation)}</small>"
                 if i.status == "firing" and i.recommendation
                 else ""
             )
             rows.append(
-                f'<li><b style="color:{c}">{tag}</b> {e(i.text)}'
+                f'<li><b style="color:{c}">{i.tag}</b> {e(i.text)}'
                 f"{' (still firing)' if i.repeat else ''}"
-                f"<br><small>since {e(iso(i.started_at))}</small>{hint}</li>"
+                f"<br><small>{'at' if i.notice else 'since'} {e(iso(i.started_at))}</small>"
+                f"{hint}</li>"
             )
+        data = self.data()
+        pre = f"<pre>{e(data)}</pre>" if data else ""
         button = ""
         if self.dashboard_url:
             button = (
@@ -134,10 +168,9 @@ class Batch:
         context = "".join(f"<p>{e(line)}</p>" for line in self.context())
         return (
             f'<html><body><h1 style="color:{colour}">{e(self.subject)}</h1>'
-            f"<ul>{''.join(rows)}</ul>{button}{context}</body></html>"
+            f"<ul>{''.join(rows)}</ul>{pre}{button}{context}</body></html>"
         )
 
 
 def _order(i: Item) -> tuple[int, str]:
-    rank = {"critical": 0, "warning": 1, "resolved": 2}[i.kind]
-    return rank, i.rule
+    return KINDS.index(i.kind), i.rule

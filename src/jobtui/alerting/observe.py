@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from jobtui import rules
+from jobtui.alerting.progress import Run, reported_stall
 from jobtui.client import Timed
 from jobtui.config import CheckConfig, Target
 from jobtui.contract import Health, Status
@@ -89,6 +91,22 @@ class Observation:
         return sorted(tripped, key=lambda r: -RANK[r.status])
 
 
+def figures_of(obs: Observation) -> dict[str, Any]:
+    """What the server reported, in the contract's words (camelCase, absent fields left out),
+    with the response time: the ``figures`` of ``check --format json`` and of every alert."""
+    from jobtui.contract import encode
+
+    h = obs.health
+    figures: dict[str, Any] = {}
+    down = obs.result(SYSTEM_DOWN)
+    if h is not None and down is not None and down.status == "healthy":
+        figures = {k: v for k, v in encode(h.metrics).items() if v is not None}
+        figures["stuckJobsCount"] = h.health.stuck_jobs_count
+    if obs.seconds is not None:
+        figures["responseTimeMs"] = round(obs.seconds * 1000, 1)
+    return figures
+
+
 def target_label(target: Target) -> str:
     """The config's target name, or host:port when the URL came from --url or the environment."""
     if target.name in ("--url", "JOBTUI_URL", "local"):
@@ -119,8 +137,10 @@ def observe(
     target: Target,
     thresholds: Thresholds,
     check: CheckConfig,
+    progress: Run | None = None,
 ) -> Observation:
-    """Judge one poll: every rule's result and the overall status."""
+    """Judge one poll: every rule's result and the overall status. ``progress``: what the
+    client has seen of processing (for a server that does not send ``lastProcessedAt``)."""
     label, url = target_label(target), safe_url(target.url)
     if isinstance(answer, ClientError):
         results = [RuleResult(SYSTEM_DOWN, "critical", str(answer), recommendation=_DOWN_HINT)]
@@ -133,7 +153,8 @@ def observe(
         results += [RuleResult(r, "unknown", f"{label_of(r)}: no figures") for r in _others()]
         return Observation(at, label, url, "critical", _ordered(results), health, seconds, text)
 
-    figures = Figures.from_health(health, at, thresholds.stalled_after)
+    since = progress.since if progress is not None else None
+    figures = Figures.from_health(health, at, thresholds.stalled_after, since)
     found: dict[str, Finding] = {f.rule: f for f in evaluate(figures, thresholds)}
     results = []
     for rule in RULES:
@@ -150,7 +171,7 @@ def observe(
         else:
             text = f"{rule.label} {rule.show(value)}"
             results.append(RuleResult(rule.name, "healthy", text, value, warn, crit))
-    results.append(_stalled(health, figures, found.get(STALLED.name), at, thresholds))
+    results.append(_stalled(health, figures, found.get(STALLED.name), at, thresholds, progress))
     rt = check
     f = judge_response_time(seconds, rt.response_time_warning, rt.response_time_critical)
     warn_ms, crit_ms = rt.response_time_warning * 1000, rt.response_time_critical * 1000
@@ -165,7 +186,7 @@ def observe(
         )
     ours = worst(r.status for r in results)
     if RANK[health.status] > RANK[ours]:  # the server's own thresholds are stricter than ours
-        text = f"Server reports {health.status}: {health.message}"
+        text = f"Server reports {health.status}: {_lead(health)}"
         hint = "; ".join(health.health.recommendations) or "See the server's alerts."
         results.append(RuleResult(SERVER_STATUS, health.status, text, recommendation=hint))
     else:
@@ -187,19 +208,43 @@ def _others() -> list[str]:
     return [r for r in ALL_RULES if r != SYSTEM_DOWN]
 
 
+_MORE = re.compile(r"\s*\(\+\d+ more\)$")
+
+
+def _lead(health: Health) -> str:
+    """The server's message without its own "(+N more)": that counts the server's alerts, and
+    a notification's subject adds its own count of ours ("(+2 more) (+2 more)" otherwise)."""
+    return _MORE.sub("", health.message) or health.message
+
+
 def _stalled(
-    health: Health, fig: Figures, f: Finding | None, at: datetime, th: Thresholds
+    health: Health,
+    fig: Figures,
+    f: Finding | None,
+    at: datetime,
+    th: Thresholds,
+    progress: Run | None,
 ) -> RuleResult:
     limit = th.stalled_after.total_seconds() / 60
+    rec = STALLED.recommendation
     if f is not None:
-        return RuleResult(
-            STALLED.name, "critical", f.text, f.value, None, limit, STALLED.recommendation
-        )
+        return RuleResult(STALLED.name, "critical", f.text, f.value, None, limit, rec)
+    told = reported_stall(health.health.alerts)
+    if told is not None:  # the server judged it (our agent knows when pending jobs arrived)
+        return RuleResult(STALLED.name, "critical", told, None, None, limit, rec)
     last = health.metrics.last_processed_at
     if fig.queue_depth == 0:
         return RuleResult(STALLED.name, "healthy", "Processing: nothing pending", 0.0, None, limit)
-    if last is None:
-        return RuleResult(STALLED.name, "unknown", "Processing: last finish not reported")
-    idle = max(0.0, (at - last).total_seconds() / 60)
-    text = f"Processing: last job finished {idle:.0f} min ago"
+    if last is not None:
+        idle = max(0.0, (at - last).total_seconds() / 60)
+        text = f"Processing: last job finished {idle:.0f} min ago"
+        return RuleResult(STALLED.name, "healthy", text, idle, None, limit)
+    if progress is None or progress.since is None or progress.looks < 2:
+        text = "Processing: last finish not reported (judged from the next polls)"
+        return RuleResult(STALLED.name, "unknown", text)
+    idle = max(0.0, (at - progress.since).total_seconds() / 60)
+    if idle == 0:
+        text = "Processing: no stall seen since the last look"
+    else:
+        text = f"Processing: no job seen finishing for {idle:.0f} min while jobs are pending"
     return RuleResult(STALLED.name, "healthy", text, idle, None, limit)

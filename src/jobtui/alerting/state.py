@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from jobtui.alerting.engine import Alert, Sent
 from jobtui.alerting.observe import ALL_RULES
+from jobtui.alerting.progress import EMPTY, Run, decode_run, encode_run
 from jobtui.contract import iso, parse_time
 
 VERSION = 1
@@ -53,6 +54,7 @@ class WatchState:
     alerts: dict[str, Alert] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     updated_at: datetime | None = None
+    progress: Run = EMPTY  # what the polls saw of processing (alerting/progress.py)
 
     def silenced(self, now: datetime) -> set[str]:
         """The rules an active silence covers."""
@@ -174,6 +176,7 @@ def _p(value: Any) -> datetime | None:
 def encode_state(state: WatchState) -> dict[str, Any]:
     return {
         "version": VERSION,
+        "progress": encode_run(state.progress),
         "updatedAt": _t(state.updated_at),
         "alerts": {rule: _encode_alert(a) for rule, a in state.alerts.items()},
         "silences": [
@@ -252,4 +255,5 @@ def decode_state(data: Any) -> WatchState:
         )
         for s in data["silences"]
     ]
-    return WatchState(alerts, silences, _p(data.get("updatedAt")))
+    progress = decode_run(data.get("progress"))  # absent in files of earlier versions
+    return WatchState(alerts, silences, _p(data.get("updatedAt")), progress)

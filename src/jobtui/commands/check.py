@@ -101,17 +101,30 @@ def _emit(text: str) -> None:
 
 
 async def _poll(client: Any, target: Any, config: Any) -> Any:
+    from jobtui.alerting import progress
     from jobtui.alerting.observe import observe
+    from jobtui.alerting.progress import EMPTY
     from jobtui.contract import utcnow
     from jobtui.errors import ClientError
 
     at = utcnow()
+    run = None
     try:
         async with client:
             answer = await client.health()
+            if answer.status == 200:  # a server without lastProcessedAt: its metrics history
+                stalled_after = config.thresholds.stalled_after
+                run = await progress.look(client, answer.value, at, EMPTY, stalled_after)
     except ClientError as exc:
         answer = exc
-    return observe(answer, at=at, target=target, thresholds=config.thresholds, check=config.check)
+    return observe(
+        answer,
+        at=at,
+        target=target,
+        thresholds=config.thresholds,
+        check=config.check,
+        progress=run,
+    )
 
 
 def _unknown(args: argparse.Namespace, message: str) -> int:
@@ -231,15 +244,11 @@ def _lower_first(text: str) -> str:
 
 
 def as_json(obs: Any) -> dict[str, Any]:
-    from jobtui.contract import encode, iso
+    from jobtui.alerting.observe import figures_of
+    from jobtui.contract import iso
 
     h = obs.health
-    figures: dict[str, Any] = {}
-    if h is not None and obs.result("system_down").status == "healthy":
-        figures = {k: v for k, v in encode(h.metrics).items() if v is not None}
-        figures["stuckJobsCount"] = h.health.stuck_jobs_count
-    if obs.seconds is not None:
-        figures["responseTimeMs"] = round(obs.seconds * 1000, 1)
+    figures = figures_of(obs)
     return {
         "status": obs.status,
         "state": STATE[obs.status],

@@ -132,10 +132,12 @@ def _run(args: argparse.Namespace) -> int:
         if not names:
             log.warning("no notifiers configured: alerts are only logged")
         log.info(
-            "watching %s every %g s (for %d polls, resolve after %d); notifiers: %s; state: %s%s",
+            "watching %s every %g s (warnings fire after %d polls, critical after %d, resolve "
+            "after %d); notifiers: %s; state: %s%s",
             watcher.client.shown_url,
             watch.interval,
             watch.for_polls,
+            watch.for_critical,
             watch.resolve_after,
             names or "none",
             watch.state_file,

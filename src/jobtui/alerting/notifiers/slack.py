@@ -1,8 +1,8 @@
 """Slack: an incoming webhook, or a bot token with ``chat.postMessage``.
 
 Both send the same Block Kit message as the seed's ``sendSlackAlert``: a header with an emoji,
-one section per alert inside an attachment coloured by severity, the time and environment, and
-a "View Dashboard" button. Slack allows about one message per second per webhook; the
+one section per alert inside an attachment coloured by severity, the figures as the seed's code
+block (its ``data``), the time and environment, and a "View Dashboard" button. Slack allows about one message per second per webhook; the
 dispatcher spaces messages (``min_interval``, default 1 s) and honours 429 ``Retry-After``.
 """
 
@@ -16,6 +16,7 @@ from jobtui.alerting.notifiers.base import JSONPoster, NotifyError
 from jobtui.contract import iso
 
 MAX_SECTIONS = 20  # Block Kit allows 50 blocks per message; keep it readable
+MAX_TEXT = 3000  # characters in one section's text
 # chat.postMessage errors that no retry will fix
 PERMANENT = {
     "invalid_auth",
@@ -47,13 +48,21 @@ def payload(batch: Batch) -> dict[str, Any]:
     sections: list[dict[str, Any]] = []
     lines = batch.lines()
     for line, item in zip(lines[:MAX_SECTIONS], batch.ordered(), strict=False):
-        text = f"*{escape(line)}*\n_since {iso(item.started_at)}_"
+        when = "at" if item.notice else "since"
+        text = f"*{escape(line)}*\n_{when} {iso(item.started_at)}_"
         if item.status == "firing" and item.recommendation:
-            text += f"\n→ {escape(item.recommendation)}"
+            text += f"\n{'' if item.notice else '→ '}{escape(item.recommendation)}"
         sections.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
     if len(lines) > MAX_SECTIONS:
         more = f"… and {len(lines) - MAX_SECTIONS} more"
         sections.append({"type": "section", "text": {"type": "mrkdwn", "text": more}})
+    data = batch.data()
+    if data:
+        code = escape(data)
+        if len(code) > MAX_TEXT - 6:  # a section's limit; the block must stay closed
+            code = code[: MAX_TEXT - 7] + "…"
+        block = {"type": "mrkdwn", "text": f"```{code}```"}
+        sections.append({"type": "section", "text": block})
     context = [f"*Target:* {escape(batch.target)}", f"*Time:* {iso(batch.at)}"]
     if batch.environment:
         context.append(f"*Environment:* {escape(batch.environment)}")

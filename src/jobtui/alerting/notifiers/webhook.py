@@ -9,6 +9,7 @@ depends on the rule and target only, so an escalation updates the same alert.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, TypedDict
 
 from jobtui.alerting.config import WebhookConfig
@@ -23,7 +24,7 @@ def labels_of(batch: Batch, item: Item) -> dict[str, str]:
     return {
         **batch.labels,
         "alertname": item.rule,
-        "severity": item.level,
+        "severity": item.kind if item.notice else item.level,
         "target": batch.target,
         "instance": batch.url,
         "job": "jobtui",
@@ -52,6 +53,8 @@ def payload(batch: Batch, receiver: str, max_alerts: int = 0) -> dict[str, Any]:
         annotations = {"summary": item.text, "description": "\n".join(batch.lines())}
         if item.recommendation and item.status == "firing":
             annotations["recommendation"] = item.recommendation
+        if batch.figures:
+            annotations["figures"] = json.dumps(dict(batch.figures), sort_keys=True)
         alerts.append(
             {
                 "status": item.status,
