@@ -263,7 +263,7 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
     assert subjects[0].startswith("[CRITICAL] jobtui 127.0.0.1:")
     assert "CRITICAL INCIDENT: Background Job System — Level 1 (Critical)" in subjects[0]
     assert subjects[1].endswith("Recovery Status: Automatic recovery completed successfully")
-    assert subjects[1].startswith("[RESOLVED]")
+    assert subjects[1].startswith("[INFO]")
     # a step failed: the seed's urgent alert, to both (the pager worked for the second alert)
     assert subjects[2].endswith("URGENT: Incident Response Failed")
     urgent = webhook[2]["alerts"][0]["annotations"]
@@ -276,7 +276,7 @@ def test_respond_runs_every_step_and_records_a_failing_one(agent_factory, tmp_pa
     )
     assert lines[6] == "  URGENT: Incident Response Failed: oncall: sent; pager: sent"
     assert (
-        webhook[1]["status"] == "resolved"
+        webhook[1]["alerts"][0]["labels"]["severity"] == "info"  # a notice, not a resolution
         and webhook[1]["alerts"][0]["labels"]["alertname"] == "incident"
     )
     assert (

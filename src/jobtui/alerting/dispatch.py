@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from jobtui.alerting.config import NotifierConfig
 from jobtui.alerting.message import Batch, Item
 from jobtui.alerting.notifiers.base import Notifier, NotifyError
 
@@ -33,6 +34,22 @@ async def send_once(n: Notifier, batch: Batch) -> tuple[str, str | None]:
         return n.config.name, "no answer in time"
     except Exception as exc:  # NotifyError, or a bug: one line either way
         return n.config.name, str(exc) or type(exc).__name__
+
+
+async def send_each(
+    configs: Iterable[NotifierConfig], batch: Batch
+) -> list[tuple[str, str | None]]:
+    """One attempt through each notifier, all at once, each closed after (an incident's
+    alerts, a log report): (name, error or None) for each."""
+    from jobtui.alerting.notifiers import build
+
+    async def one(n: Notifier) -> tuple[str, str | None]:
+        try:
+            return await send_once(n, batch)
+        finally:
+            await n.aclose()
+
+    return list(await asyncio.gather(*(one(build(c)) for c in configs)))
 
 
 class Dispatcher:

@@ -5,7 +5,6 @@ step failed, the seed's "URGENT: Incident Response Failed" goes to the notifiers
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -15,9 +14,7 @@ from jobtui.incident.config import IncidentConfig
 from jobtui.incident.model import Assessment, Delivery, Evidence, Response, Send, Step
 
 if TYPE_CHECKING:
-    from jobtui.alerting.message import AlertStatus
     from jobtui.alerting.message import Level as AlertLevel
-    from jobtui.alerting.notifiers import Notifier
     from jobtui.client import Client
     from jobtui.config import Config
 
@@ -106,7 +103,7 @@ async def respond(
     )
     await step(
         "recovery status alert",
-        alert("resolved" if ok else "critical", f"Recovery Status: {message}", message),
+        alert("info" if ok else "critical", f"Recovery Status: {message}", message),
     )
     failed = [s for s in steps if not s.ok]
     urgent: Delivery | None = None
@@ -138,9 +135,8 @@ def notifier_sender(config: Config, cfg: IncidentConfig, target: str, url: str) 
     """Send through the configured notifiers (``incident.notifiers``, else all of them), once
     each, with their timeouts; failures are returned, never raised."""
     from jobtui.alerting.config import load_watch_config
-    from jobtui.alerting.dispatch import send_once
+    from jobtui.alerting.dispatch import send_each
     from jobtui.alerting.message import Batch, Item
-    from jobtui.alerting.notifiers import build
     from jobtui.config import ConfigError
 
     watch = load_watch_config(config)
@@ -158,20 +154,11 @@ def notifier_sender(config: Config, cfg: IncidentConfig, target: str, url: str) 
         kind: str, subject: str, text: str, only: frozenset[str] | None = None
     ) -> Delivery:
         now = utcnow()
-        level: AlertLevel = "warning" if kind == "warning" else "critical"
-        status: AlertStatus = "resolved" if kind == "resolved" else "firing"
-        item = Item("incident", status, level, subject, now, now if status == "resolved" else None,
+        level: AlertLevel = "warning" if kind in ("warning", "info") else "critical"
+        item = Item("incident", "firing", level, subject, now, notice=kind == "info",
                     recommendation=text if text != subject else "")  # fmt: skip
         batch = Batch((item,), target, url, now, watch.environment, watch.dashboard_url,
                       dict(watch.labels))  # fmt: skip
-        notifiers: list[Notifier] = [build(n) for n in chosen if only is None or n.name in only]
-
-        async def one(n: Notifier) -> tuple[str, str | None]:
-            try:
-                return await send_once(n, batch)
-            finally:
-                await n.aclose()
-
-        return list(await asyncio.gather(*(one(n) for n in notifiers)))
+        return await send_each((n for n in chosen if only is None or n.name in only), batch)
 
     return send

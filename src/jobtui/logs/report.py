@@ -62,17 +62,17 @@ def send(config: Config, report: Report, log: Path, text: str) -> list[tuple[str
     """Send the report through every configured notifier, once each: (name, error or None).
     Raises ConfigError for a bad ``notifiers:`` section, ValueError when there is none."""
     from jobtui.alerting.config import load_watch_config
-    from jobtui.alerting.dispatch import send_once
-    from jobtui.alerting.message import Batch, Item, Level
-    from jobtui.alerting.notifiers import Notifier, build
+    from jobtui.alerting.dispatch import send_each
+    from jobtui.alerting.message import Batch, Item
     from jobtui.contract import utcnow
 
     watch = load_watch_config(config)
     if not watch.notifiers:
         raise ValueError("no notifiers configured (see notifiers: in config.example.yaml)")
     now = utcnow()
-    level: Level = "critical" if report.totals["critical"] else "warning"
-    item = Item("log_analysis", "firing", level, summary(report, log), now, recommendation=text)
+    critical = bool(report.totals["critical"])  # else a notice, as the seed mails it: [INFO]
+    item = Item("log_analysis", "firing", "critical", summary(report, log), now,
+                recommendation=text, notice=not critical)  # fmt: skip
     batch = Batch(
         (item,),
         socket.gethostname(),
@@ -83,13 +83,4 @@ def send(config: Config, report: Report, log: Path, text: str) -> list[tuple[str
         dict(watch.labels),
     )
 
-    async def one(n: Notifier) -> tuple[str, str | None]:
-        try:
-            return await send_once(n, batch)
-        finally:
-            await n.aclose()
-
-    async def every() -> list[tuple[str, str | None]]:
-        return list(await asyncio.gather(*(one(build(n)) for n in watch.notifiers)))
-
-    return asyncio.run(every())
+    return asyncio.run(send_each(watch.notifiers, batch))
