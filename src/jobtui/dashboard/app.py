@@ -27,7 +27,7 @@ from textual.screen import Screen
 
 from jobtui.capacity import CapacityConfig, load_capacity_config
 from jobtui.config import Config, ConfigError, DashboardConfig, Target
-from jobtui.dashboard import chrome, feeds, keys
+from jobtui.dashboard import chrome, feeds, keys, textual_fixes
 from jobtui.dashboard.actions import Gated
 from jobtui.dashboard.overview import OverviewView
 from jobtui.dashboard.poller import ClientFactory, Poller
@@ -105,6 +105,7 @@ class DashboardApp(Gated, ServerActions, TabbedApp, ToastingApp[int]):
         poller: Poller | None = None,
         config: Config | None = None,
     ):
+        textual_fixes.apply()
         super().__init__()
         self.animation_level = "none"  # over SSH, animation is only traffic and CPU
         self.target = target
