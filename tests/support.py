@@ -384,6 +384,11 @@ class SeedServer:
     def set(self, method: str, path: str, canned: Canned) -> None:
         self.routes[(method, path)] = canned
 
+    def set_stuck(self, n: int) -> None:
+        """Health from now on: ``n`` stuck jobs, no alerts, no recommendations."""
+        health = {"alerts": [], "recommendations": [], "stuckJobsCount": n}
+        self.set("GET", "/api/jobs/health", Canned(body=seed_health(health=health)))
+
     def __enter__(self) -> SeedServer:
         self.thread.start()
         return self

@@ -13,7 +13,7 @@ from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.detail import JobDetailScreen
 from jobtui.errors import ReadOnly
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
-from tests.support import Canned, add_job, add_stuck, free_port, seed_health
+from tests.support import Canned, add_job, add_stuck, free_port
 
 
 def statuses(agent) -> dict[str, str]:
@@ -79,11 +79,7 @@ async def test_recover_stuck_answered_no_changes_nothing_then_a_backup(agent):
 
 
 async def test_recover_on_a_seed_server_offers_its_system_recovery(seed_server):
-    seed_server.set(
-        "GET",
-        "/api/jobs/health",
-        Canned(body=seed_health(health={"alerts": [], "recommendations": [], "stuckJobsCount": 4})),
-    )
+    seed_server.set_stuck(4)
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "4 stuck")

@@ -25,7 +25,9 @@ async def test_writes_the_report_and_says_its_severity_and_path(agent_factory, t
         message = await noted(pilot, "Report: ")
         written = sorted(reports.glob("incident-*.md"))
         assert len(written) == 1
-        assert message.startswith("Level 2 (High): ")
+        assert message.startswith(
+            "Level 3 (Medium): Stuck jobs 3 > 2"
+        )  # above the warning threshold
         assert message.endswith(f"Report: {written[0]}")
         report = written[0].read_text()
         assert "Stuck jobs" in report

@@ -4,17 +4,11 @@ own endpoint."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from jobtui.dashboard.confirm import ConfirmScreen
 from jobtui.dashboard.recovery import RecoveryScreen
 from tests.dashboard.conftest import SIZE, make_app, noted, screen, shows, until
-from tests.support import Canned, add_stuck, seed_health
-
-
-def statuses(agent) -> dict[str, str]:
-    with agent.store.read() as conn:
-        return dict(conn.execute(text("SELECT id, status FROM background_jobs")).all())
+from tests.dashboard.test_actions import statuses
+from tests.support import Canned, add_stuck
 
 
 def posts(server) -> list[str]:
@@ -104,11 +98,7 @@ async def test_closed_while_running_the_outcome_is_a_toast(seed_server):
 
 
 async def test_on_the_seeds_app_its_own_endpoint(seed_server):
-    seed_server.set(
-        "GET",
-        "/api/jobs/health",
-        Canned(body=seed_health(health={"alerts": [], "recommendations": [], "stuckJobsCount": 3})),
-    )
+    seed_server.set_stuck(3)
     app = make_app(seed_server.url)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "3 stuck")

@@ -17,8 +17,8 @@ from typing import Any, Literal, get_args
 
 from jobtui.alerting.observe import ALL_RULES
 from jobtui.config import Config, ConfigError, Secret, Section, load_section, one_of
+from jobtui.rules import Level
 
-Level = Literal["warning", "critical"]
 NOTIFIER_TYPES = ("slack_webhook", "slack_bot", "email", "webhook")
 
 

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from jobtui.contract import iso
+from jobtui.rules import Level
 
-Level = Literal["warning", "critical"]
 AlertStatus = Literal["firing", "resolved"]
 Kind = Literal["critical", "warning", "info", "resolved"]
 KINDS: tuple[Kind, ...] = ("critical", "warning", "info", "resolved")  # worst first
